@@ -1,0 +1,30 @@
+# make pipeline [DUMP=file-or-folder] [CONFIG=file.yaml] [SET="key=value key=value"]
+# make test | make clean-cache
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DUMP   ?= examples/dumps/elm_street_bike_lane.txt
+CONFIG ?= configs/default.yaml
+SET    ?=
+STAMP  := $(VENV)/.installed
+
+.PHONY: pipeline test setup clean-cache
+
+setup: $(STAMP)
+
+# torch first, pinned: 2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+pipeline: $(STAMP)
+	$(PY) -m pipeline run $(DUMP) --config $(CONFIG) $(addprefix --set ,$(SET))
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+clean-cache:
+	rm -rf .cache

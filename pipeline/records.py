@@ -1,0 +1,116 @@
+"""The records that flow between stages, and the one schema the artifacts use.
+
+Each stage adds its own record type keyed by comment id instead of mutating the
+comment, so a stage can be swapped or re-run without touching the others.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """The news article a thread hangs under."""
+
+    id: str
+    title: str
+    paragraphs: tuple[str, ...]
+    source: str  # the dump's path as the user gave it
+
+    @property
+    def body(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """One comment as the dump has it: raw text, place in the reply tree."""
+
+    id: str
+    parent_id: str | None
+    depth: int  # 0 for top level
+    author: str
+    text: str  # raw text, paragraphs joined by a blank line
+    line: int  # 1-based line of the comment's header (text dumps) or JSON line
+    position: int  # order in the dump, 0-based
+    created_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """What ingest returns: the article, its comments in dump order, warnings."""
+
+    article: Article
+    comments: tuple[Comment, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CleanComment:
+    """Normalised text of one comment; the raw text stays on the Comment."""
+
+    id: str
+    text: str  # what later stages read: normalised, URLs, mentions, quotes out
+    urls: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    masked_words: tuple[str, ...] = ()
+    article_quotes: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()  # empty, near_empty, link_only, quote_only
+    n_tokens: int = 0
+    n_sentences: int = 0
+    lemmas: str = ""  # content-word lemmas, space separated
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A topic found in one thread."""
+
+    id: int
+    label: str
+    keywords: tuple[str, ...]
+    size: int
+    representative_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicAssignment:
+    """A comment's topic. topic_id is None where the comment has no text."""
+
+    id: str
+    topic_id: int | None
+    probability: float | None
+    source: str  # cluster, reassigned, outlier, too_few, no_text
+
+
+@dataclass(frozen=True, slots=True)
+class TopicResult:
+    topics: tuple[Topic, ...]
+    assignments: tuple[TopicAssignment, ...]
+    params: dict = field(default_factory=dict)  # the parameters actually used
+
+
+# Columns of comments.parquet / comments.jsonl, in order: (name, arrow type).
+# The README documents each; export checks every row against this list.
+COMMENT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("article_id", "string"),
+    ("comment_id", "string"),
+    ("parent_id", "string"),
+    ("depth", "int32"),
+    ("position", "int32"),
+    ("line", "int32"),
+    ("author", "string"),
+    ("created_at", "string"),
+    ("text_raw", "string"),
+    ("text_clean", "string"),
+    ("urls", "list<string>"),
+    ("mentions", "list<string>"),
+    ("masked_words", "list<string>"),
+    ("article_quotes", "list<string>"),
+    ("flags", "list<string>"),
+    ("n_tokens", "int32"),
+    ("n_sentences", "int32"),
+    ("topic_id", "int32"),
+    ("topic_label", "string"),
+    ("topic_probability", "float64"),
+    ("topic_source", "string"),
+)

