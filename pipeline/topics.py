@@ -83,18 +83,18 @@ def _vectorizer(n_docs: int, ngram_max: int):
 
 
 def readable_label(keywords: Sequence[str], n_words: int) -> str:
-    """The first keywords, with a phrase replacing the words it contains
-    ('deir', 'ezzor', 'deir ezzor' gives 'deir ezzor')."""
+    """The first `n_words` keywords, where a phrase takes the place of the
+    words it is made of ('deir', 'ezzor', 'deir ezzor' gives 'deir ezzor')."""
     chosen: list[str] = []
     for keyword in keywords:
         words = set(keyword.split())
-        if words <= {w for c in chosen for w in c.split()}:
-            continue
-        chosen = [c for c in chosen if not set(c.split()) <= words]
-        chosen.append(keyword)
-        if len(chosen) == n_words:
-            break
-    return ", ".join(chosen)
+        covered = [c for c in chosen if set(c.split()) <= words]
+        if covered:
+            chosen[chosen.index(covered[0])] = keyword
+            chosen = [c for c in chosen if c not in covered[1:]]
+        elif not words <= {w for c in chosen for w in c.split()}:
+            chosen.append(keyword)
+    return ", ".join(chosen[:n_words])
 
 
 def _centroids(embeddings: np.ndarray, labels: np.ndarray, topic_ids: list[int]) -> np.ndarray:
@@ -127,7 +127,7 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
 
     docs = [cleaned[i].text for i in fit_rows]
     umap_model = UMAP(n_neighbors=params["n_neighbors"], n_components=params["n_components"],
-                      min_dist=0.0, metric="cosine", random_state=seed,
+                      min_dist=0.0, metric="cosine", random_state=seed, n_jobs=1,
                       init="spectral" if len(fit_rows) > 50 else "random")
     hdbscan_model = HDBSCAN(min_cluster_size=params["min_topic_size"],
                             min_samples=params["min_samples"], metric="euclidean",

@@ -3,6 +3,7 @@ them and UMAP's first compile cost tens of seconds each."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -47,24 +48,31 @@ def example_thread():
     return parse_dump(EXAMPLE_DUMP.read_bytes(), str(EXAMPLE_DUMP))
 
 
-def _run_once(tmp_path_factory, dump: Path, tag: str) -> Path:
+@dataclass
+class Run:
+    folder: Path  # artifacts/<dump name>/
+    config: dict
+    dump: Path
+
+
+def _run_once(tmp_path_factory, dump: Path, tag: str) -> Run:
     from pipeline import runner
     from pipeline.config import load_config
 
     base = tmp_path_factory.mktemp(tag)
     config = load_config(None, [f"output_dir={base / 'artifacts'}", f"cache_dir={base / 'cache'}"])
     (folder,) = runner.run([str(dump)], config)
-    return folder
+    return Run(folder, config, dump)
 
 
 @pytest.fixture(scope="session")
-def example_run(tmp_path_factory) -> Path:
-    """Artifacts of one full run on the shipped example dump."""
+def example_run(tmp_path_factory) -> Run:
+    """One full run on the shipped example dump, with its own cache."""
     return _run_once(tmp_path_factory, EXAMPLE_DUMP, "example")
 
 
 @pytest.fixture(scope="session")
-def real_run(tmp_path_factory) -> Path:
+def real_run(tmp_path_factory) -> Run:
     if not REAL_DUMP.exists():
         pytest.skip("../shared/dumps is not here")
     return _run_once(tmp_path_factory, REAL_DUMP, "real")

@@ -1,0 +1,49 @@
+"""The command line as a user meets it: one-line errors, exit status 2."""
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_help_explains_every_option():
+    result = cli("run", "--help")
+    assert result.returncode == 0
+    for option in ("--config", "--set", "--out", "--quiet", "DUMP", "comments.parquet"):
+        assert option in result.stdout
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "bad.txt:1: the file is empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "bad.txt:1: this is a PNG image, not a text dump"),
+    ("Title\n\nBody.\n\n  \u2022 Ann\n\nHi\n".encode(), "bad.txt:7: unindented line inside the comment thread"),
+])
+def test_bad_dump_is_one_line_exit_2_no_artifacts(tmp_path, content, expected):
+    (tmp_path / "bad.txt").write_bytes(content)
+    result = cli("run", "bad.txt", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"error: {expected}")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / "bad").exists()
+
+
+def test_missing_dump_and_unknown_key(tmp_path):
+    result = cli("run", "nope.txt", cwd=tmp_path)
+    assert result.returncode == 2 and "error: nope.txt: no such file or folder" in result.stderr
+    result = cli("run", "nope.txt", "--set", "topics.min_topic_sise=3", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "did you mean 'topics.min_topic_size'?" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "dumps").mkdir()
+    result = cli("run", "dumps", cwd=tmp_path)
+    assert result.returncode == 2 and "dumps: no dumps in this folder" in result.stderr

@@ -1,0 +1,54 @@
+import numpy as np
+
+from pipeline.cache import EmbeddingCache
+from pipeline.embed import embed_texts
+
+
+class CountingEncoder:
+    """Stands in for the model: a vector from the text length, counting calls."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def __call__(self, texts):
+        self.seen.extend(texts)
+        return np.array([[len(t), 1.0, 0.0] for t in texts], dtype=np.float32)
+
+
+def test_each_distinct_text_is_encoded_once_longest_first():
+    encode = CountingEncoder()
+    matrix, new, hits = embed_texts(["aa", "b", "aa", "", "cccc"], encode, lambda keys: {}, 3)
+    assert encode.seen == ["cccc", "aa", "b"]
+    assert hits == 0 and len(new) == 3
+    assert matrix[0].tolist() == matrix[2].tolist() == [2, 1, 0]
+    assert not matrix[3].any()  # empty text: zero row, never sent to the model
+
+
+def test_second_pass_through_the_cache_encodes_nothing(tmp_path):
+    cache = EmbeddingCache(tmp_path, "model-x")
+    encode = CountingEncoder()
+    first, new, _ = embed_texts(["one", "two"], encode, cache.lookup, 3)
+    cache.store(new)
+    again = CountingEncoder()
+    second, new_again, hits = embed_texts(["two", "one", "three"], again,
+                                          EmbeddingCache(tmp_path, "model-x").lookup, 3)
+    assert again.seen == ["three"] and hits == 2
+    assert second[0].tolist() == first[1].tolist()
+    assert EmbeddingCache(tmp_path, "model-y").lookup(list(new)) == {}  # keyed by model too
+
+
+def test_unfinished_shard_is_ignored(tmp_path):
+    cache = EmbeddingCache(tmp_path, "m")
+    _, new, _ = embed_texts(["one"], CountingEncoder(), cache.lookup, 3)
+    cache.store(new)
+    for keys in cache.folder.glob("*.keys"):
+        keys.unlink()  # as if the run died between writing vectors and keys
+    assert EmbeddingCache(tmp_path, "m").lookup(list(new)) == {}
+
+
+def test_packaged_model_embeds_offline(embedder):
+    vectors = embedder.encode(["The council closed the street.", "The street was closed by the council.",
+                               "My cat likes fish."])
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3

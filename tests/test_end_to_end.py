@@ -1,0 +1,124 @@
+"""Whole runs through the public entry points, on the example and real dumps."""
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from conftest import EXAMPLE_DUMP
+from pipeline import runner
+from pipeline.errors import PipelineError
+from pipeline.records import COMMENT_COLUMNS
+
+ARTIFACTS = {"comments.parquet", "comments.jsonl", "topics.csv", "thread.json",
+             "embeddings.npy", "manifest.json"}
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def count_nodes(nodes):
+    return sum(1 + count_nodes(n["replies"]) for n in nodes)
+
+
+def test_example_run_writes_every_artifact(example_run):
+    assert {p.name for p in example_run.folder.iterdir()} == ARTIFACTS
+    rows = read_jsonl(example_run.folder / "comments.jsonl")
+    assert len(rows) == 48 and list(rows[0]) == [name for name, _ in COMMENT_COLUMNS]
+    frame = pd.read_parquet(example_run.folder / "comments.parquet")
+    assert frame["comment_id"].tolist() == [r["comment_id"] for r in rows]
+    assert frame["topic_id"].isna().sum() == 1  # the empty comment: kept, no topic
+    empty = frame[frame["flags"].apply(lambda f: "empty" in list(f))]
+    assert len(empty) == 1 and empty.iloc[0]["author"] == "Kim Nguyen"
+
+
+def test_topic_table_matches_the_comments(example_run):
+    topics = pd.read_csv(example_run.folder / "topics.csv")
+    frame = pd.read_parquet(example_run.folder / "comments.parquet")
+    assert topics["size"].sum() == frame["topic_id"].notna().sum()
+    for row in topics.itertuples():
+        assert (frame["topic_id"] == row.topic_id).sum() == row.size
+    labelled = frame.dropna(subset=["topic_id"]).merge(topics, on="topic_id")
+    assert (labelled["topic_label"] == labelled["label"]).all()
+
+
+def test_thread_json_nests_every_comment(example_run):
+    tree = json.loads((example_run.folder / "thread.json").read_text(encoding="utf-8"))
+    assert tree["article"]["title"].startswith("City Votes")
+    assert count_nodes(tree["comments"]) == 48 and len(tree["comments"]) == 15
+    deepest = tree["comments"][0]["replies"][0]["replies"][0]["replies"]
+    assert [n["depth"] for n in deepest] == [3, 3]
+
+
+def test_manifest_says_how_to_reproduce(example_run):
+    manifest = json.loads((example_run.folder / "manifest.json").read_text())
+    assert len(manifest["input"]["sha256"]) == 64
+    assert manifest["config"]["seed"] == manifest["seed"] == 42
+    assert {"bertopic", "sentence-transformers", "spacy", "torch"} <= set(manifest["versions"])
+    assert set(manifest["stages"]) == {"ingest", "clean", "embed", "topics", "export"}
+    assert manifest["stages"]["ingest"]["comments"] == 48
+    assert manifest["stages"]["embed"]["encoded"] == manifest["stages"]["embed"]["texts"] == 47
+    assert manifest["models"]["embedding"]["name"] == "all-MiniLM-L6-v2"
+
+
+def test_second_run_is_identical_and_embeds_nothing(example_run):
+    first = (example_run.folder / "comments.jsonl").read_bytes()
+    first_topics = (example_run.folder / "topics.csv").read_bytes()
+    runner.run([str(example_run.dump)], example_run.config)
+    assert (example_run.folder / "comments.jsonl").read_bytes() == first
+    assert (example_run.folder / "topics.csv").read_bytes() == first_topics
+    stages = json.loads((example_run.folder / "manifest.json").read_text())["stages"]
+    assert stages["embed"]["cache_hits"] == 47 and stages["embed"]["encoded"] == 0
+
+
+def test_failed_run_leaves_previous_artifacts_untouched(example_run, tmp_path):
+    before = {p.name: p.read_bytes() for p in example_run.folder.iterdir()}
+    broken = tmp_path / EXAMPLE_DUMP.name  # same name, so the same artifact folder
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a dump")
+    with pytest.raises(PipelineError, match="JPEG"):
+        runner.run([str(broken)], example_run.config)
+    after = {p.name: p.read_bytes() for p in example_run.folder.iterdir()}
+    assert after == before
+    leftovers = [p.name for p in example_run.folder.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_folder_run_writes_one_folder_per_dump(tmp_path, config):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    for name in ("one", "two"):
+        (dumps / f"{name}.jsonl").write_text(
+            json.dumps({"type": "article", "title": f"Article {name}", "body": "Body."}) + "\n" +
+            json.dumps({"type": "comment", "id": 1, "author": "A", "text": f"Comment on {name}."}) + "\n")
+    (dumps / "notes.md").write_text("not a dump")
+    settings = dict(config, output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "cache"),
+                    topics=dict(config["topics"], enabled=False))
+    written = runner.run([str(dumps)], settings)
+    assert [p.name for p in written] == ["one", "two"]
+    assert read_jsonl(written[1] / "comments.jsonl")[0]["text_clean"] == "Comment on two."
+    assert not (written[0] / "topics.csv").exists()
+
+
+def test_folder_with_a_bad_dump_still_writes_the_good_ones(tmp_path, config):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    shutil.copy(EXAMPLE_DUMP, dumps / "good.txt")
+    (dumps / "bad.txt").write_bytes(b"")
+    settings = dict(config, output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "cache"),
+                    topics=dict(config["topics"], enabled=False))
+    with pytest.raises(PipelineError, match="1 of 2 dumps failed"):
+        runner.run([str(dumps)], settings)
+    assert (tmp_path / "out" / "good" / "comments.jsonl").exists()
+    assert not (tmp_path / "out" / "bad").exists()
+
+
+def test_real_dump_end_to_end(real_run):
+    frame = pd.read_parquet(real_run.folder / "comments.parquet")
+    assert len(frame) == 103 and frame["author"].nunique() == 54
+    assert frame["depth"].max() == 4
+    topics = pd.read_csv(real_run.folder / "topics.csv")
+    assert (topics["topic_id"] >= 0).sum() >= 3
+    assert (frame["topic_id"] == -1).sum() <= 20
+    assert frame.loc[frame["text_raw"].str.contains("f\\*\\*k", regex=True), "masked_words"] \
+        .apply(lambda words: "f**k" in list(words)).all()

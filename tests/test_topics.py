@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from pipeline.clean import clean_comments
+from pipeline.embed import embed_texts
+from pipeline.topics import PhraseAnalyzer, fit_topics, readable_label, resolve_params
+
+
+def test_phrases_never_span_a_stop_word():
+    terms = PhraseAnalyzer(2)("Five years is not watch the traffic in Deir Ezzor")
+    assert "deir ezzor" in terms and "years" in terms
+    assert "years watch" not in terms and "watch traffic" not in terms
+
+
+def test_label_prefers_a_phrase_over_its_words():
+    assert readable_label(["deir", "ezzor", "deir ezzor", "syria", "saa"], 3) == "deir ezzor, syria, saa"
+
+
+@pytest.mark.parametrize("n, size", [(46, 4), (100, 5), (1000, 16), (100_000, 158)])
+def test_auto_topic_size_grows_with_the_corpus(config, n, size):
+    assert resolve_params(n, config["topics"])["min_topic_size"] == size
+
+
+def test_tiny_thread_gets_no_topics_but_keeps_every_comment(config, nlp, example_thread):
+    comments = example_thread.comments[:6]
+    cleaned = clean_comments(comments, example_thread.article, config["clean"], nlp)
+    result = fit_topics(cleaned, np.zeros((6, 384), np.float32), config["topics"], 42)
+    assert result.topics == () and len(result.assignments) == 6
+    assert {a.source for a in result.assignments} <= {"too_few", "no_text"}
+
+
+@pytest.fixture(scope="session")
+def example_inputs(config, nlp, embedder, example_thread):
+    cleaned = clean_comments(example_thread.comments, example_thread.article, config["clean"], nlp)
+    matrix, _, _ = embed_texts([c.text for c in cleaned], embedder.encode, lambda k: {}, 384)
+    return cleaned, matrix
+
+
+def test_example_thread_has_several_readable_topics(config, example_inputs):
+    cleaned, matrix = example_inputs
+    result = fit_topics(cleaned, matrix, config["topics"], 42)
+    assert 3 <= len(result.topics) <= 8
+    assert [t.size for t in result.topics] == sorted((t.size for t in result.topics), reverse=True)
+    outliers = sum(a.topic_id == -1 for a in result.assignments)
+    assert outliers <= len(cleaned) // 5
+    labels = " | ".join(t.label for t in result.topics)
+    for stop_word in (" the", " and", "didnt", " is,"):
+        assert stop_word not in labels
+    # themes the example dump was written around each lead some topic
+    for theme in ({"tax", "road", "pay", "potholes", "million"},
+                  {"customers", "parking", "drive", "shops", "foot"}):
+        assert any(theme & set(t.keywords[:4]) for t in result.topics), labels
+    empty = [a for a, c in zip(result.assignments, cleaned) if "empty" in c.flags]
+    assert empty and all(a.topic_id is None and a.source == "no_text" for a in empty)
+
+
+def test_same_input_same_topics(config, example_inputs):
+    cleaned, matrix = example_inputs
+    first = fit_topics(cleaned, matrix, config["topics"], 42)
+    second = fit_topics(cleaned, matrix, config["topics"], 42)
+    assert first == second
