@@ -49,3 +49,13 @@ def test_broken_yaml_names_line(tmp_path):
 def test_missing_config_file(tmp_path):
     with pytest.raises(PipelineError, match="config file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_readme_documents_every_key_with_its_default(config):
+    from conftest import ROOT
+    from pipeline.config import _flatten
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for key, value in _flatten(config).items():
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        assert f"| `{key}` | `{shown}` |" in readme, key
