@@ -53,7 +53,8 @@ def _strip_mentions(text: str, authors: Sequence[str]) -> tuple[str, list[str]]:
     names hold spaces ('@Pave Way IV'), then single @words."""
     found: list[str] = []
     for author in sorted(authors, key=len, reverse=True):
-        pattern = re.compile(r"(?<![\w@])@" + re.escape(author) + r"(?!\w)", re.IGNORECASE)
+        written = normalise(author)  # the text is normalised already: O’Neil reads O'Neil
+        pattern = re.compile(r"(?<![\w@])@" + re.escape(written) + r"(?!\w)", re.IGNORECASE)
         if pattern.search(text):
             found.append(author)
             text = pattern.sub(" ", text)

@@ -1,0 +1,42 @@
+from conftest import REAL_DUMP, needs_shared
+from pipeline.clean import clean_comments
+from pipeline.ingest import parse_dump
+from pipeline.replies import infer_reply_targets
+
+
+def targets_of(path, nlp, config):
+    thread = parse_dump(path.read_bytes(), str(path))
+    cleaned = clean_comments(thread.comments, thread.article, config["clean"], nlp)
+    by_id = {c.id: c for c in thread.comments}
+    return thread, by_id, infer_reply_targets(thread.comments, cleaned)
+
+
+def test_mentions_and_capped_runs_in_the_example(nlp, config, example_thread):
+    from conftest import EXAMPLE_DUMP
+
+    thread, by_id, targets = targets_of(EXAMPLE_DUMP, nlp, config)
+    # Oskar and Mike argue at one level; each @mention points at the other's latest comment
+    top = next(c for c in thread.comments if c.text.startswith("Cyclists don\u2019t pay road tax"))
+    run = [c for c in thread.comments if c.position > top.position and c.depth >= 1][:4]
+    assert [c.author for c in run] == ["Oskar Lind", "Mike O\u2019Neil"] * 2
+    assert [targets[c.id] for c in run[1:]] == [(run[0].id, "mention"), (run[1].id, "mention"),
+                                                (run[2].id, "mention")]
+    # at the deepest level Sam's answer to Bill's question hangs under Sam's own comment
+    sam = next(c for c in thread.comments if c.text.startswith("Here\u2019s one summary"))
+    bill = next(c for c in thread.comments if c.text.startswith("Which studies?"))
+    assert targets[sam.id] == (bill.id, "capped_run")
+    # a sibling who had not spoken before answers the parent, and top level answers the article
+    priya = next(c for c in thread.comments if c.text.startswith("Agreed with Marta"))
+    assert targets[priya.id] == (priya.parent_id, "parent")
+    assert targets[thread.comments[0].id] == (None, "article")
+
+
+@needs_shared
+def test_capped_run_in_the_real_dump_pairs_each_reply_with_the_one_before(nlp, config):
+    thread, by_id, targets = targets_of(REAL_DUMP, nlp, config)
+    parent = next(c for c in thread.comments
+                  if sum(1 for r in thread.comments if r.parent_id == c.id and r.depth == 4) == 7)
+    run = [c for c in thread.comments if c.parent_id == parent.id]
+    assert len({c.author for c in run}) == 2
+    assert targets[run[0].id] == (parent.id, "parent")
+    assert [targets[c.id] for c in run[1:]] == [(prev.id, "capped_run") for prev in run[:-1]]
