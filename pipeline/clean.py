@@ -129,7 +129,9 @@ def _pre_clean(comment: Comment, authors: Sequence[str],
     text, urls = _strip_urls(text)
     text, mentions = _strip_mentions(text, authors)
     text, quotes = _strip_article_quotes(text, shingles, min_words)
-    text = "\n".join(SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(line.split())) for line in text.split("\n"))
+    # what is left around a removed span: "<quote> - well said" reads "well said"
+    text = "\n".join(SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(line.split())).lstrip("-:;,. ")
+                     for line in text.split("\n"))
     text = "\n".join(line for line in text.split("\n") if line)
     return {"text": text, "urls": tuple(urls), "mentions": tuple(mentions),
             "article_quotes": tuple(quotes),

@@ -12,21 +12,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.records import (COMMENT_COLUMNS, CleanComment, Thread, TopicAssignment,
-                              TopicResult)
+from pipeline.records import (COMMENT_COLUMNS, STANCE_LABELS, CleanComment, StanceAssignment,
+                              Thread, TopicAssignment, TopicResult)
 
 OUTLIER_LABEL = "(no topic)"
 
 
 def build_comment_rows(thread: Thread, cleaned: Sequence[CleanComment],
-                       topics: TopicResult | None) -> list[dict[str, Any]]:
+                       topics: TopicResult | None,
+                       reply_targets: dict[str, tuple[str | None, str]],
+                       stances: Sequence[StanceAssignment] | None = None) -> list[dict[str, Any]]:
     """One row per comment, columns in COMMENT_COLUMNS order."""
     labels = {t.id: t.label for t in topics.topics} if topics else {}
     assigned: dict[str, TopicAssignment] = (
         {a.id: a for a in topics.assignments} if topics else {})
+    stance_of = {s.id: s for s in stances} if stances else {}
     rows = []
     for comment, clean in zip(thread.comments, cleaned):
         topic = assigned.get(comment.id)
+        stance = stance_of.get(comment.id)
+        reply_to, reason = reply_targets[comment.id]
         topic_id = topic.topic_id if topic else None
         row = {
             "article_id": thread.article.id,
@@ -51,6 +56,15 @@ def build_comment_rows(thread: Thread, cleaned: Sequence[CleanComment],
                             else OUTLIER_LABEL if topic_id < 0 else labels[topic_id]),
             "topic_probability": topic.probability if topic else None,
             "topic_source": topic.source if topic else None,
+            "reply_to": reply_to,
+            "reply_to_reason": reason,
+            "stance": stance.stance if stance else None,
+            "stance_confidence": stance.confidence if stance else None,
+            **{f"p_{label}": (stance.probs[i] if stance and stance.probs else None)
+               for i, label in enumerate(STANCE_LABELS)},
+            "stance_context": stance.context if stance else None,
+            "reply_stance": stance.reply_stance if stance else None,
+            "reply_stance_confidence": stance.reply_confidence if stance else None,
         }
         rows.append({name: row[name] for name, _ in COMMENT_COLUMNS})
     return rows
@@ -62,7 +76,7 @@ def build_topic_rows(topics: TopicResult, comment_rows: Sequence[dict]) -> list[
     with_text = sum(1 for row in comment_rows if row["topic_id"] is not None)
     rows = []
     for topic in topics.topics:
-        rows.append({
+        rows.append({**_stance_counts(comment_rows, topic.id),
             "topic_id": topic.id, "label": topic.label, "size": topic.size,
             "share": round(topic.size / with_text, 4) if with_text else 0.0,
             "keywords": "; ".join(topic.keywords),
@@ -71,10 +85,16 @@ def build_topic_rows(topics: TopicResult, comment_rows: Sequence[dict]) -> list[
         })
     outliers = sum(1 for row in comment_rows if row["topic_id"] == -1)
     if outliers:
-        rows.append({"topic_id": -1, "label": OUTLIER_LABEL, "size": outliers,
+        rows.append({**_stance_counts(comment_rows, -1),
+                     "topic_id": -1, "label": OUTLIER_LABEL, "size": outliers,
                      "share": round(outliers / with_text, 4), "keywords": "",
                      "representative_ids": "", "representative_comments": ""})
     return rows
+
+
+def _stance_counts(comment_rows: Sequence[dict], topic_id: int) -> dict[str, int]:
+    members = [r for r in comment_rows if r["topic_id"] == topic_id]
+    return {f"n_{label}": sum(1 for r in members if r["stance"] == label) for label in STANCE_LABELS}
 
 
 def build_thread_tree(thread: Thread, comment_rows: Sequence[dict]) -> dict[str, Any]:
@@ -83,7 +103,9 @@ def build_thread_tree(thread: Thread, comment_rows: Sequence[dict]) -> dict[str,
     roots = []
     for row in comment_rows:
         node = {key: row[key] for key in ("comment_id", "author", "depth", "line", "text_raw",
-                                          "text_clean", "flags", "topic_id", "topic_label")}
+                                          "text_clean", "flags", "topic_id", "topic_label",
+                                          "reply_to", "stance", "stance_confidence",
+                                          "reply_stance", "reply_stance_confidence")}
         node["replies"] = []
         nodes[row["comment_id"]] = node
         parent = row["parent_id"]
@@ -98,6 +120,11 @@ def write_jsonl(rows: Sequence[dict], path: Path) -> None:
     with path.open("w", encoding="utf-8", newline="\n") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
 
 
 def arrow_schema():
@@ -130,5 +157,5 @@ def write_json(obj: Any, path: Path) -> None:
         handle.write("\n")
 
 
-TOPIC_COLUMNS = ("topic_id", "label", "size", "share", "keywords", "representative_ids",
-                 "representative_comments")
+TOPIC_COLUMNS = ("topic_id", "label", "size", "share", *(f"n_{label}" for label in STANCE_LABELS),
+                 "keywords", "representative_ids", "representative_comments")

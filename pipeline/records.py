@@ -89,6 +89,25 @@ class TopicResult:
     params: dict = field(default_factory=dict)  # the parameters actually used
 
 
+STANCE_LABELS: tuple[str, ...] = ("agree", "disagree", "discuss", "query", "unrelated")
+REPLY_LABELS: tuple[str, ...] = ("agree", "disagree", "neutral")
+
+
+@dataclass(frozen=True, slots=True)
+class StanceAssignment:
+    """A comment's stance toward the article, and toward the comment it answers."""
+
+    id: str
+    stance: str | None  # one of STANCE_LABELS; None where the comment has no text
+    confidence: float | None
+    probs: tuple[float, ...] | None  # in STANCE_LABELS order
+    reply_to: str | None  # the comment answered (None: the article); see replies.py
+    reply_to_reason: str  # article, parent, mention, capped_run
+    reply_stance: str | None = None  # one of REPLY_LABELS; None for top level / no text
+    reply_confidence: float | None = None
+    context: str = "text"  # text, thread (the reply tree moved the stance), no_text
+
+
 # Columns of comments.parquet / comments.jsonl, in order: (name, arrow type).
 # The README documents each; export checks every row against this list.
 COMMENT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -113,4 +132,12 @@ COMMENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("topic_label", "string"),
     ("topic_probability", "float64"),
     ("topic_source", "string"),
+    ("reply_to", "string"),
+    ("reply_to_reason", "string"),
+    ("stance", "string"),
+    ("stance_confidence", "float64"),
+    *((f"p_{label}", "float64") for label in STANCE_LABELS),
+    ("stance_context", "string"),
+    ("reply_stance", "string"),
+    ("reply_stance_confidence", "float64"),
 )

@@ -8,6 +8,7 @@ a run that fails or is interrupted leaves the previous artifacts as they were.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import platform
@@ -23,7 +24,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from pipeline import __version__, clean, export, ingest, topics
+from pipeline import __version__, clean, export, ingest, plots, replies, report, topics
 from pipeline.cache import EmbeddingCache
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError
@@ -150,6 +151,8 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources) -> P
         for flag in ("empty", "near_empty", "link_only", "quote_only"):
             facts[flag] = sum(1 for c in cleaned if flag in c.flags)
 
+    reply_targets = replies.infer_reply_targets(thread.comments, cleaned)
+    stances = None
     embeddings = None
     topic_result = None
     if config["topics"]["enabled"]:
@@ -172,22 +175,54 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources) -> P
     out_root = Path(config["output_dir"])
     log.info("%s: export ...", name)
     start = time.perf_counter()
-    rows = export.build_comment_rows(thread, cleaned, topic_result)
+    rows = export.build_comment_rows(thread, cleaned, topic_result, reply_targets, stances)
+    topic_rows = export.build_topic_rows(topic_result, rows) if topic_result is not None else []
     with staged_folder(out_root, name) as staging:
         export.write_parquet(rows, staging / "comments.parquet")
         export.write_jsonl(rows, staging / "comments.jsonl")
         if topic_result is not None:
-            export.write_csv(export.build_topic_rows(topic_result, rows),
-                             staging / "topics.csv", export.TOPIC_COLUMNS)
+            export.write_csv(topic_rows, staging / "topics.csv", export.TOPIC_COLUMNS)
         if embeddings is not None:
             np.save(staging / "embeddings.npy", embeddings)
         export.write_json(export.build_thread_tree(thread, rows), staging / "thread.json")
+        if config["report"]["enabled"]:
+            write_report(staging, thread, rows, topic_rows, embeddings, config["seed"])
         # the manifest goes last, so it can time the export that wrote the rest
         run.stages["export"] = {"seconds": round(time.perf_counter() - start, 3),
                                 "rows": len(rows)}
         manifest = build_manifest(path, data, thread, config, resources, run, topic_result)
         export.write_json(manifest, staging / "manifest.json")
     return out_root / name
+
+
+def write_report(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
+                 embeddings: np.ndarray | None, seed: int) -> None:
+    """report.html and the PNG files of its plots."""
+    coords = None
+    if embeddings is not None:
+        has_text = np.array([bool(r["text_clean"]) for r in rows], dtype=bool)
+        coords = plots.layout_2d(embeddings, has_text, seed)
+    figures = plots.summary_plots(rows, topic_rows)
+    for figure_name, (_, png) in figures.items():
+        (folder / f"{figure_name}.png").write_bytes(png)
+    html = report.build_report(thread.article, rows, topic_rows, coords, figures)
+    (folder / "report.html").write_text(html, encoding="utf-8")
+
+
+def write_index(out_root: Path, folders: list[Path]) -> Path:
+    """index.html over the dumps of a folder run, from their own artifacts."""
+    entries = []
+    for folder in folders:
+        rows = export.read_jsonl(folder / "comments.jsonl")
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        entries.append({"name": folder.name, "title": manifest["input"]["title"],
+                        "comments": len(rows), "topics": manifest["stages"].get("topics", {}).get("topics", 0),
+                        "stances": [r["stance"] for r in rows if r.get("stance")]})
+    target = out_root / "index.html"
+    tmp = out_root / f".index.html.{uuid.uuid4().hex[:8]}"
+    tmp.write_text(report.build_index(entries), encoding="utf-8")
+    os.replace(tmp, target)
+    return target
 
 
 def build_manifest(path: Path, data: bytes, thread, config: dict, resources: Resources,
@@ -257,6 +292,8 @@ def run(inputs: list[str], config: dict) -> list[Path]:
                 raise
             log.error("%s", error)
             failures.append(error)
+    if len(dumps) > 1 and written and config["report"]["enabled"]:
+        log.info("index of the run: %s", write_index(Path(config["output_dir"]), written))
     if failures:
         raise PipelineError(f"{len(failures)} of {len(dumps)} dumps failed; the first: {failures[0]}")
     return written

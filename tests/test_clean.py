@@ -46,7 +46,7 @@ def test_quoted_article_sentence_is_marked_and_removed(clean_one):
     cleaned = clean_one("\u201cThe council voted on Tuesday to close four blocks of Elm Street\u201d "
                         "- about time!")
     assert cleaned.article_quotes == ("The council voted on Tuesday to close four blocks of Elm Street",)
-    assert cleaned.text == "- about time!"
+    assert cleaned.text == "about time!"
 
 
 def test_pasted_article_sentence_without_quotes_is_marked(clean_one):

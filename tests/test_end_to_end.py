@@ -11,7 +11,7 @@ from pipeline.errors import PipelineError
 from pipeline.records import COMMENT_COLUMNS
 
 ARTIFACTS = {"comments.parquet", "comments.jsonl", "topics.csv", "thread.json",
-             "embeddings.npy", "manifest.json"}
+             "embeddings.npy", "manifest.json", "report.html", "topic_sizes.png"}
 
 
 def read_jsonl(path):

@@ -1,0 +1,245 @@
+"""report.html: one self-contained page per dump, and index.html over a run.
+
+Comment text is untrusted. Every piece of it goes through `esc` (html.escape
+with quotes) and lands only in element text or quoted attribute values; the
+page's own script reads those values as data and never as markup. No
+external resource is linked: styles and the script are inline.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+import numpy as np
+
+from pipeline.plots import STANCE_COLOURS, topic_colour
+from pipeline.records import STANCE_LABELS
+
+SHAPES = {"agree": "circle", "disagree": "square", "discuss": "triangle", "query": "diamond",
+          "unrelated": "cross", None: "circle"}
+
+STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
+main{max-width:1100px;margin:0 auto;padding:1.5rem}
+h1{font-size:1.6rem;margin:.2rem 0}h2{margin-top:2rem;border-bottom:1px solid #ddd}
+.numbers{display:flex;flex-wrap:wrap;gap:.6rem;padding:0;list-style:none}
+.numbers li{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.4rem .8rem}
+.numbers b{display:block;font-size:1.3rem}
+table{border-collapse:collapse;width:100%;background:#fff}
+td,th{border:1px solid #ddd;padding:.35rem .5rem;vertical-align:top;text-align:left}
+.mix{display:flex;height:12px;min-width:120px;border-radius:3px;overflow:hidden;background:#eee}
+.badge{display:inline-block;border-radius:3px;padding:0 .35rem;font-size:.8rem;color:#fff;margin-left:.3rem}
+.comment{margin-left:1.1rem;border-left:2px solid #e0e0e0;padding-left:.6rem}
+.card{background:#fff;border:1px solid #e4e4e4;border-radius:5px;padding:.4rem .6rem;margin:.35rem 0}
+.card.hidden{display:none}.card .meta{font-size:.85rem;color:#555}
+.card p{margin:.3rem 0;white-space:pre-wrap;overflow-wrap:anywhere}
+.flag{color:#8a6d00;font-size:.8rem;margin-left:.3rem}
+details>summary{cursor:pointer;color:#555;font-size:.85rem}
+.filters{position:sticky;top:0;background:#fafafa;padding:.5rem 0;z-index:1}
+svg.map{background:#fff;border:1px solid #ddd;width:100%;height:auto}
+.legend span{margin-right:.8rem;font-size:.85rem}
+figure{margin:1rem 0}figure svg{max-width:100%;height:auto}
+.quiet{color:#777}
+"""
+
+SCRIPT = """
+(function(){
+  var topic=document.getElementById('f-topic'), stance=document.getElementById('f-stance');
+  function apply(){
+    var t=topic.value, s=stance.value, shown=0;
+    document.querySelectorAll('.card').forEach(function(card){
+      var ok=(t===''||card.dataset.topic===t)&&(s===''||card.dataset.stance===s);
+      card.classList.toggle('hidden',!ok); if(ok){shown++;}
+    });
+    document.getElementById('shown').textContent=shown;
+    document.querySelectorAll('.map .pt').forEach(function(p){
+      var ok=(t===''||p.dataset.topic===t)&&(s===''||p.dataset.stance===s);
+      p.style.opacity=ok?1:0.08;
+    });
+  }
+  var params=new URLSearchParams(location.hash.slice(1));
+  if(params.has('topic')){topic.value=params.get('topic');}
+  if(params.has('stance')){stance.value=params.get('stance');}
+  topic.addEventListener('change',apply); stance.addEventListener('change',apply);
+  document.getElementById('expand').addEventListener('click',function(){
+    document.querySelectorAll('details').forEach(function(d){d.open=true;});});
+  apply();
+})();
+"""
+
+
+def esc(value: Any) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _mix_bar(counts: Counter) -> str:
+    total = sum(counts.values())
+    if not total:
+        return '<span class="quiet">-</span>'
+    parts = "".join(
+        f'<span style="width:{100 * counts[label] / total:.1f}%;background:{STANCE_COLOURS[label]}" '
+        f'title="{label}: {counts[label]}"></span>' for label in STANCE_LABELS if counts[label])
+    text = ", ".join(f"{label} {counts[label]}" for label in STANCE_LABELS if counts[label])
+    return f'<div class="mix">{parts}</div><small>{esc(text)}</small>'
+
+
+def _marker(shape: str, x: float, y: float, colour: str) -> str:
+    r = 5
+    if shape == "square":
+        return f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r}" height="{2 * r}" fill="{colour}"/>'
+    if shape == "triangle":
+        return f'<polygon points="{x:.1f},{y - r - 1:.1f} {x - r - 1:.1f},{y + r:.1f} {x + r + 1:.1f},{y + r:.1f}" fill="{colour}"/>'
+    if shape == "diamond":
+        return f'<polygon points="{x:.1f},{y - r - 1:.1f} {x + r + 1:.1f},{y:.1f} {x:.1f},{y + r + 1:.1f} {x - r - 1:.1f},{y:.1f}" fill="{colour}"/>'
+    if shape == "cross":
+        return (f'<path d="M{x - r:.1f},{y - r:.1f}L{x + r:.1f},{y + r:.1f}M{x - r:.1f},{y + r:.1f}'
+                f'L{x + r:.1f},{y - r:.1f}" stroke="{colour}" stroke-width="2.5"/>')
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{colour}"/>'
+
+
+def _map(rows: Sequence[dict], coords: np.ndarray | None) -> str:
+    if coords is None or not np.isfinite(coords).any():
+        return '<p class="quiet">No map: the embedding stage did not run.</p>'
+    width, height, pad = 900, 560, 20
+    points = []
+    for row, (x, y) in zip(rows, coords):
+        if not np.isfinite(x):
+            continue
+        px, py = pad + x * (width - 2 * pad), pad + (1 - y) * (height - 2 * pad)
+        tip = f"{row['author']} [{row['topic_label'] or '-'}; {row.get('stance') or '-'}]: {row['text_clean'][:200]}"
+        topic = "" if row["topic_id"] is None else str(row["topic_id"])
+        points.append(f'<g class="pt" data-topic="{esc(topic)}" data-stance="{esc(row.get("stance") or "")}">'
+                      f'<title>{esc(tip)}</title>'
+                      f'{_marker(SHAPES.get(row.get("stance"), "circle"), px, py, topic_colour(row["topic_id"]))}</g>')
+    legend = "".join(f"<span>{_shape_symbol(label)} {label}</span>" for label in STANCE_LABELS)
+    return (f'<svg class="map" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="map of comments by topic">{"".join(points)}</svg>'
+            f'<p class="legend">Colour: topic (grey: no topic). Shape: stance. {legend}</p>')
+
+
+def _shape_symbol(label: str) -> str:
+    return {"circle": "\u25cf", "square": "\u25a0", "triangle": "\u25b2", "diamond": "\u25c6",
+            "cross": "\u2716"}[SHAPES[label]]
+
+
+def _card(row: dict) -> str:
+    badges = ""
+    if row["topic_id"] is not None:
+        badges += (f'<span class="badge" style="background:{topic_colour(row["topic_id"])}">'
+                   f'{esc(row["topic_label"])}</span>')
+    if row.get("stance"):
+        badges += (f'<span class="badge stance" style="background:{STANCE_COLOURS[row["stance"]]}">'
+                   f'{esc(row["stance"])} {row["stance_confidence"]:.2f}</span>')
+    if row.get("reply_stance"):
+        badges += (f'<span class="badge" style="background:#555">{esc(row["reply_stance"])} to '
+                   f'{esc(row["reply_to"])}</span>')
+    flags = "".join(f'<span class="flag">{esc(flag)}</span>' for flag in row["flags"])
+    text = esc(row["text_raw"]) if row["text_raw"] else '<span class="quiet">(no text)</span>'
+    topic = "" if row["topic_id"] is None else str(row["topic_id"])
+    return (f'<div class="card" id="{esc(row["comment_id"])}" data-topic="{esc(topic)}" '
+            f'data-stance="{esc(row.get("stance") or "")}">'
+            f'<div class="meta"><b>{esc(row["author"])}</b> <span class="quiet">'
+            f'{esc(row["comment_id"])}, line {row["line"]}</span>{badges}{flags}</div>'
+            f'<p>{text}</p></div>')
+
+
+def _thread(rows: Sequence[dict]) -> str:
+    children: dict[str | None, list[dict]] = {}
+    for row in rows:
+        children.setdefault(row["parent_id"], []).append(row)
+
+    def render(row: dict) -> str:
+        replies = children.get(row["comment_id"], [])
+        inner = ""
+        if replies:
+            inner = (f'<details open><summary>{len(replies)} repl{"y" if len(replies) == 1 else "ies"}'
+                     f'</summary>{"".join(render(r) for r in replies)}</details>')
+        return f'<div class="comment">{_card(row)}{inner}</div>'
+
+    return "".join(render(row) for row in children.get(None, []))
+
+
+def _topics_table(rows: Sequence[dict], topic_rows: Sequence[dict]) -> str:
+    if not topic_rows:
+        return '<p class="quiet">No topics: the thread is too small, or the topic stage is off.</p>'
+    text_of = {r["comment_id"]: r["text_clean"] for r in rows}
+    body = []
+    for topic in topic_rows:
+        counts = Counter(r["stance"] for r in rows if r["topic_id"] == topic["topic_id"] and r.get("stance"))
+        examples = "".join(f"<li>{esc(text_of[i][:300])}</li>"
+                           for i in topic["representative_ids"].split("; ") if i)
+        body.append(
+            f'<tr data-topic="{topic["topic_id"]}"><td>{topic["topic_id"]}</td>'
+            f'<td><span class="badge" style="background:{topic_colour(topic["topic_id"])}">&nbsp;</span> '
+            f'{esc(topic["label"])}</td><td>{esc(topic["keywords"])}</td><td>{topic["size"]}</td>'
+            f'<td>{_mix_bar(counts)}</td><td><ul>{examples}</ul></td></tr>')
+    return ('<table id="topics"><thead><tr><th>#</th><th>label</th><th>keywords</th><th>size</th>'
+            f'<th>stance mix</th><th>representative comments</th></tr></thead><tbody>{"".join(body)}'
+            '</tbody></table>')
+
+
+def headline_numbers(rows: Sequence[dict], topic_rows: Sequence[dict]) -> dict[str, int]:
+    return {
+        "comments": len(rows),
+        "authors": len({r["author"] for r in rows}),
+        "top level": sum(1 for r in rows if r["depth"] == 0),
+        "deepest reply": max((r["depth"] for r in rows), default=0),
+        "empty": sum(1 for r in rows if "empty" in r["flags"]),
+        "flagged": sum(1 for r in rows if r["flags"]),
+        "topics": sum(1 for t in topic_rows if t["topic_id"] >= 0),
+    }
+
+
+def build_report(article, rows: Sequence[dict], topic_rows: Sequence[dict],
+                 coords: np.ndarray | None, plots: dict[str, tuple[str, bytes]]) -> str:
+    numbers = "".join(f"<li><b>{value}</b>{esc(name)}</li>"
+                      for name, value in headline_numbers(rows, topic_rows).items())
+    stance_counts = Counter(r["stance"] for r in rows if r.get("stance"))
+    topic_options = "".join(f'<option value="{t["topic_id"]}">{t["topic_id"]}: {esc(t["label"])}</option>'
+                            for t in topic_rows)
+    stance_options = "".join(f'<option value="{s}">{s}</option>' for s in STANCE_LABELS)
+    figures = "".join(f'<figure id="plot-{name}">{svg}<figcaption class="quiet">{name}.png</figcaption>'
+                      f'</figure>' for name, (svg, _) in plots.items())
+    first = article.paragraphs[0] if article.paragraphs else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<title>{esc(article.title)}: comment report</title><style>{STYLE}</style></head>
+<body><main>
+<p class="quiet">Comment report for {esc(article.source)}</p>
+<h1 id="title">{esc(article.title)}</h1>
+<p>{esc(first)}</p>
+<ul class="numbers" id="numbers">{numbers}</ul>
+<h2>Stance toward the article</h2>
+<div id="stance-mix">{_mix_bar(stance_counts) if stance_counts else '<p class="quiet">No stance annotations in this run.</p>'}</div>
+<h2>Topics</h2>
+{_topics_table(rows, topic_rows)}
+<h2>Map of the comments</h2>
+<div id="map">{_map(rows, coords)}</div>
+<h2>Summaries</h2>
+{figures or '<p class="quiet">No plots for this run.</p>'}
+<h2>The thread</h2>
+<div class="filters">Topic <select id="f-topic"><option value="">all</option>{topic_options}</select>
+Stance <select id="f-stance"><option value="">all</option>{stance_options}</select>
+<button id="expand" type="button">expand all</button>
+<span class="quiet"><span id="shown">{len(rows)}</span> of {len(rows)} comments shown</span></div>
+<div id="thread">{_thread(rows)}</div>
+</main><script>{SCRIPT}</script></body></html>
+"""
+
+
+def build_index(entries: Sequence[dict]) -> str:
+    """entries: name, title, and headline numbers of each dump in a run."""
+    body = "".join(
+        f'<tr><td><a href="{esc(e["name"])}/report.html">{esc(e["name"])}</a></td>'
+        f'<td>{esc(e["title"])}</td><td>{e["comments"]}</td><td>{e["topics"]}</td>'
+        f'<td>{_mix_bar(Counter(e["stances"]))}</td></tr>' for e in entries)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Comment reports</title><style>{STYLE}</style></head>
+<body><main><h1>Comment reports</h1>
+<table id="dumps"><thead><tr><th>dump</th><th>article</th><th>comments</th><th>topics</th>
+<th>stance mix</th></tr></thead><tbody>{body}</tbody></table></main></body></html>
+"""
