@@ -1,5 +1,5 @@
 # make pipeline [DUMP=file-or-folder] [CONFIG=file.yaml] [SET="key=value key=value"]
-# make test | make clean-cache
+# make test | make train-stance | make eval-stance | make bench | make clean-cache
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -8,7 +8,9 @@ CONFIG ?= configs/default.yaml
 SET    ?=
 STAMP  := $(VENV)/.installed
 
-.PHONY: pipeline test setup clean-cache
+SHARED ?= ../shared
+
+.PHONY: pipeline test setup clean-cache train-stance eval-stance bench
 
 setup: $(STAMP)
 
@@ -25,6 +27,18 @@ pipeline: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# Retrain the shipped stance model from ../shared/data/stance (deterministic).
+train-stance: $(STAMP)
+	$(PY) -m pipeline.stance_model.train --data $(SHARED)/data/stance --out pipeline/stance_model/weights
+
+# Validation figures of the shipped model on slices kept out of training.
+eval-stance: $(STAMP)
+	$(PY) -m pipeline.stance_model.evaluate --data $(SHARED)/data/stance --weights pipeline/stance_model/weights
+
+# Speed figures (printed, never asserted in tests).
+bench: $(STAMP)
+	$(PY) -m bench
 
 clean-cache:
 	rm -rf .cache

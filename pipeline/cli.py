@@ -47,7 +47,35 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR", default=None,
                      help="where artifacts go (same as --set output_dir=DIR)")
     run.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors")
+
+    pairs = commands.add_parser(
+        "stance-predict", help="stance for your own (target, text) pairs",
+        description="Score JSON lines {id, target, text, parent_text?} with the shipped stance "
+                    "model; writes {id, stance, confidence, probs} per line, in input order.")
+    pairs.add_argument("--in", dest="in_path", required=True, metavar="FILE",
+                       help="pairs, one JSON object per line")
+    pairs.add_argument("--out", dest="out_path", required=True, metavar="FILE",
+                       help="predictions; replaced only when every input line was good")
+    pairs.add_argument("--config", "-c", metavar="FILE", default=None,
+                       help="YAML config (embed.* and cache_dir are used)")
+    pairs.add_argument("--set", "-s", dest="overrides", action="append", default=[],
+                       metavar="KEY=VALUE", help="override one config key; repeatable")
+    pairs.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     return parser
+
+
+def _stance_predict(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pipeline.config import load_config
+    from pipeline.pairs import predict_pairs
+    from pipeline.runner import Resources
+
+    resources = Resources(load_config(args.config, args.overrides))
+    count = predict_pairs(Path(args.in_path), Path(args.out_path), resources.stance_models.stance,
+                          resources.encode, progress=not args.quiet)
+    print(f"{count} pairs scored by {resources.stance_models.name}: {args.out_path}", file=sys.stderr)
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -72,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning)
     try:
-        return _run(args)
+        return _stance_predict(args) if args.command == "stance-predict" else _run(args)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

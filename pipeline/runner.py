@@ -24,10 +24,12 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from pipeline import __version__, clean, export, ingest, plots, replies, report, topics
+from pipeline import __version__, clean, export, ingest, plots, replies, report, stance, topics
 from pipeline.cache import EmbeddingCache
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError
+from pipeline.records import STANCE_LABELS
+from pipeline.stance import StanceModels
 
 log = logging.getLogger("pipeline")
 DUMP_SUFFIXES = (".txt", ".jsonl")
@@ -71,6 +73,7 @@ class Resources:
     _nlp: Any = None
     _embedder: Embedder | None = None
     _cache: EmbeddingCache | None = None
+    _stance_models: StanceModels | None = None
 
     @property
     def nlp(self):
@@ -97,6 +100,25 @@ class Resources:
         if self._cache is None and self.config["embed"]["cache"]:
             self._cache = EmbeddingCache(self.config["cache_dir"], self.embedder.info_.fingerprint)
         return self._cache
+
+    @property
+    def stance_models(self) -> StanceModels:
+        if self._stance_models is None:
+            self._stance_models = stance.load_models()
+        return self._stance_models
+
+    def embed(self, texts: list[str]) -> tuple[np.ndarray, int, int]:
+        """Vectors for texts through the cache: (matrix, cache hits, newly encoded)."""
+        embedder, cache = self.embedder, self.cache
+        matrix, new, hits = embed_texts(
+            texts, lambda batch: embedder.encode(batch, progress=len(batch) > 256),
+            cache.lookup if cache else (lambda keys: {}), embedder.info_.dimension)
+        if cache:
+            cache.store(new)
+        return matrix, hits, len(new)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.embed(texts)[0]
 
 
 @dataclass
@@ -155,22 +177,26 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources) -> P
     stances = None
     embeddings = None
     topic_result = None
-    if config["topics"]["enabled"]:
+    if config["topics"]["enabled"] or config["stance"]["enabled"]:
         with run.stage("embed", name) as facts:
-            embedder = resources.embedder
-            cache = resources.cache
             texts = [c.text for c in cleaned]
-            embeddings, new, hits = embed_texts(
-                texts, lambda batch: embedder.encode(batch, progress=len(batch) > 256),
-                cache.lookup if cache else (lambda keys: {}), embedder.info_.dimension)
-            if cache:
-                cache.store(new)
-            facts.update(texts=sum(1 for t in texts if t), cache_hits=hits, encoded=len(new))
+            embeddings, hits, encoded = resources.embed(texts)
+            facts.update(texts=sum(1 for t in texts if t), cache_hits=hits, encoded=encoded)
+    if config["topics"]["enabled"]:
         with run.stage("topics", name) as facts:
             topic_result = topics.fit_topics(cleaned, embeddings, config["topics"], config["seed"])
             facts.update(topics=len(topic_result.topics),
                          outliers=sum(1 for a in topic_result.assignments if a.topic_id == -1),
                          **{k: v for k, v in topic_result.params.items()})
+
+    if config["stance"]["enabled"]:
+        with run.stage("stance", name) as facts:
+            stances = stance.annotate_stance(thread.article, thread.comments, cleaned, reply_targets,
+                                             resources.encode, resources.stance_models)
+            facts.update(model=resources.stance_models.name,
+                         **{label: sum(1 for a in stances if a.stance == label)
+                            for label in STANCE_LABELS},
+                         moved_by_thread=sum(1 for a in stances if a.context == "thread"))
 
     out_root = Path(config["output_dir"])
     log.info("%s: export ...", name)
@@ -229,6 +255,10 @@ def build_manifest(path: Path, data: bytes, thread, config: dict, resources: Res
                    run: RunLog, topic_result) -> dict[str, Any]:
     models: dict[str, Any] = {"spacy": {"name": config["clean"]["spacy_model"],
                                         "version": resources.nlp.meta.get("version")}}
+    if resources._stance_models is not None:
+        card = resources.stance_models.card
+        models["stance"] = {"name": card["name"], "version": card["version"],
+                            "trained_on": card.get("trained_on"), "validation": card.get("validation")}
     if resources._embedder is not None:
         info = resources.embedder.info_
         models["embedding"] = {"name": info.name, "fingerprint": info.fingerprint,

@@ -1,0 +1,99 @@
+"""`python -m pipeline stance-predict`: stance for pairs a user brings.
+
+Input: JSON lines `{"id", "target", "text", "parent_text" (optional)}`.
+Output: JSON lines `{"id", "stance", "confidence", "probs": {label: p}}`, in
+input order. The input is read and scored in chunks, so memory stays flat;
+the output goes to a temporary file that replaces --out only when every line
+was good, so a malformed line leaves no half-written file behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import PipelineError
+from pipeline.records import STANCE_LABELS
+
+CHUNK = 512
+FIX = 'each line is {"id": ..., "target": "...", "text": "...", "parent_text": "..." (optional)}'
+
+
+def read_pairs(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, pair) for each non-blank line; malformed lines raise."""
+    try:
+        handle = path.open(encoding="utf-8-sig")
+    except OSError as error:
+        raise PipelineError(f"cannot read pairs: {error.strerror}", path=path) from None
+    with handle:
+        try:
+            for number, line in enumerate(handle, 1):
+                if line.strip():
+                    yield number, _check(line, path, number)
+        except UnicodeDecodeError:
+            raise PipelineError("not UTF-8 text", path=path, hint="save the file as UTF-8") from None
+
+
+def _check(line: str, path: Path, number: int) -> dict:
+    try:
+        pair = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise PipelineError(f"broken JSON: {error.msg}", path=path, line=number, hint=FIX) from None
+    if not isinstance(pair, dict):
+        raise PipelineError("a line is not a JSON object", path=path, line=number, hint=FIX)
+    if pair.get("id") is None:
+        raise PipelineError("missing 'id'", path=path, line=number, hint=FIX)
+    for key in ("target", "text"):
+        if not isinstance(pair.get(key), str):
+            raise PipelineError(f"'{key}' must be a string", path=path, line=number, hint=FIX)
+    parent = pair.get("parent_text")
+    if parent is not None and not isinstance(parent, str):
+        raise PipelineError("'parent_text' must be a string or absent", path=path, line=number,
+                            hint=FIX)
+    return pair
+
+
+def _chunks(pairs: Iterator[tuple[int, dict]], size: int) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    for _, pair in pairs:
+        chunk.append(pair)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def predict_pairs(in_path: Path, out_path: Path, model, encode: Callable[[list[str]], np.ndarray],
+                  progress: bool = True) -> int:
+    """Score every pair in `in_path` into `out_path`; returns the count."""
+    from tqdm import tqdm
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    count = 0
+    bar = tqdm(unit=" pairs", disable=not progress, file=sys.stderr)
+    try:
+        with tmp.open("w", encoding="utf-8", newline="\n") as out:
+            for chunk in _chunks(read_pairs(in_path), CHUNK):
+                probs = model.predict_proba([p["target"] for p in chunk], [p["text"] for p in chunk],
+                                            [p.get("parent_text") or None for p in chunk], encode)
+                for pair, row in zip(chunk, probs):
+                    best = int(row.argmax())
+                    out.write(json.dumps({
+                        "id": pair["id"], "stance": STANCE_LABELS[best],
+                        "confidence": round(float(row[best]), 4),
+                        "probs": {label: round(float(p), 4) for label, p in zip(STANCE_LABELS, row)},
+                    }, ensure_ascii=False) + "\n")
+                count += len(chunk)
+                bar.update(len(chunk))
+        os.replace(tmp, out_path)
+    finally:
+        bar.close()
+        tmp.unlink(missing_ok=True)
+    return count

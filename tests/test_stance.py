@@ -1,0 +1,129 @@
+"""The stance stage, the shipped model on obvious cases, and the pairs CLI."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+from pipeline.records import STANCE_LABELS, Article, CleanComment, Comment
+from pipeline.replies import infer_reply_targets
+from pipeline.stance import annotate_stance, load_models
+
+OBVIOUS = ROOT / "tests" / "data" / "stance_obvious.jsonl"
+
+
+@pytest.fixture(scope="session")
+def models():
+    return load_models()
+
+
+@pytest.fixture(scope="session")
+def encode(embedder):
+    return embedder.encode
+
+
+def obvious_rows():
+    return [json.loads(line) for line in OBVIOUS.read_text(encoding="utf-8").splitlines()]
+
+
+def score_as_threads(rows, encode, models):
+    """Each obvious row as a thread under its article: a top-level comment, or
+    a parent comment with the row's text as its reply. Returns id -> assignment."""
+    found = {}
+    for target in dict.fromkeys(r["target"] for r in rows):
+        title, _, body = target.partition("\n")
+        article = Article(id="a", title=title, paragraphs=(body,), source="obvious")
+        comments, ids = [], {}
+        for row in (r for r in rows if r["target"] == target):
+            parent_id = None
+            if "parent_text" in row:
+                parent_id = f"{row['id']}-parent"
+                comments.append(Comment(parent_id, None, 0, "P", row["parent_text"], 0, len(comments)))
+            comments.append(Comment(row["id"], parent_id, 1 if parent_id else 0, "R", row["text"], 0,
+                                    len(comments)))
+            ids[row["id"]] = row
+        cleaned = [CleanComment(id=c.id, text=c.text) for c in comments]
+        assignments = annotate_stance(article, comments, cleaned, infer_reply_targets(comments, cleaned),
+                                      encode, models)
+        found.update({a.id: a for a in assignments if a.id in ids})
+    return found
+
+
+def test_obvious_cases_come_out_right(encode, models):
+    rows = obvious_rows()
+    found = score_as_threads(rows, encode, models)
+    wrong = [(r["id"], r["text"][:50], r["label"], found[r["id"]].stance)
+             for r in rows if found[r["id"]].stance != r["label"]]
+    assert wrong == []
+    wrong_replies = [(r["id"], r["reply_label"], found[r["id"]].reply_stance)
+                     for r in rows if "reply_label" in r and found[r["id"]].reply_stance != r["reply_label"]]
+    assert wrong_replies == []
+
+
+def test_a_bare_agreement_inherits_its_parents_stance(encode, models):
+    article = Article("a", "Town Bans Plastic Bags in All Shops", ("The mayor banned single-use bags.",), "x")
+    comments = [Comment("c1", None, 0, "A", "Great decision, banning plastic bags is exactly right.", 1, 0),
+                Comment("c2", "c1", 1, "B", "Of course.", 2, 1)]
+    cleaned = [CleanComment(id=c.id, text=c.text) for c in comments]
+    alone = annotate_stance(article, comments[1:], cleaned[1:], {"c2": (None, "article")}, encode, models)
+    threaded = annotate_stance(article, comments, cleaned, infer_reply_targets(comments, cleaned),
+                               encode, models)
+    assert threaded[1].stance == "agree" and threaded[1].stance != "unrelated"
+    assert threaded[1].probs[STANCE_LABELS.index("agree")] > alone[0].probs[STANCE_LABELS.index("agree")]
+
+
+def test_stage_on_the_example_dump(example_run):
+    frame = pd.read_parquet(example_run.folder / "comments.parquet")
+    has_text = frame["text_clean"] != ""
+    assert frame.loc[has_text, "stance"].isin(STANCE_LABELS).all()
+    assert frame.loc[~has_text, "stance"].isna().all()
+    probs = frame.loc[has_text, [f"p_{label}" for label in STANCE_LABELS]].to_numpy()
+    assert np.allclose(probs.sum(axis=1), 1, atol=1e-3)
+    assert np.allclose(probs.max(axis=1), frame.loc[has_text, "stance_confidence"], atol=1e-4)
+    assert frame.loc[frame["depth"] == 0, "reply_stance"].isna().all()
+    replies = frame[(frame["depth"] > 0) & has_text]
+    assert replies["reply_stance"].isin(["agree", "disagree", "neutral"]).all()
+    assert set(frame["stance_context"].dropna()) <= {"text", "thread", "no_text"}
+    topics = pd.read_csv(example_run.folder / "topics.csv")
+    counts = topics[[f"n_{label}" for label in STANCE_LABELS]].sum(axis=1)
+    assert (counts == topics["size"]).all()
+    manifest = json.loads((example_run.folder / "manifest.json").read_text())
+    assert manifest["models"]["stance"]["name"] == "comment-stance"
+    assert manifest["stages"]["stance"]["model"].startswith("comment-stance-")
+
+
+def cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_pairs_cli_round_trip(tmp_path):
+    pairs = [{"id": 1, "target": "Town bans plastic bags", "text": "Great idea, I support the ban."},
+             {"id": "x", "target": "Town bans plastic bags", "text": "Source?", "parent_text": "It works."},
+             {"id": 3, "target": "Town bans plastic bags", "text": ""}]
+    (tmp_path / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    result = cli("stance-predict", "--in", "pairs.jsonl", "--out", "out/preds.jsonl", "-q",
+                 "--set", f"cache_dir={tmp_path / 'cache'}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    preds = [json.loads(line) for line in (tmp_path / "out" / "preds.jsonl").read_text().splitlines()]
+    assert [p["id"] for p in preds] == [1, "x", 3]
+    for pred in preds:
+        assert set(pred["probs"]) == set(STANCE_LABELS)
+        assert abs(sum(pred["probs"].values()) - 1) < 1e-3
+        assert pred["stance"] == max(pred["probs"], key=pred["probs"].get)
+        assert pred["confidence"] == pred["probs"][pred["stance"]]
+
+
+def test_pairs_cli_rejects_a_malformed_line_and_writes_nothing(tmp_path):
+    (tmp_path / "pairs.jsonl").write_text(
+        json.dumps({"id": 1, "target": "t", "text": "a"}) + "\n\n{not json\n")
+    result = cli("stance-predict", "--in", "pairs.jsonl", "--out", "preds.jsonl", "-q",
+                 "--set", f"cache_dir={tmp_path / 'cache'}", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: pairs.jsonl:3: broken JSON")
+    assert "Traceback" not in result.stderr
+    assert not [p.name for p in tmp_path.iterdir() if "preds" in p.name]  # no output, no temp file
