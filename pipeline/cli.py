@@ -61,7 +61,28 @@ def _parser() -> argparse.ArgumentParser:
     pairs.add_argument("--set", "-s", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="override one config key; repeatable")
     pairs.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    reviewed = commands.add_parser(
+        "review-import", help="read reviewers' labels back and measure agreement",
+        description="Read a Label Studio JSON export or a filled-in review.csv, print how often "
+                    "the reviewers agreed with the model (stance accuracy and macro-F1, topic "
+                    "agreement per topic) and write review/corrected_labels.csv and "
+                    "review/agreement.json into the run's artifact folder.")
+    reviewed.add_argument("file", metavar="FILE", help="Label Studio export (.json) or review.csv")
+    reviewed.add_argument("--artifacts", metavar="DIR", default=None,
+                          help="the run's folder, artifacts/<dump name> (default: the folder "
+                               "above FILE's review/ folder)")
     return parser
+
+
+def _review_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pipeline.review_io import import_review
+
+    report = import_review(Path(args.file), Path(args.artifacts) if args.artifacts else None)
+    print(report)
+    return 0
 
 
 def _stance_predict(args: argparse.Namespace) -> int:
@@ -100,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning)
     try:
-        return _stance_predict(args) if args.command == "stance-predict" else _run(args)
+        commands = {"run": _run, "stance-predict": _stance_predict, "review-import": _review_import}
+        return commands[args.command](args)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

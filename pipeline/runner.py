@@ -24,7 +24,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from pipeline import __version__, clean, export, ingest, plots, replies, report, stance, topics
+from pipeline import (__version__, clean, export, ingest, plots, replies, report, review, stance,
+                      topics)
 from pipeline.cache import EmbeddingCache
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError
@@ -213,6 +214,8 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources) -> P
         export.write_json(export.build_thread_tree(thread, rows), staging / "thread.json")
         if config["report"]["enabled"]:
             write_report(staging, thread, rows, topic_rows, embeddings, config["seed"])
+        write_review(staging / "review", thread, rows, topic_rows,
+                     resources.stance_models.name if stances is not None else "no-stance-model")
         # the manifest goes last, so it can time the export that wrote the rest
         run.stages["export"] = {"seconds": round(time.perf_counter() - start, 3),
                                 "rows": len(rows)}
@@ -233,6 +236,17 @@ def write_report(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
         (folder / f"{figure_name}.png").write_bytes(png)
     html = report.build_report(thread.article, rows, topic_rows, coords, figures)
     (folder / "report.html").write_text(html, encoding="utf-8")
+
+
+def write_review(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
+                 model_version: str) -> None:
+    """Label Studio tasks and config, and a CSV, for human reviewers."""
+    folder.mkdir()
+    tasks = review.label_studio_tasks(rows, thread.article.title, model_version)
+    export.write_json(tasks, folder / "label_studio.json")
+    (folder / "label_studio_config.xml").write_text(review.label_studio_config(topic_rows),
+                                                    encoding="utf-8")
+    export.write_csv(review.review_rows(rows), folder / "review.csv", review.REVIEW_COLUMNS)
 
 
 def write_index(out_root: Path, folders: list[Path]) -> Path:

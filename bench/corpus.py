@@ -1,0 +1,62 @@
+"""Benchmark corpora built from real comment text.
+
+With ../shared beside the project, comment bodies come from the ARC
+comments and RumourEval posts there; without it, from the example dump's
+comments (fewer distinct texts, so the embedding figures are flattering).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_STANCE = ROOT.parent / "shared" / "data" / "stance"
+EXAMPLE = ROOT / "examples" / "dumps" / "elm_street_bike_lane.txt"
+
+
+def comment_texts() -> tuple[list[str], str]:
+    """Distinct real comment texts, and where they came from."""
+    texts: list[str] = []
+    arc = SHARED_STANCE / "arc_train_bodies.csv"
+    if arc.exists():
+        csv.field_size_limit(10_000_000)
+        with arc.open(encoding="utf-8") as handle:
+            texts += [row["articleBody"].strip() for row in csv.DictReader(handle)]
+        for name in ("rumoureval2019_train.jsonl", "rumoureval2019_dev.jsonl"):
+            with (SHARED_STANCE / name).open(encoding="utf-8") as handle:
+                texts += [json.loads(line)["text"].strip() for line in handle]
+        source = "ARC comment bodies and RumourEval posts in ../shared"
+    else:
+        from pipeline.ingest import parse_dump
+
+        thread = parse_dump(EXAMPLE.read_bytes(), str(EXAMPLE))
+        texts = [c.text for c in thread.comments]
+        source = "the example dump (../shared not found)"
+    return list(dict.fromkeys(t for t in texts if t)), source
+
+
+def sample_comments(n: int, seed: int = 0) -> tuple[list[str], str]:
+    """n comment texts drawn from the real ones; repeats only past the pool size."""
+    pool, source = comment_texts()
+    rng = random.Random(seed)
+    if n <= len(pool):
+        return rng.sample(pool, n), source
+    return [pool[i % len(pool)] for i in range(n)], source + " (repeated)"
+
+
+def write_jsonl_dump(path: Path, n: int, seed: int = 0, article_title: str = "A synthetic article") -> Path:
+    """A JSONL dump of n comments with a reply tree: about a third top level,
+    the rest replying to a random earlier comment."""
+    texts, _ = sample_comments(n, seed)
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps({"type": "article", "id": path.stem, "title": article_title,
+                                 "body": "An article assembled for benchmarking."}) + "\n")
+        for i, text in enumerate(texts):
+            parent = None if i == 0 or rng.random() < 0.35 else f"c{rng.randrange(i)}"
+            handle.write(json.dumps({"type": "comment", "id": f"c{i}", "parent_id": parent,
+                                     "author": f"user{rng.randrange(max(1, n // 3))}",
+                                     "text": text}) + "\n")
+    return path

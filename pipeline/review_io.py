@@ -1,0 +1,64 @@
+"""review-import: the file I/O around pipeline.review."""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+from pipeline import export, review
+from pipeline.errors import PipelineError
+
+
+def find_artifacts(review_file: Path, artifacts: Path | None) -> Path:
+    folder = artifacts or (review_file.resolve().parent.parent
+                           if review_file.resolve().parent.name == "review" else None)
+    if folder is None or not (folder / "comments.jsonl").exists():
+        raise PipelineError("cannot find the run's comments.jsonl", path=folder or review_file,
+                            hint="pass --artifacts artifacts/<dump name>")
+    return folder
+
+
+def import_review(review_file: Path, artifacts: Path | None) -> str:
+    """Read the reviewed file, write the corrected labels and agreement; returns a summary."""
+    if not review_file.is_file():
+        raise PipelineError("no such file", path=review_file)
+    folder = find_artifacts(review_file, artifacts)
+    rows = export.read_jsonl(folder / "comments.jsonl")
+    reviewed = (review.read_review_csv(review_file) if review_file.suffix.lower() == ".csv"
+                else review.read_label_studio(review_file))
+    if not reviewed:
+        raise PipelineError("no reviewed comments in the file", path=review_file,
+                            hint="fill reviewed_stance / reviewed_topic_id, or annotate in Label Studio")
+    result = review.agreement(rows, reviewed)
+    out = folder / "review"
+    out.mkdir(exist_ok=True)
+    corrected = review.corrected_rows(rows, reviewed)
+    _atomic(out / "corrected_labels.csv",
+            lambda path: export.write_csv(corrected, path, list(corrected[0])))
+    _atomic(out / "agreement.json", lambda path: export.write_json(result, path))
+    return _summary(result, out)
+
+
+def _atomic(target: Path, write) -> None:
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _summary(result: dict, out: Path) -> str:
+    stance = result["stance"]
+    lines = [f"stance: {stance['reviewed']} reviewed"]
+    if stance["reviewed"]:
+        lines[0] += f", accuracy {stance['accuracy']:.3f}, macro-F1 {stance['macro_f1']:.3f}"
+    for topic_id, entry in result["topics"].items():
+        lines.append(f"topic {topic_id} ({entry['label']}): {entry['kept']}/{entry['reviewed']} kept "
+                     f"({entry['agreement']:.0%})")
+    if result["unknown_ids"]:
+        lines.append(f"{len(result['unknown_ids'])} reviewed ids not in this run: "
+                     f"{', '.join(result['unknown_ids'][:5])}")
+    lines.append(f"written: {out / 'corrected_labels.csv'}, {out / 'agreement.json'}")
+    return "\n".join(lines)

@@ -1,0 +1,114 @@
+"""report.html as a person meets it: opened in headless Chromium from disk."""
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+from pipeline import runner
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_browser = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("REQUIRE_BROWSER"),
+    reason="no chromium (apt-get install chromium); CI sets REQUIRE_BROWSER=1 and installs it")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars"]
+
+HOSTILE = """Hostile markup test
+
+An article about nothing in particular, written for the escaping test.
+
+  \u2022 <b>Mallory</b>
+
+    <script>document.title='pwned'</script> hello
+
+  \u2022 Eve <img src=x onerror="document.body.dataset.pwned='1'">
+
+    <img src=x onerror="document.body.dataset.pwned='1'"> look at this
+
+    \u2022 Trudy
+
+      <a href="javascript:document.body.dataset.pwned='1'">click me</a> javascript:alert(1)
+"""
+
+
+def browser(tmp_path: Path, url: str, *extra: str) -> str:
+    assert CHROMIUM, "chromium is required here (REQUIRE_BROWSER is set)"
+    result = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *extra, url],
+                            capture_output=True, text=True, timeout=120)
+    return result.stdout
+
+
+def test_report_is_self_contained(example_run):
+    html = (example_run.folder / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    assert "<link" not in html and "@import" not in html
+
+
+def test_comment_text_is_escaped(tmp_path, config):
+    dump = tmp_path / "hostile.txt"
+    dump.write_text(HOSTILE, encoding="utf-8")
+    settings = dict(config, output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "cache"))
+    (folder,) = runner.run([str(dump)], settings)
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in html
+    assert "<img" not in html and "<a " not in html and "<b>Mallory" not in html
+    assert html.count("<script>") == 1  # the report's own
+
+
+@needs_browser
+def test_hostile_comments_run_no_script_in_a_browser(tmp_path, config):
+    dump = tmp_path / "hostile.txt"
+    dump.write_text(HOSTILE, encoding="utf-8")
+    settings = dict(config, output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "cache"))
+    (folder,) = runner.run([str(dump)], settings)
+    dom = browser(tmp_path, (folder / "report.html").as_uri(), "--dump-dom")
+    assert "<title>Hostile markup test: comment report</title>" in dom
+    assert "data-pwned" not in dom and "pwned" not in dom.split("<body")[0]
+    assert "&lt;img src=x onerror=" in dom and "javascript:alert(1)" in dom
+
+
+def cards(dom: str) -> list[str]:
+    return re.findall(r'<div class="card( hidden)?" id="[^"]+" data-topic="[^"]*" data-stance="([^"]*)"', dom)
+
+
+@needs_browser
+def test_report_renders_with_the_right_counts(example_run, tmp_path):
+    comments = pd.read_parquet(example_run.folder / "comments.parquet")
+    topics = pd.read_csv(example_run.folder / "topics.csv")
+    dom = browser(tmp_path, (example_run.folder / "report.html").as_uri(), "--dump-dom")
+    table = dom.split('<table id="topics">')[1].split("</table>")[0]
+    assert table.count("<tr data-topic=") == len(topics)
+    map_svg = dom.split('<svg class="map"')[1].split("</svg>")[0]
+    assert map_svg.count('class="pt"') == (comments["text_clean"] != "").sum()
+    assert len(cards(dom)) == len(comments) == 48
+    assert all(hidden == "" for hidden, _ in cards(dom))
+    assert re.search(r'<span id="shown">48</span>', dom)
+    for name in ("stance_by_topic", "topic_sizes", "stance_by_depth"):
+        assert f'id="plot-{name}"' in dom and (example_run.folder / f"{name}.png").exists()
+
+
+@needs_browser
+def test_filtering_by_stance_hides_the_others(example_run, tmp_path):
+    comments = pd.read_parquet(example_run.folder / "comments.parquet")
+    stance = comments["stance"].value_counts().index[0]
+    dom = browser(tmp_path, (example_run.folder / "report.html").as_uri() + f"#stance={stance}",
+                  "--dump-dom")
+    shown = [s for hidden, s in cards(dom) if not hidden]
+    assert shown and set(shown) == {stance}
+    assert len(shown) == (comments["stance"] == stance).sum()
+    assert len(cards(dom)) - len(shown) == (comments["stance"] != stance).sum()
+
+
+@needs_browser
+def test_screenshot_for_the_readme(example_run, tmp_path):
+    target = ROOT / "artifacts" / "screenshots" / "report.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    browser(tmp_path, (example_run.folder / "report.html").as_uri(), f"--screenshot={target}",
+            "--window-size=1280,2400")
+    assert target.exists() and target.stat().st_size > 50_000

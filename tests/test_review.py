@@ -1,0 +1,107 @@
+"""Review export and import: Label Studio JSON and the CSV, round trip."""
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from pipeline.records import STANCE_LABELS
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture
+def run_copy(example_run, tmp_path):
+    """A private copy of the example artifacts, so imports can write beside them."""
+    folder = tmp_path / example_run.folder.name
+    shutil.copytree(example_run.folder, folder)
+    return folder
+
+
+def test_label_studio_tasks_match_the_config(example_run):
+    review = example_run.folder / "review"
+    tasks = json.loads((review / "label_studio.json").read_text(encoding="utf-8"))
+    config = (review / "label_studio_config.xml").read_text(encoding="utf-8")
+    assert len(tasks) == 48
+    ids = [r["id"] for t in tasks for p in t.get("predictions", []) for r in p["result"]]
+    assert len(ids) == len(set(ids))
+    for task in tasks:
+        for result in task.get("predictions", [{}])[0].get("result", []):
+            assert result["to_name"] == "text" and result["type"] == "choices"
+            assert f'<Choices name="{result["from_name"]}" toName="text"' in config
+            choice = result["value"]["choices"][0].replace("&", "&amp;").replace('"', "&quot;")
+            assert f'<Choice value="{choice}"/>' in config
+    with_text = [t for t in tasks if t["data"]["text"]]
+    assert all(any(r["from_name"] == "stance" for r in t["predictions"][0]["result"]) for t in with_text)
+
+
+def test_label_studio_round_trip(run_copy):
+    tasks = json.loads((run_copy / "review" / "label_studio.json").read_text(encoding="utf-8"))
+    export = []
+    flipped = 0
+    for number, task in enumerate(t for t in tasks if "predictions" in t):
+        result = json.loads(json.dumps(task["predictions"][0]["result"]))
+        for item in result:
+            if item["from_name"] == "stance" and number % 4 == 0:
+                current = item["value"]["choices"][0]
+                item["value"]["choices"] = [next(s for s in STANCE_LABELS if s != current)]
+                flipped += 1
+        annotations = [{"id": 1, "was_cancelled": True, "result": [], "updated_at": "2026-01-02"},
+                       {"id": 2, "was_cancelled": False, "result": result, "updated_at": "2026-01-01"}]
+        export.append({"id": 100 + number, "data": task["data"], "annotations": annotations,
+                       "predictions": [7]})  # predictions as ids only, as Label Studio may return them
+    path = run_copy / "review" / "export.json"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    result = cli("review-import", str(path))
+    assert result.returncode == 0, result.stderr
+    agreement = json.loads((run_copy / "review" / "agreement.json").read_text())
+    reviewed = len(export)
+    assert agreement["stance"]["reviewed"] == reviewed
+    assert agreement["stance"]["accuracy"] == pytest.approx((reviewed - flipped) / reviewed, abs=1e-4)
+    assert all(entry["agreement"] == 1.0 for entry in agreement["topics"].values())
+    assert "accuracy" in result.stdout
+    with (run_copy / "review" / "corrected_labels.csv").open(encoding="utf-8") as handle:
+        corrected = list(csv.DictReader(handle))
+    changed = [r for r in corrected if r["reviewed_stance"] and r["reviewed_stance"] != r["model_stance"]]
+    assert len(changed) == flipped and all(r["stance"] == r["reviewed_stance"] for r in changed)
+
+
+def test_review_csv_round_trip(run_copy):
+    path = run_copy / "review" / "review.csv"
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    target = next(r for r in rows if r["topic_id"] not in ("", "-1"))
+    target["reviewed_stance"] = "query"
+    target["reviewed_topic_id"] = "-1"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = cli("review-import", str(path))
+    assert result.returncode == 0, result.stderr
+    agreement = json.loads((run_copy / "review" / "agreement.json").read_text())
+    assert agreement["stance"]["reviewed"] == 1
+    assert agreement["stance"]["accuracy"] == (1.0 if target["stance"] == "query" else 0.0)
+    assert agreement["topics"][target["topic_id"]] == {"label": target["topic_label"], "reviewed": 1,
+                                                       "kept": 0, "agreement": 0.0}
+
+
+def test_review_csv_with_a_bad_label_names_the_line(run_copy):
+    path = run_copy / "review" / "review.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cells = next(csv.reader([lines[3]]))
+    cells[header.index("reviewed_stance")] = "maybe"
+    buffer = csv.StringIO() if hasattr(csv, "StringIO") else __import__("io").StringIO()
+    csv.writer(buffer, lineterminator="").writerow(cells)
+    lines[3] = buffer.getvalue()
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli("review-import", str(path))
+    assert result.returncode == 2
+    assert "review.csv:4: reviewed_stance 'maybe' is not a stance label" in result.stderr
