@@ -22,7 +22,7 @@ CHAR_MAP = str.maketrans({
     "\u200b": None, "\u200c": None, "\u200d": None, "\u2060": None, "\ufeff": None, "\u00ad": None,
 })
 URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]}]", re.IGNORECASE)
-SPACE_BEFORE_PUNCT = re.compile(r" +([,.;:!?])")
+SPACE_BEFORE_PUNCT = re.compile(r" +([,.;:!?])(?=\s|$)")
 MENTION = re.compile(r"(?<![\w@])@([\w][\w.\-]*)")
 MASKED = re.compile(r"[A-Za-z]+\*+[A-Za-z]+|[A-Za-z]\*{2,}")
 MASKED_IN_TEXT = re.compile(r"(?<![\w*])(?:[A-Za-z]+\*+[A-Za-z]+|[A-Za-z]\*{2,})(?![\w*])")
@@ -108,6 +108,27 @@ def _strip_article_quotes(text: str, shingles: set[tuple[str, ...]],
     return "\n".join(kept_lines), quotes
 
 
+_LANGUAGE_ID = None
+
+
+def identify_language(text: str, min_words: int = 4, min_probability: float = 0.9) -> str | None:
+    """ISO 639-1 code of the text's language, or None when too short or unsure
+    (py3langid; short comments mislead every identifier)."""
+    global _LANGUAGE_ID
+    if len(text.split()) < min_words:
+        return None
+    if _LANGUAGE_ID is None:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        _LANGUAGE_ID = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    language, probability = _LANGUAGE_ID.classify(text)
+    return language if probability >= min_probability else None
+
+
+def _duplicate_keys(texts: Iterable[str]) -> list[str]:
+    return [" ".join(_words(text)) for text in texts]
+
+
 def load_nlp(name: str):
     """A spaCy pipeline trimmed to what clean needs: tagger and lemmatizer,
     the statistical sentence splitter instead of the parser, no NER."""
@@ -138,7 +159,8 @@ def _pre_clean(comment: Comment, authors: Sequence[str],
             "masked_words": tuple(MASKED_IN_TEXT.findall(text))}
 
 
-def _flags(raw: str, fields: dict, n_words: int, near_empty_tokens: int) -> tuple[str, ...]:
+def _flags(raw: str, fields: dict, n_words: int, near_empty_tokens: int,
+           language: str | None, duplicate: bool, long: bool) -> tuple[str, ...]:
     if not raw.strip():
         return ("empty",)
     flags = []
@@ -153,6 +175,12 @@ def _flags(raw: str, fields: dict, n_words: int, near_empty_tokens: int) -> tupl
         flags.append("no_words")
     if n_words < near_empty_tokens:
         flags.append("near_empty")
+    if language not in (None, "en"):
+        flags.append("other_language")
+    if duplicate:
+        flags.append("duplicate")
+    if long:
+        flags.append("long")
     return tuple(flags)
 
 
@@ -162,14 +190,25 @@ def clean_comments(comments: Sequence[Comment], article: Article, config: dict,
     authors = sorted({c.author for c in comments})
     shingles = article_shingles(article)
     fields = [_pre_clean(c, authors, shingles, config["quote_min_words"]) for c in comments]
-    docs: Iterable = nlp.pipe((f["text"] for f in fields), batch_size=config["batch_size"])
+    limit = config["max_chars"]
+    # spaCy sees at most max_chars of a comment: a 100,000-word post would
+    # otherwise hold the whole batch up; the full text is kept all the same
+    docs: Iterable = nlp.pipe((f["text"][:limit] for f in fields), batch_size=config["batch_size"])
+    first_seen: dict[str, str] = {}
     cleaned = []
-    for comment, field_set, doc in zip(comments, fields, docs):
+    for comment, field_set, key, doc in zip(comments, fields, _duplicate_keys(f["text"] for f in fields),
+                                            docs):
         words = [t for t in doc if t.is_alpha or MASKED.fullmatch(t.text)]
         lemmas = " ".join(t.lemma_.lower() for t in words if not t.is_stop)
+        substantive = len(words) >= config["near_empty_tokens"]
+        duplicate_of = first_seen.get(key) if substantive else None
+        if substantive:
+            first_seen.setdefault(key, comment.id)
+        language = identify_language(field_set["text"][:limit])
         cleaned.append(CleanComment(
-            id=comment.id, **field_set,
-            flags=_flags(comment.text, field_set, len(words), config["near_empty_tokens"]),
+            id=comment.id, **field_set, language=language, duplicate_of=duplicate_of,
+            flags=_flags(comment.text, field_set, len(words), config["near_empty_tokens"],
+                         language, duplicate_of is not None, len(field_set["text"]) > limit),
             n_tokens=len(doc), n_sentences=sum(1 for _ in doc.sents) if len(doc) else 0,
             lemmas=lemmas))
     return cleaned

@@ -68,31 +68,49 @@ class Embedder:
         self.device = device
 
     def load(self) -> "Embedder":
+        """Resolve the model and read its fingerprint and dimension; the
+        weights themselves load on the first encode, so a run whose texts are
+        all cached never pays for them."""
+        path = resolve_model_path(self.model)
+        self.info_ = ModelInfo(name=self.model, path=path,
+                               fingerprint=f"{_fingerprint(path)}-{self.max_seq_length}",
+                               dimension=_dimension(path))
+        self.model_ = None
+        return self
+
+    def _load_weights(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
-
-        path = resolve_model_path(self.model)
-        self.model_ = SentenceTransformer(path, device=self.device)
-        self.model_.max_seq_length = self.max_seq_length
-        self.info_ = ModelInfo(name=self.model, path=path,
-                               fingerprint=f"{_fingerprint(path)}-{self.max_seq_length}",
-                               dimension=self.model_.get_embedding_dimension()
-                               if hasattr(self.model_, "get_embedding_dimension")
-                               else self.model_.get_sentence_embedding_dimension())
-        return self
+        model = SentenceTransformer(self.info_.path, device=self.device)
+        model.max_seq_length = self.max_seq_length
+        return model
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text, in input order."""
         if not texts:
             return np.zeros((0, self.info_.dimension), dtype=np.float32)
+        if self.model_ is None:
+            self.model_ = self._load_weights()
         vectors = self.model_.encode(list(texts), batch_size=self.batch_size,
                                      normalize_embeddings=True, convert_to_numpy=True,
                                      show_progress_bar=progress)
         return vectors.astype(np.float32, copy=False)
+
+
+def _dimension(path: str) -> int:
+    """The output size, from the model's pooling config (no weights loaded)."""
+    import json
+
+    from pipeline.errors import PipelineError
+
+    for config in sorted(Path(path).glob("*_Pooling/config.json")):
+        return int(json.loads(config.read_text())["word_embedding_dimension"])
+    raise PipelineError("not a sentence-transformers model folder (no *_Pooling/config.json)",
+                        path=path, hint="point embed.model at a folder saved by sentence-transformers")
 
 
 def text_key(text: str) -> str:

@@ -55,7 +55,10 @@ class CleanComment:
     mentions: tuple[str, ...] = ()
     masked_words: tuple[str, ...] = ()
     article_quotes: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()  # empty, near_empty, link_only, quote_only
+    flags: tuple[str, ...] = ()  # empty, no_words, link_only, quote_only, near_empty,
+    # other_language, duplicate, long
+    language: str | None = None  # ISO 639-1, None when too short to tell
+    duplicate_of: str | None = None  # the first comment with the same words
     n_tokens: int = 0
     n_sentences: int = 0
     lemmas: str = ""  # content-word lemmas, space separated
@@ -126,6 +129,8 @@ COMMENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("masked_words", "list<string>"),
     ("article_quotes", "list<string>"),
     ("flags", "list<string>"),
+    ("language", "string"),
+    ("duplicate_of", "string"),
     ("n_tokens", "int32"),
     ("n_sentences", "int32"),
     ("topic_id", "int32"),

@@ -8,28 +8,24 @@ a run that fails or is interrupted leaves the previous artifacts as they were.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
 import platform
-import shutil
 import sys
 import time
-import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from pipeline import (__version__, clean, export, ingest, plots, replies, report, review, stance,
-                      topics)
+from pipeline import __version__, artifacts, clean, export, ingest, replies, stance, topics
 from pipeline.cache import EmbeddingCache
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError
 from pipeline.records import STANCE_LABELS
+from pipeline.stage_cache import MISS, StageCache, code_version, stage_key
 from pipeline.stance import StanceModels
 
 log = logging.getLogger("pipeline")
@@ -122,31 +118,51 @@ class Resources:
         return self.embed(texts)[0]
 
 
-@dataclass
 class RunLog:
-    """What the manifest says about a dump's run: timings, counts, cache use."""
+    """What the manifest says about a dump's run: per stage, seconds, counts,
+    and whether the output came from the stage cache."""
 
-    stages: dict[str, dict] = field(default_factory=dict)
+    def __init__(self, dump: str, cache: StageCache) -> None:
+        self.dump = dump
+        self.cache = cache
+        self.stages: dict[str, dict] = {}
 
     @contextmanager
-    def stage(self, name: str, dump: str) -> Iterator[dict]:
+    def stage(self, name: str) -> Iterator[dict]:
         facts: dict[str, Any] = {}
-        log.info("%s: %s ...", dump, name)
+        log.info("%s: %s ...", self.dump, name)
         start = time.perf_counter()
         yield facts
         facts["seconds"] = round(time.perf_counter() - start, 3)
         self.stages[name] = facts
-        log.info("%s: %s done in %.1fs %s", dump, name, facts["seconds"],
+        log.info("%s: %s done in %.1fs %s", self.dump, name, facts["seconds"],
                  {k: v for k, v in facts.items() if k != "seconds"})
+
+    def cached(self, name: str, key: str, compute: Callable[[], Any],
+               describe: Callable[[Any], dict]) -> Any:
+        """The stage's output from the cache, or computed and then cached."""
+        with self.stage(name) as facts:
+            value = self.cache.load(name, key)
+            facts["from_cache"] = value is not MISS
+            if value is MISS:
+                value = compute()
+                self.cache.save(name, key, value)
+            facts.update(describe(value))
+        return value
+
+
+def _installed_version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "pipeline": __version__}
     for name in VERSIONED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
+        if _installed_version(name):
+            versions[name] = _installed_version(name)
     return versions
 
 
@@ -157,54 +173,61 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources) -> P
     except OSError as error:
         raise PipelineError(f"cannot read the dump: {error.strerror}", path=path,
                             hint="check the path and its permissions") from None
-    run = RunLog()
-    with run.stage("ingest", name) as facts:
-        thread = ingest.parse_dump(data, str(path))
-        facts.update(comments=len(thread.comments),
-                     top_level=sum(1 for c in thread.comments if c.depth == 0),
-                     max_depth=max((c.depth for c in thread.comments), default=None),
-                     authors=len({c.author for c in thread.comments}),
-                     empty=sum(1 for c in thread.comments if not c.text.strip()))
+    run = RunLog(name, StageCache(config["cache_dir"], config["cache_stages"]))
+    ingest_key = stage_key("ingest", hashlib.sha256(data).hexdigest(), str(path),
+                           code_version("ingest"))
+    thread = run.cached("ingest", ingest_key, lambda: ingest.parse_dump(data, str(path)),
+                        lambda t: {"comments": len(t.comments),
+                                   "top_level": sum(1 for c in t.comments if c.depth == 0),
+                                   "max_depth": max((c.depth for c in t.comments), default=None),
+                                   "authors": len({c.author for c in t.comments}),
+                                   "empty": sum(1 for c in t.comments if not c.text.strip())})
     for warning in thread.warnings:
         log.warning("%s", warning)
 
-    with run.stage("clean", name) as facts:
-        cleaned = clean.clean_comments(thread.comments, thread.article, config["clean"],
-                                       resources.nlp)
-        for flag in ("empty", "near_empty", "link_only", "quote_only"):
-            facts[flag] = sum(1 for c in cleaned if flag in c.flags)
-
+    clean_key = stage_key("clean", ingest_key, config["clean"], package_versions().get("spacy"),
+                          code_version("clean"))
+    cleaned = run.cached("clean", clean_key,
+                         lambda: clean.clean_comments(thread.comments, thread.article, config["clean"],
+                                                      resources.nlp),
+                         lambda cc: {flag: sum(1 for c in cc if flag in c.flags)
+                                     for flag in ("empty", "near_empty", "link_only", "quote_only")})
     reply_targets = replies.infer_reply_targets(thread.comments, cleaned)
-    stances = None
-    embeddings = None
-    topic_result = None
+
+    stances = embeddings = topic_result = None
     if config["topics"]["enabled"] or config["stance"]["enabled"]:
-        with run.stage("embed", name) as facts:
+        with run.stage("embed") as facts:
             texts = [c.text for c in cleaned]
             embeddings, hits, encoded = resources.embed(texts)
             facts.update(texts=sum(1 for t in texts if t), cache_hits=hits, encoded=encoded)
+        model_key = resources.embedder.info_.fingerprint
     if config["topics"]["enabled"]:
-        with run.stage("topics", name) as facts:
-            topic_result = topics.fit_topics(cleaned, embeddings, config["topics"], config["seed"])
-            facts.update(topics=len(topic_result.topics),
-                         outliers=sum(1 for a in topic_result.assignments if a.topic_id == -1),
-                         **{k: v for k, v in topic_result.params.items()})
-
+        topic_key = stage_key("topics", clean_key, model_key, config["topics"], config["seed"],
+                              code_version("topics"))
+        topic_result = run.cached(
+            "topics", topic_key,
+            lambda: topics.fit_topics(cleaned, embeddings, config["topics"], config["seed"]),
+            lambda r: {"topics": len(r.topics),
+                       "outliers": sum(1 for a in r.assignments if a.topic_id == -1), **r.params})
     if config["stance"]["enabled"]:
-        with run.stage("stance", name) as facts:
-            stances = stance.annotate_stance(thread.article, thread.comments, cleaned, reply_targets,
-                                             resources.encode, resources.stance_models)
-            facts.update(model=resources.stance_models.name,
-                         **{label: sum(1 for a in stances if a.stance == label)
-                            for label in STANCE_LABELS},
-                         moved_by_thread=sum(1 for a in stances if a.context == "thread"))
+        models = resources.stance_models
+        stance_key = stage_key("stance", clean_key, model_key, models.fingerprint,
+                               code_version("stance", "stance_model", "replies", "clean"))
+        stances = run.cached(
+            "stance", stance_key,
+            lambda: stance.annotate_stance(thread.article, thread.comments, cleaned, reply_targets,
+                                           resources.encode, models),
+            lambda found: {"model": models.name,
+                           **{label: sum(1 for a in found if a.stance == label)
+                              for label in STANCE_LABELS},
+                           "moved_by_thread": sum(1 for a in found if a.context == "thread")})
 
-    out_root = Path(config["output_dir"])
     log.info("%s: export ...", name)
     start = time.perf_counter()
     rows = export.build_comment_rows(thread, cleaned, topic_result, reply_targets, stances)
     topic_rows = export.build_topic_rows(topic_result, rows) if topic_result is not None else []
-    with staged_folder(out_root, name) as staging:
+    out_root = Path(config["output_dir"])
+    with artifacts.staged_folder(out_root, name) as staging:
         export.write_parquet(rows, staging / "comments.parquet")
         export.write_jsonl(rows, staging / "comments.jsonl")
         if topic_result is not None:
@@ -213,62 +236,21 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources) -> P
             np.save(staging / "embeddings.npy", embeddings)
         export.write_json(export.build_thread_tree(thread, rows), staging / "thread.json")
         if config["report"]["enabled"]:
-            write_report(staging, thread, rows, topic_rows, embeddings, config["seed"])
-        write_review(staging / "review", thread, rows, topic_rows,
-                     resources.stance_models.name if stances is not None else "no-stance-model")
+            artifacts.write_report(staging, thread, rows, topic_rows, embeddings, config["seed"])
+        artifacts.write_review(staging / "review", thread, rows, topic_rows,
+                               resources.stance_models.name if stances is not None else "no-stance-model")
         # the manifest goes last, so it can time the export that wrote the rest
-        run.stages["export"] = {"seconds": round(time.perf_counter() - start, 3),
-                                "rows": len(rows)}
+        run.stages["export"] = {"seconds": round(time.perf_counter() - start, 3), "rows": len(rows)}
         manifest = build_manifest(path, data, thread, config, resources, run, topic_result)
         export.write_json(manifest, staging / "manifest.json")
     return out_root / name
 
 
-def write_report(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
-                 embeddings: np.ndarray | None, seed: int) -> None:
-    """report.html and the PNG files of its plots."""
-    coords = None
-    if embeddings is not None:
-        has_text = np.array([bool(r["text_clean"]) for r in rows], dtype=bool)
-        coords = plots.layout_2d(embeddings, has_text, seed)
-    figures = plots.summary_plots(rows, topic_rows)
-    for figure_name, (_, png) in figures.items():
-        (folder / f"{figure_name}.png").write_bytes(png)
-    html = report.build_report(thread.article, rows, topic_rows, coords, figures)
-    (folder / "report.html").write_text(html, encoding="utf-8")
-
-
-def write_review(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
-                 model_version: str) -> None:
-    """Label Studio tasks and config, and a CSV, for human reviewers."""
-    folder.mkdir()
-    tasks = review.label_studio_tasks(rows, thread.article.title, model_version)
-    export.write_json(tasks, folder / "label_studio.json")
-    (folder / "label_studio_config.xml").write_text(review.label_studio_config(topic_rows),
-                                                    encoding="utf-8")
-    export.write_csv(review.review_rows(rows), folder / "review.csv", review.REVIEW_COLUMNS)
-
-
-def write_index(out_root: Path, folders: list[Path]) -> Path:
-    """index.html over the dumps of a folder run, from their own artifacts."""
-    entries = []
-    for folder in folders:
-        rows = export.read_jsonl(folder / "comments.jsonl")
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        entries.append({"name": folder.name, "title": manifest["input"]["title"],
-                        "comments": len(rows), "topics": manifest["stages"].get("topics", {}).get("topics", 0),
-                        "stances": [r["stance"] for r in rows if r.get("stance")]})
-    target = out_root / "index.html"
-    tmp = out_root / f".index.html.{uuid.uuid4().hex[:8]}"
-    tmp.write_text(report.build_index(entries), encoding="utf-8")
-    os.replace(tmp, target)
-    return target
-
-
 def build_manifest(path: Path, data: bytes, thread, config: dict, resources: Resources,
                    run: RunLog, topic_result) -> dict[str, Any]:
-    models: dict[str, Any] = {"spacy": {"name": config["clean"]["spacy_model"],
-                                        "version": resources.nlp.meta.get("version")}}
+    spacy_name = config["clean"]["spacy_model"]
+    models: dict[str, Any] = {"spacy": {"name": spacy_name,
+                                        "version": _installed_version(spacy_name.replace("_", "-"))}}
     if resources._stance_models is not None:
         card = resources.stance_models.card
         models["stance"] = {"name": card["name"], "version": card["version"],
@@ -293,33 +275,6 @@ def build_manifest(path: Path, data: bytes, thread, config: dict, resources: Res
     }
 
 
-@contextmanager
-def staged_folder(out_root: Path, name: str) -> Iterator[Path]:
-    """A fresh folder to write into; on success it replaces out_root/name."""
-    try:
-        out_root.mkdir(parents=True, exist_ok=True)
-        staging = out_root / f".{name}.staging-{uuid.uuid4().hex[:8]}"
-        staging.mkdir()
-    except OSError as error:
-        raise PipelineError(f"cannot write artifacts: {error.strerror}", path=out_root,
-                            hint="choose a writable output_dir") from None
-    try:
-        yield staging
-        target = out_root / name
-        retired = out_root / f".{name}.old-{uuid.uuid4().hex[:8]}"
-        if target.exists():
-            os.replace(target, retired)
-        os.replace(staging, target)
-        shutil.rmtree(retired, ignore_errors=True)
-    except OSError as error:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise PipelineError(f"cannot write artifacts: {error.strerror}", path=out_root,
-                            hint="check free disk space and permissions") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
 def run(inputs: list[str], config: dict) -> list[Path]:
     """Process every dump; a dump that fails is reported and the rest go on.
     Raises the first PipelineError at the end if any dump failed."""
@@ -337,7 +292,7 @@ def run(inputs: list[str], config: dict) -> list[Path]:
             log.error("%s", error)
             failures.append(error)
     if len(dumps) > 1 and written and config["report"]["enabled"]:
-        log.info("index of the run: %s", write_index(Path(config["output_dir"]), written))
+        log.info("index of the run: %s", artifacts.write_index(Path(config["output_dir"]), written))
     if failures:
         raise PipelineError(f"{len(failures)} of {len(dumps)} dumps failed; the first: {failures[0]}")
     return written

@@ -42,9 +42,22 @@ class StanceModels:
     reply: object
     card: dict
 
+    folder: Path = WEIGHTS
+
     @property
     def name(self) -> str:
         return f"{self.card['name']}-{self.card['version']}"
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever a weights file does; keys the stage cache."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for path in sorted(self.folder.iterdir()):
+            if path.is_file():
+                digest.update(path.name.encode() + path.read_bytes())
+        return digest.hexdigest()[:16]
 
 
 def load_models(folder: str | Path = WEIGHTS) -> StanceModels:
@@ -57,7 +70,7 @@ def load_models(folder: str | Path = WEIGHTS) -> StanceModels:
     try:
         card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
         return StanceModels(StanceModel.load(folder / "stance.npz"),
-                            ReplyModel.load(folder / "reply.npz"), card)
+                            ReplyModel.load(folder / "reply.npz"), card, folder)
     except FileNotFoundError as error:
         raise PipelineError(f"stance model file missing: {error.filename}", path=folder,
                             hint="run make train-stance, or check out the repository again") from None

@@ -115,7 +115,10 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
                seed: int) -> TopicResult:
     """Topics for one thread; `embeddings` has one row per comment."""
     has_text = np.array([bool(c.text) for c in cleaned], dtype=bool)
-    substantive = has_text & np.array(["near_empty" not in c.flags for c in cleaned], dtype=bool)
+    # near-empty texts and repeated posts are not clustered (repeats would form a topic of their
+    # own, BERTopic #1018); they join a topic afterwards if close enough to one
+    substantive = has_text & np.array(["near_empty" not in c.flags and "duplicate" not in c.flags
+                                       for c in cleaned], dtype=bool)
     fit_rows = np.flatnonzero(substantive)
     if len(fit_rows) < max(config["min_comments"], 4):
         return _no_topics(cleaned, "too_few", {"comments_clustered": int(len(fit_rows))})

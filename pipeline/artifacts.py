@@ -1,0 +1,86 @@
+"""Writing a dump's artifact folder: staging and swapping it in, and the
+files beside the tables (report, plots, review export, index)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from pipeline import export, plots, report, review
+from pipeline.errors import PipelineError
+
+
+def write_report(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
+                 embeddings: np.ndarray | None, seed: int) -> None:
+    """report.html and the PNG files of its plots."""
+    coords = None
+    if embeddings is not None:
+        has_text = np.array([bool(r["text_clean"]) for r in rows], dtype=bool)
+        coords = plots.layout_2d(embeddings, has_text, seed)
+    figures = plots.summary_plots(rows, topic_rows)
+    for figure_name, (_, png) in figures.items():
+        (folder / f"{figure_name}.png").write_bytes(png)
+    html = report.build_report(thread.article, rows, topic_rows, coords, figures)
+    (folder / "report.html").write_text(html, encoding="utf-8")
+
+
+def write_review(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
+                 model_version: str) -> None:
+    """Label Studio tasks and config, and a CSV, for human reviewers."""
+    folder.mkdir()
+    tasks = review.label_studio_tasks(rows, thread.article.title, model_version)
+    export.write_json(tasks, folder / "label_studio.json")
+    (folder / "label_studio_config.xml").write_text(review.label_studio_config(topic_rows),
+                                                    encoding="utf-8")
+    export.write_csv(review.review_rows(rows), folder / "review.csv", review.REVIEW_COLUMNS)
+
+
+def write_index(out_root: Path, folders: list[Path]) -> Path:
+    """index.html over the dumps of a folder run, from their own artifacts."""
+    entries = []
+    for folder in folders:
+        rows = export.read_jsonl(folder / "comments.jsonl")
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        entries.append({"name": folder.name, "title": manifest["input"]["title"],
+                        "comments": len(rows), "topics": manifest["stages"].get("topics", {}).get("topics", 0),
+                        "stances": [r["stance"] for r in rows if r.get("stance")]})
+    target = out_root / "index.html"
+    tmp = out_root / f".index.html.{uuid.uuid4().hex[:8]}"
+    tmp.write_text(report.build_index(entries), encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
+@contextmanager
+def staged_folder(out_root: Path, name: str) -> Iterator[Path]:
+    """A fresh folder to write into; on success it replaces out_root/name."""
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        staging = out_root / f".{name}.staging-{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
+    except OSError as error:
+        raise PipelineError(f"cannot write artifacts: {error.strerror}", path=out_root,
+                            hint="choose a writable output_dir") from None
+    try:
+        yield staging
+        target = out_root / name
+        retired = out_root / f".{name}.old-{uuid.uuid4().hex[:8]}"
+        if target.exists():
+            os.replace(target, retired)
+        os.replace(staging, target)
+        shutil.rmtree(retired, ignore_errors=True)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PipelineError(f"cannot write artifacts: {error.strerror}", path=out_root,
+                            hint="check free disk space and permissions") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+

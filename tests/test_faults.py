@@ -1,0 +1,98 @@
+"""Interruptions and concurrent runs: earlier artifacts stay whole, caches stay sound."""
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import EXAMPLE_DUMP, ROOT
+
+KEPT = ("comments.jsonl", "topics.csv", "thread.json")
+
+
+def start_run(tmp_path, out="out"):
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", str(EXAMPLE_DUMP), "--out", str(tmp_path / out),
+         "--set", f"cache_dir={tmp_path / 'cache'}"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(process, marker: str, timeout: float = 300) -> str:
+    seen = ""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        line = process.stderr.readline()
+        if not line and process.poll() is not None:
+            break
+        seen += line
+        if marker in line:
+            return seen
+    raise AssertionError(f"never saw {marker!r}:\n{seen}")
+
+
+@pytest.mark.parametrize("sig, stage", [(signal.SIGINT, "topics ..."), (signal.SIGTERM, "stance ..."),
+                                        (signal.SIGTERM, "clean ...")])
+def test_killed_run_keeps_old_artifacts_and_the_next_run_resumes(tmp_path, example_run, sig, stage):
+    out = tmp_path / "out" / EXAMPLE_DUMP.stem
+    out.mkdir(parents=True)
+    (out / "comments.jsonl").write_text("previous artifacts\n")
+    process = start_run(tmp_path)
+    wait_for(process, stage)
+    process.send_signal(sig)
+    _, rest = process.communicate(timeout=120)
+    assert process.returncode == 130, rest
+    assert "earlier artifacts are unchanged" in rest and "Traceback" not in rest
+    assert (out / "comments.jsonl").read_text() == "previous artifacts\n"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [EXAMPLE_DUMP.stem]  # no staging left
+
+    process = start_run(tmp_path)
+    process.communicate(timeout=600)
+    assert process.returncode == 0
+    for name in KEPT:
+        assert (out / name).read_bytes() == (example_run.folder / name).read_bytes(), name
+    stages = json.loads((out / "manifest.json").read_text())["stages"]
+    assert stages["ingest"]["from_cache"] is True
+    if stage != "clean ...":
+        assert stages["clean"]["from_cache"] is True
+
+
+def test_changing_one_key_reruns_only_what_depends_on_it(tmp_path):
+    first = start_run(tmp_path)
+    first.communicate(timeout=600)
+    process = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", str(EXAMPLE_DUMP), "--out", str(tmp_path / "out"),
+         "--set", f"cache_dir={tmp_path / 'cache'}", "--set", "topics.outlier_threshold=0.5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert process.returncode == 0, process.stderr
+    stages = json.loads((tmp_path / "out" / EXAMPLE_DUMP.stem / "manifest.json").read_text())["stages"]
+    assert {name: facts.get("from_cache") for name, facts in stages.items()} == {
+        "ingest": True, "clean": True, "embed": None, "topics": False, "stance": True, "export": None}
+    assert stages["embed"]["encoded"] == 0
+
+
+def test_two_runs_at_once_on_the_same_dump(tmp_path, example_run):
+    runs = [start_run(tmp_path), start_run(tmp_path)]
+    for process in runs:
+        _, err = process.communicate(timeout=600)
+        assert process.returncode == 0, err
+    out = tmp_path / "out" / EXAMPLE_DUMP.stem
+    for name in KEPT:
+        assert (out / name).read_bytes() == (example_run.folder / name).read_bytes(), name
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [EXAMPLE_DUMP.stem]
+    shards = list((tmp_path / "cache" / "embeddings").rglob("*.keys"))
+    assert 1 <= len(shards) <= 2  # each run writes its own shard; neither is damaged
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the output folder should be")
+    process = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", str(EXAMPLE_DUMP), "--out", str(blocker / "out"),
+         "--set", f"cache_dir={tmp_path / 'cache'}", "--set", "topics.enabled=false",
+         "--set", "stance.enabled=false"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert process.returncode == 2
+    assert "cannot write artifacts" in process.stderr and "Traceback" not in process.stderr
+    assert blocker.read_text() == "a file where the output folder should be"
