@@ -3,6 +3,8 @@ them and UMAP's first compile cost tens of seconds each."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DUMP = ROOT / "examples" / "dumps" / "elm_street_bike_lane.txt"
 SHARED = ROOT.parent / "shared"
 REAL_DUMP = SHARED / "dumps" / "southfront_deir_ezzor.txt"
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """`python -m pipeline ARGS` as a user types it, from `cwd`."""
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
 
 needs_shared = pytest.mark.skipif(not REAL_DUMP.exists(), reason="../shared/dumps is not here")
 

@@ -1,24 +1,18 @@
 """Dumps from the wild: what is not a dump fails cleanly, odd but valid ones run."""
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLE_DUMP
+from conftest import EXAMPLE_DUMP, cli
 from pipeline import runner
 from pipeline.errors import PipelineError
 from pipeline.ingest import parse_dump
 
 B = "\u2022"
 
-
-def cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
 
 
 def make_big_line(path):

@@ -1,15 +1,9 @@
 """The command line as a user meets it: one-line errors, exit status 2."""
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import cli
 
-
-def cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
 
 
 def test_help_explains_every_option():

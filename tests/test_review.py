@@ -2,18 +2,12 @@
 import csv
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import cli
 from pipeline.records import STANCE_LABELS
 
-
-def cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
 
 
 @pytest.fixture

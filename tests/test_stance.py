@@ -1,14 +1,12 @@
 """The stance stage, the shipped model on obvious cases, and the pairs CLI."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, cli
 from pipeline.records import STANCE_LABELS, Article, CleanComment, Comment
 from pipeline.replies import infer_reply_targets
 from pipeline.stance import annotate_stance, load_models
@@ -95,10 +93,6 @@ def test_stage_on_the_example_dump(example_run):
     assert manifest["models"]["stance"]["name"] == "comment-stance"
     assert manifest["stages"]["stance"]["model"].startswith("comment-stance-")
 
-
-def cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
 
 
 def test_pairs_cli_round_trip(tmp_path):
