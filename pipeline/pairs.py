@@ -70,7 +70,7 @@ def _chunks(pairs: Iterator[tuple[int, dict]], size: int) -> Iterator[list[dict]
 
 
 def predict_pairs(in_path: Path, out_path: Path, model, encode: Callable[[list[str]], np.ndarray],
-                  progress: bool = True) -> int:
+                  progress: bool = True, flush: Callable[[], None] | None = None) -> int:
     """Score every pair in `in_path` into `out_path`; returns the count."""
     from tqdm import tqdm
 
@@ -92,6 +92,8 @@ def predict_pairs(in_path: Path, out_path: Path, model, encode: Callable[[list[s
                     }, ensure_ascii=False) + "\n")
                 count += len(chunk)
                 bar.update(len(chunk))
+                if flush is not None:
+                    flush()
         os.replace(tmp, out_path)
     finally:
         bar.close()

@@ -13,7 +13,7 @@ import platform
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -71,6 +71,7 @@ class Resources:
     _embedder: Embedder | None = None
     _cache: EmbeddingCache | None = None
     _stance_models: StanceModels | None = None
+    _pending: dict = field(default_factory=dict)
 
     @property
     def nlp(self):
@@ -105,14 +106,28 @@ class Resources:
         return self._stance_models
 
     def embed(self, texts: list[str]) -> tuple[np.ndarray, int, int]:
-        """Vectors for texts through the cache: (matrix, cache hits, newly encoded)."""
+        """Vectors for texts through the cache: (matrix, cache hits, newly encoded).
+        New vectors wait in memory until `flush`, so a dump adds one cache shard."""
         embedder, cache = self.embedder, self.cache
+
+        def lookup(keys: list[str]) -> dict[str, np.ndarray]:
+            found = {k: self._pending[k] for k in keys if k in self._pending}
+            rest = [k for k in keys if k not in found]
+            if cache and rest:
+                found.update(cache.lookup(rest))
+            return found
+
         matrix, new, hits = embed_texts(
-            texts, lambda batch: embedder.encode(batch, progress=len(batch) > 256),
-            cache.lookup if cache else (lambda keys: {}), embedder.info_.dimension)
-        if cache:
-            cache.store(new)
+            texts, lambda batch: embedder.encode(batch, progress=len(batch) > 256), lookup,
+            embedder.info_.dimension)
+        self._pending.update(new)
         return matrix, hits, len(new)
+
+    def flush(self) -> None:
+        """Store the vectors encoded since the last flush as one cache shard."""
+        if self.cache and self._pending:
+            self.cache.store(self._pending)
+        self._pending = {}
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self.embed(texts)[0]
@@ -221,6 +236,8 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources) -> P
                            **{label: sum(1 for a in found if a.stance == label)
                               for label in STANCE_LABELS},
                            "moved_by_thread": sum(1 for a in found if a.context == "thread")})
+
+    resources.flush()
 
     log.info("%s: export ...", name)
     start = time.perf_counter()

@@ -10,8 +10,9 @@ from pipeline import runner
 from pipeline.errors import PipelineError
 from pipeline.records import COMMENT_COLUMNS
 
-ARTIFACTS = {"comments.parquet", "comments.jsonl", "topics.csv", "thread.json",
-             "embeddings.npy", "manifest.json", "report.html", "topic_sizes.png"}
+ARTIFACTS = {"comments.parquet", "comments.jsonl", "topics.csv", "thread.json", "embeddings.npy",
+             "manifest.json", "report.html", "topic_sizes.png", "stance_by_topic.png",
+             "stance_by_depth.png", "review"}
 
 
 def read_jsonl(path):
@@ -56,7 +57,7 @@ def test_manifest_says_how_to_reproduce(example_run):
     assert len(manifest["input"]["sha256"]) == 64
     assert manifest["config"]["seed"] == manifest["seed"] == 42
     assert {"bertopic", "sentence-transformers", "spacy", "torch"} <= set(manifest["versions"])
-    assert set(manifest["stages"]) == {"ingest", "clean", "embed", "topics", "export"}
+    assert set(manifest["stages"]) == {"ingest", "clean", "embed", "topics", "stance", "export"}
     assert manifest["stages"]["ingest"]["comments"] == 48
     assert manifest["stages"]["embed"]["encoded"] == manifest["stages"]["embed"]["texts"] == 47
     assert manifest["models"]["embedding"]["name"] == "all-MiniLM-L6-v2"
@@ -73,12 +74,12 @@ def test_second_run_is_identical_and_embeds_nothing(example_run):
 
 
 def test_failed_run_leaves_previous_artifacts_untouched(example_run, tmp_path):
-    before = {p.name: p.read_bytes() for p in example_run.folder.iterdir()}
+    before = {p.name: p.read_bytes() for p in example_run.folder.rglob("*") if p.is_file()}
     broken = tmp_path / EXAMPLE_DUMP.name  # same name, so the same artifact folder
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really a dump")
     with pytest.raises(PipelineError, match="JPEG"):
         runner.run([str(broken)], example_run.config)
-    after = {p.name: p.read_bytes() for p in example_run.folder.iterdir()}
+    after = {p.name: p.read_bytes() for p in example_run.folder.rglob("*") if p.is_file()}
     assert after == before
     leftovers = [p.name for p in example_run.folder.parent.iterdir() if p.name.startswith(".")]
     assert leftovers == []

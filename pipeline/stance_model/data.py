@@ -1,0 +1,166 @@
+"""Training data (../shared/data/stance), grouped splits, and the cached embedder.
+
+The only module of the package that reads files. Splits (seed 13):
+* ARC, FNC-1: claim components (union-find over related headline-body edges) are
+  held out whole until ~20% of headlines are; validation = pairs with a held-out
+  headline; training drops pairs whose body is related to a held-out claim.
+* RumourEval 2019: train / dev as shipped; depth-0 source posts dropped.
+* inner_mask: a grouped 15% hold-out inside the training rows, used for
+  temperatures and all tuning (validation slices are never used for fitting).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "stance"
+SEED = 13
+FILES = ("arc_train_bodies.csv", "arc_train_stances.csv", "fnc1_train_bodies.csv", "fnc1_train_stances.csv",
+         "rumoureval2019_train.jsonl", "rumoureval2019_dev.jsonl")
+RE_MAP = {"support": "agree", "deny": "disagree", "query": "query", "comment": "discuss"}
+RE_REPLY_MAP = {"support": "agree", "deny": "disagree", "query": "neutral", "comment": "neutral"}
+
+
+@dataclass
+class PairSet:
+    source: str
+    targets: list
+    texts: list
+    parents: list
+    labels: list
+    groups: np.ndarray
+    depth: np.ndarray | None = None
+    reply_labels: list | None = None
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, mask) -> "PairSet":
+        idx = np.flatnonzero(mask)
+        pick = lambda xs: None if xs is None else [xs[i] for i in idx]  # noqa: E731
+        return PairSet(self.source, pick(self.targets), pick(self.texts), pick(self.parents),
+                       pick(self.labels), self.groups[idx], None if self.depth is None else self.depth[idx],
+                       pick(self.reply_labels))
+
+
+def check_data(folder: str | Path) -> Path:
+    from pipeline.errors import PipelineError
+
+    folder = Path(folder)
+    missing = [f for f in FILES if not (folder / f).is_file()]
+    if missing:
+        raise PipelineError(f"stance training data not found ({', '.join(missing)})", path=folder,
+                            hint="pass --data with the folder holding the ARC, FNC-1 and RumourEval files")
+    return folder
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _claim_components(df) -> dict:
+    parent: dict = {}
+
+    def find(a):
+        while parent.setdefault(a, a) != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for h, b, s in zip(df.Headline, df["Body ID"], df.Stance):
+        find("h:" + h)
+        if s != "unrelated":
+            ra, rb = find("h:" + h), find(f"b:{b}")
+            if ra != rb:
+                parent[ra] = rb
+    roots = sorted({find("h:" + h) for h in df.Headline.unique()})
+    rid = {r: i for i, r in enumerate(roots)}
+    return {h: rid[find("h:" + h)] for h in df.Headline.unique()}
+
+
+def fnc_like_split(folder: Path, name: str, frac: float = 0.2, seed: int = SEED) -> tuple[PairSet, PairSet]:
+    import pandas as pd
+
+    df = pd.read_csv(folder / f"{name}_train_stances.csv").merge(
+        pd.read_csv(folder / f"{name}_train_bodies.csv"), on="Body ID", how="left")
+    comp = _claim_components(df)
+    comps = np.array(sorted(set(comp.values())))
+    np.random.default_rng(seed).shuffle(comps)
+    per_comp = pd.Series(comp).value_counts()
+    n_head, count, val = df.Headline.nunique(), 0, set()
+    for c in comps:
+        if count >= frac * n_head:
+            break
+        val.add(int(c))
+        count += int(per_comp[c])
+    groups = df.Headline.map(comp).to_numpy()
+    is_val = np.isin(groups, list(val))
+    val_bodies = set(df.loc[is_val & (df.Stance != "unrelated").to_numpy(), "Body ID"])
+    is_train = ~is_val & ~df["Body ID"].isin(val_bodies).to_numpy()
+    full = PairSet(name, df.Headline.tolist(), df.articleBody.tolist(), [None] * len(df), df.Stance.tolist(),
+                   groups)
+    return full.subset(is_train), full.subset(is_val)
+
+
+def load_rumoureval(folder: Path, split: str) -> PairSet:
+    """Replies toward the source post. Depth-1 replies get parent=None: their parent is the
+    target, like a top-level comment under an article."""
+    import pandas as pd
+
+    d = pd.read_json(folder / f"rumoureval2019_{split}.jsonl", lines=True)
+    d = d[d.depth > 0]
+    parents = [None if dep <= 1 else p for dep, p in zip(d.depth, d.parent_text)]
+    reply = [RE_REPLY_MAP[lab] if dep == 1 else None for dep, lab in zip(d.depth, d.label)]
+    return PairSet("rumoureval", d.source_text.tolist(), d.text.tolist(), parents,
+                   [RE_MAP[lab] for lab in d.label], pd.factorize(d.thread_id)[0], d.depth.to_numpy(), reply)
+
+
+def load_splits(folder: str | Path) -> dict[str, tuple[PairSet, PairSet]]:
+    folder = check_data(folder)
+    return {"arc": fnc_like_split(folder, "arc"), "fnc1": fnc_like_split(folder, "fnc1"),
+            "rumoureval": (load_rumoureval(folder, "train"), load_rumoureval(folder, "dev"))}
+
+
+def inner_mask(groups: np.ndarray, frac: float = 0.15, seed: int = SEED) -> np.ndarray:
+    """True for rows of a grouped inner hold-out (whole claims / threads)."""
+    g = np.unique(groups)
+    held = np.random.default_rng(seed).choice(g, size=max(1, int(round(frac * len(g)))), replace=False)
+    return np.isin(groups, held)
+
+
+def reply_rows(ps: PairSet) -> tuple[list, list, list, np.ndarray]:
+    """(parent_texts, texts, reply_labels, groups) of the rows that carry a reply label."""
+    idx = [i for i, r in enumerate(ps.reply_labels or []) if r is not None]
+    return ([ps.targets[i] for i in idx], [ps.texts[i] for i in idx], [ps.reply_labels[i] for i in idx],
+            ps.groups[idx])
+
+
+def make_encoder(cache_dir: str | Path | None = None):
+    """The project's embedder behind the project's on-disk cache (as Resources.embed does)."""
+    from pipeline.cache import EmbeddingCache
+    from pipeline.config import load_config
+    from pipeline.embed import Embedder, embed_texts
+
+    section = load_config()["embed"]
+    embedder = Embedder(section["model"], section["batch_size"], section["max_seq_length"], "cpu").load()
+    cache = EmbeddingCache(Path(cache_dir) if cache_dir else REPO / ".cache", embedder.info_.fingerprint)
+    stats = {"encoded": 0}
+
+    def encode(texts: list[str]) -> np.ndarray:
+        matrix, new, _ = embed_texts(texts, lambda b: embedder.encode(b, progress=False), cache.lookup,
+                                     embedder.info_.dimension)
+        cache.store(new)
+        stats["encoded"] += len(new)
+        return matrix
+
+    encode.stats = stats
+    return encode
+

@@ -1,0 +1,146 @@
+"""Validation metrics of the saved stance and reply models.
+
+    python -m pipeline.stance_model.evaluate [--data ../shared/data/stance] [--weights pipeline/stance_model/weights]
+                                             [--cache-dir .cache] [--json]
+
+Slices (all kept out of training, see data.py): ARC and FNC-1 held-out headlines,
+RumourEval 2019 dev replies; reply stance on RumourEval dev depth-1 replies; and the
+hand-written tests/data/stance_obvious.jsonl run through the pipeline's own logic.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+
+from pipeline.stance_model.data import DEFAULT_DATA, REPO, check_data, load_splits, reply_rows
+from pipeline.stance_model.model import (LABELS, REPLY_LABELS, ReplyModel, StanceModel, propagate_from_parent,
+                                         short_text_gate)
+
+FNC4 = ["agree", "disagree", "discuss", "unrelated"]
+SDQC = ["agree", "disagree", "query", "discuss"]
+OBVIOUS = REPO / "tests" / "data" / "stance_obvious.jsonl"
+
+
+def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
+    idx = np.clip(np.digitize(conf, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
+    return float(sum(abs(correct[idx == b].mean() - conf[idx == b].mean()) * (idx == b).mean()
+                     for b in range(bins) if (idx == b).any()))
+
+
+def fnc_score(gold, pred) -> float:
+    """Official FNC-1 weighted score, % of the best possible."""
+    def s(g, p):
+        return (0.25 if (g == "unrelated") == (p == "unrelated") else 0.0) + (0.75 if g == p != "unrelated" else 0.0)
+    return 100 * sum(s(g, p) for g, p in zip(gold, pred)) / sum(s(g, g) for g in gold)
+
+
+def slice_metrics(P: np.ndarray, gold: list[str], scheme: str) -> dict:
+    """FNC scheme: query counted as discuss. SDQC scheme: unrelated counted as comment (discuss)."""
+    merge = {"query": "discuss"} if scheme == "fnc" else {"unrelated": "discuss"}
+    labs = FNC4 if scheme == "fnc" else SDQC
+    pred = [merge.get(LABELS[i], LABELS[i]) for i in P.argmax(1)]
+    out = {"n": len(gold), "macro_f1": float(f1_score(gold, pred, labels=labs, average="macro")),
+           "accuracy": float(accuracy_score(gold, pred)),
+           "per_class_f1": dict(zip(labs, f1_score(gold, pred, labels=labs, average=None, zero_division=0)
+                                    .round(4).tolist())),
+           "ece15": ece(P.max(1), np.array(pred) == np.array(gold))}
+    if scheme == "fnc":
+        out["fnc_score"] = fnc_score(gold, pred)
+    return out
+
+
+def reply_metrics(P: np.ndarray, gold: list[str]) -> dict:
+    pred = [REPLY_LABELS[i] for i in P.argmax(1)]
+    maj = ["neutral"] * len(gold)
+    return {"n": len(gold), "accuracy": float(accuracy_score(gold, pred)),
+            "macro_f1": float(f1_score(gold, pred, labels=list(REPLY_LABELS), average="macro")),
+            "per_class_f1": dict(zip(REPLY_LABELS, f1_score(gold, pred, labels=list(REPLY_LABELS), average=None,
+                                                            zero_division=0).round(4).tolist())),
+            "ece15": ece(P.max(1), np.array(pred) == np.array(gold)),
+            "majority_accuracy": float(accuracy_score(gold, maj)),
+            "majority_macro_f1": float(f1_score(gold, maj, labels=list(REPLY_LABELS), average="macro"))}
+
+
+def obvious(model: StanceModel, rm: ReplyModel, encode, path: Path = OBVIOUS) -> dict:
+    """The pipeline's logic: own probabilities; for replies, blend with the parent's
+    probabilities (from the parent text itself) through the reply head and the gate."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = []
+    for r in rows:
+        parent = r.get("parent_text")
+        own = model.predict_proba([r["target"]], [r["text"]], [parent], encode)
+        final, reply = own, None
+        if parent:
+            p_par = model.predict_proba([r["target"]], [parent], [None], encode)
+            p_rep = rm.predict_proba([parent], [r["text"]], encode)
+            final = propagate_from_parent(own, p_par, p_rep, short_text_gate([r["text"]]))
+            reply = REPLY_LABELS[int(p_rep.argmax())]
+        out.append({"id": r["id"], "label": r["label"], "pred": LABELS[int(final.argmax())],
+                    "own": LABELS[int(own.argmax())], "p": np.round(final[0] / final[0].sum(), 3).tolist(),
+                    "reply_label": r.get("reply_label"), "reply_pred": reply})
+    n_rep = [o for o in out if o["reply_label"]]
+    return {"stance_correct": sum(o["pred"] == o["label"] for o in out), "n": len(out),
+            "reply_correct": sum(o["reply_pred"] == o["reply_label"] for o in n_rep), "n_reply": len(n_rep),
+            "wrong": [o for o in out if o["pred"] != o["label"] or o["reply_pred"] != o["reply_label"]]}
+
+
+def evaluate(data: Path, model: StanceModel, rm: ReplyModel, encode, splits=None) -> dict:
+    splits = splits or load_splits(data)
+    res = {}
+    for name, scheme in (("arc", "fnc"), ("fnc1", "fnc"), ("rumoureval", "re")):
+        ps = splits[name][1]
+        res[name] = slice_metrics(model.predict_proba(ps.targets, ps.texts, ps.parents, encode), ps.labels, scheme)
+    par, txt, y, _ = reply_rows(splits["rumoureval"][1])
+    res["reply_rumoureval_depth1"] = reply_metrics(rm.predict_proba(par, txt, encode), y)
+    if OBVIOUS.is_file():
+        res["obvious"] = obvious(model, rm, encode)
+    return json.loads(json.dumps(res, default=float), parse_float=lambda s: round(float(s), 4))
+
+
+def table(res: dict) -> str:
+    lines = [f"{'slice':<26}{'n':>6}{'macro-F1':>10}{'acc':>8}{'FNC score':>11}{'ECE15':>8}  per-class F1"]
+    for name in ("arc", "fnc1", "rumoureval", "reply_rumoureval_depth1"):
+        r = res[name]
+        fs = f"{r['fnc_score']:.2f}" if "fnc_score" in r else "-"
+        pc = " ".join(f"{k}={v:.3f}" for k, v in r["per_class_f1"].items())
+        lines.append(f"{name:<26}{r['n']:>6}{r['macro_f1']:>10.4f}{r['accuracy']:>8.4f}{fs:>11}{r['ece15']:>8.4f}  {pc}")
+    r = res["reply_rumoureval_depth1"]
+    lines.append(f"{'  majority baseline':<26}{r['n']:>6}{r['majority_macro_f1']:>10.4f}{r['majority_accuracy']:>8.4f}")
+    if "obvious" in res:
+        o = res["obvious"]
+        lines.append(f"obvious set: stance {o['stance_correct']}/{o['n']}, reply {o['reply_correct']}/{o['n_reply']}")
+        for w in o["wrong"]:
+            lines.append(f"  wrong {w['id']}: gold {w['label']} pred {w['pred']} (own {w['own']}) "
+                         f"reply gold {w['reply_label']} pred {w['reply_pred']} p={w['p']}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--weights", default=str(REPO / "pipeline" / "stance_model" / "weights"))
+    ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    from pipeline.errors import PipelineError
+    from pipeline.stance_model.data import make_encoder
+
+    try:
+        data = check_data(args.data)
+        w = Path(args.weights)
+        model, rm = StanceModel.load(w / "stance.npz"), ReplyModel.load(w / "reply.npz")
+    except PipelineError as error:
+        raise SystemExit(f"error: {error}")
+    except FileNotFoundError as error:
+        raise SystemExit(f"error: {error.filename}: stance weights missing (run python -m "
+                         "pipeline.stance_model.train)")
+    res = evaluate(data, model, rm, make_encoder(args.cache_dir))
+    print(json.dumps(res, indent=1) if args.json else table(res))
+
+
+if __name__ == "__main__":
+    main()
