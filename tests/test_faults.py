@@ -96,3 +96,22 @@ def test_unwritable_output_is_a_clear_error(tmp_path):
     assert process.returncode == 2
     assert "cannot write artifacts" in process.stderr and "Traceback" not in process.stderr
     assert blocker.read_text() == "a file where the output folder should be"
+
+
+def test_full_disk_is_a_clear_error_and_keeps_old_artifacts(example_run, monkeypatch):
+    import errno
+
+    from pipeline import export, runner
+    from pipeline.errors import PipelineError
+
+    before = {p.name: p.read_bytes() for p in example_run.folder.rglob("*") if p.is_file()}
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(export, "write_json", no_space)
+    with pytest.raises(PipelineError, match="cannot write artifacts: No space left on device"):
+        runner.run([str(example_run.dump)], example_run.config)
+    after = {p.name: p.read_bytes() for p in example_run.folder.rglob("*") if p.is_file()}
+    assert after == before
+    assert not [p for p in example_run.folder.parent.iterdir() if p.name.startswith(".")]
