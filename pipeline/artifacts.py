@@ -2,6 +2,7 @@
 files beside the tables (report, plots, review export, index)."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -57,6 +58,29 @@ def write_index(out_root: Path, folders: list[Path]) -> Path:
     return target
 
 
+def _swap_in(staging: Path, target: Path, attempts: int = 20) -> None:
+    """Move the finished staging folder to `target`, retiring what is there.
+    Another run may swap its own folder in between our two renames; then the
+    rename finds a folder in the way, and we retire that one too."""
+    for _ in range(attempts):
+        retired = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        try:
+            os.replace(target, retired)
+        except FileNotFoundError:
+            retired = None
+        try:
+            os.replace(staging, target)
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            continue
+        finally:
+            if retired is not None:
+                shutil.rmtree(retired, ignore_errors=True)
+        return
+    raise OSError(errno.EBUSY, "another run kept replacing the artifact folder")
+
+
 @contextmanager
 def staged_folder(out_root: Path, name: str) -> Iterator[Path]:
     """A fresh folder to write into; on success it replaces out_root/name."""
@@ -69,12 +93,7 @@ def staged_folder(out_root: Path, name: str) -> Iterator[Path]:
                             hint="choose a writable output_dir") from None
     try:
         yield staging
-        target = out_root / name
-        retired = out_root / f".{name}.old-{uuid.uuid4().hex[:8]}"
-        if target.exists():
-            os.replace(target, retired)
-        os.replace(staging, target)
-        shutil.rmtree(retired, ignore_errors=True)
+        _swap_in(staging, out_root / name)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise PipelineError(f"cannot write artifacts: {error.strerror}", path=out_root,

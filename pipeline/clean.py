@@ -29,7 +29,7 @@ MASKED_IN_TEXT = re.compile(r"(?<![\w*])(?:[A-Za-z]+\*+[A-Za-z]+|[A-Za-z]\*{2,})
 FORMAT_TAG = re.compile(r"</?(?:b|i|u|em|strong|span|div|p|br|blockquote)\b[^>]*>", re.IGNORECASE)
 QUOTED = re.compile(r'"([^"]+)"|\'([^\']{20,})\'')
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-WORD = re.compile(r"[a-z0-9]+")
+WORD = re.compile(r"[^\W_]+")  # letters and digits of any script
 SHINGLE = 4
 
 
@@ -48,22 +48,33 @@ def _strip_urls(text: str) -> tuple[str, list[str]]:
     return URL.sub(" ", text), URL.findall(text)
 
 
-def _strip_mentions(text: str, authors: Sequence[str]) -> tuple[str, list[str]]:
-    """Pull out @mentions, matching the thread's author names first, since
-    names hold spaces ('@Pave Way IV'), then single @words."""
-    found: list[str] = []
-    for author in sorted(authors, key=len, reverse=True):
-        written = normalise(author)  # the text is normalised already: O’Neil reads O'Neil
-        pattern = re.compile(r"(?<![\w@])@" + re.escape(written) + r"(?!\w)", re.IGNORECASE)
-        if pattern.search(text):
-            found.append(author)
-            text = pattern.sub(" ", text)
-    found.extend(MENTION.findall(text))
-    return MENTION.sub(" ", text), found
+class AuthorNames:
+    """The thread's author names, matched in one regex pass: names hold spaces
+    ('@Pave Way IV') and typographic quotes (O’Neil, written O'Neil once the
+    text is normalised), and a thread can have thousands of authors."""
+
+    def __init__(self, authors: Iterable[str]) -> None:
+        self.by_written = {normalise(a).casefold(): a for a in authors if normalise(a)}
+        names = sorted(self.by_written, key=len, reverse=True)  # longest match wins
+        alternation = "|".join(re.escape(n) for n in names) or r"(?!)"
+        self._mention = re.compile(r"(?<![\w@])@(" + alternation + r")(?!\w)", re.IGNORECASE)
+        self._opening = re.compile(r"(" + alternation + r")\s*[,:]", re.IGNORECASE)
+
+    def strip_mentions(self, text: str) -> tuple[str, list[str]]:
+        """Pull out @mentions: thread authors first, then single @words."""
+        found = [self.by_written[m.group(1).casefold()] for m in self._mention.finditer(text)]
+        text = self._mention.sub(" ", text)
+        found.extend(MENTION.findall(text))
+        return MENTION.sub(" ", text), list(dict.fromkeys(found))
+
+    def named_at_start(self, text: str) -> str | None:
+        """An author addressed by name at the start: 'Lena, you'll see.'"""
+        match = self._opening.match(normalise(text))
+        return self.by_written[match.group(1).casefold()] if match else None
 
 
 def _words(text: str) -> list[str]:
-    return WORD.findall(text.lower())
+    return WORD.findall(text.casefold())
 
 
 def _shingles(words: Sequence[str]) -> set[tuple[str, ...]]:
@@ -144,11 +155,11 @@ def load_nlp(name: str):
     return nlp
 
 
-def _pre_clean(comment: Comment, authors: Sequence[str],
+def _pre_clean(comment: Comment, authors: AuthorNames,
                shingles: set[tuple[str, ...]], min_words: int) -> dict:
     text = normalise(comment.text)
     text, urls = _strip_urls(text)
-    text, mentions = _strip_mentions(text, authors)
+    text, mentions = authors.strip_mentions(text)
     text, quotes = _strip_article_quotes(text, shingles, min_words)
     # what is left around a removed span: "<quote> - well said" reads "well said"
     text = "\n".join(SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(line.split())).lstrip("-:;,. ")
@@ -187,7 +198,7 @@ def _flags(raw: str, fields: dict, n_words: int, near_empty_tokens: int,
 def clean_comments(comments: Sequence[Comment], article: Article, config: dict,
                    nlp) -> list[CleanComment]:
     """One CleanComment per comment, in the same order."""
-    authors = sorted({c.author for c in comments})
+    authors = AuthorNames(c.author for c in comments)
     shingles = article_shingles(article)
     fields = [_pre_clean(c, authors, shingles, config["quote_min_words"]) for c in comments]
     limit = config["max_chars"]

@@ -22,11 +22,14 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 RUN_HELP = """\
-Annotate comment-thread dumps: ingest, clean, embed, topics, export.
+Annotate comment-thread dumps: ingest, clean, replies, embed, topics,
+stance, export.
 
 Each dump's artifacts go to <output_dir>/<dump name>/ (default artifacts/):
 comments.parquet and comments.jsonl (one row per comment), topics.csv,
-thread.json (the nested reply tree), embeddings.npy and manifest.json.
+thread.json (the nested reply tree), embeddings.npy, report.html with its
+PNG plots, review/ (Label Studio tasks and config, review.csv) and
+manifest.json. A folder run also writes <output_dir>/index.html.
 """
 
 

@@ -22,6 +22,15 @@ Config = dict[str, Any]
 CHOICES = {
     "topics.cluster_selection": ("leaf", "eom"),
 }
+# smallest value a number key takes ("auto" keys: when given a number)
+MINIMUMS = {
+    "clean.batch_size": 1, "clean.near_empty_tokens": 0, "clean.quote_min_words": 4,
+    "clean.max_chars": 100, "embed.batch_size": 1, "embed.max_seq_length": 8,
+    "topics.min_topic_size": 2, "topics.min_samples": 1, "topics.n_neighbors": 2,
+    "topics.n_components": 2, "topics.min_comments": 4, "topics.outlier_threshold": -1.0,
+    "topics.top_n_words": 1, "topics.label_words": 1, "topics.representative_comments": 0,
+    "topics.ngram_max": 1,
+}
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -103,6 +112,12 @@ def _apply(config: Config, defaults_flat: dict[str, Any], key: str, value: Any,
         raise PipelineError(
             f"config key '{key}' must be {_type_name(default)}, got {value!r}",
             path=source, line=line, hint=f"the default is {default!r}")
+    if key in MINIMUMS and value != "auto" and value < MINIMUMS[key]:
+        raise PipelineError(f"config key '{key}' must be at least {MINIMUMS[key]}, got {value!r}",
+                            path=source, line=line)
+    if key == "topics.outlier_threshold" and value > 1:
+        raise PipelineError(f"config key '{key}' is a cosine similarity, at most 1, got {value!r}",
+                            path=source, line=line)
     if key in CHOICES and value not in CHOICES[key]:
         raise PipelineError(f"config key '{key}' must be one of {', '.join(CHOICES[key])}, "
                             f"got {value!r}", path=source, line=line)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -153,10 +154,17 @@ def write_csv(rows: Sequence[dict], path: Path, columns: Sequence[str]) -> None:
         writer.writerows(rows)
 
 
-def write_json(obj: Any, path: Path) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        json.dump(obj, handle, ensure_ascii=False, indent=2)
-        handle.write("\n")
+def write_json(obj: Any, path: Path, depth: int = 0) -> None:
+    """Indented JSON; `depth` is how deep the object nests (thread.json nests
+    as deep as the thread), since the indenting encoder recurses per level."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4 * depth + 1000))
+    try:
+        with path.open("w", encoding="utf-8", newline="\n") as handle:
+            json.dump(obj, handle, ensure_ascii=False, indent=2)
+            handle.write("\n")
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 TOPIC_COLUMNS = ("topic_id", "label", "size", "share", *(f"n_{label}" for label in STANCE_LABELS),

@@ -65,10 +65,23 @@ def article_id_for(source: str) -> str:
     return PurePath(source).stem
 
 
+def _looks_like_jsonl(text: str, source: str) -> bool:
+    """A .jsonl file, or a first line that is a JSON object (a title may start with '{')."""
+    if source.lower().endswith(".jsonl"):
+        return True
+    first = text.lstrip().split("\n", 1)[0]
+    if not first.startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(first), dict)
+    except json.JSONDecodeError:
+        return False
+
+
 def parse_dump(data: bytes, source: str) -> Thread:
-    """Parse a dump in either shape; JSONL is told apart by its first character."""
+    """Parse a dump in either shape: JSONL by its suffix or its first line."""
     text, warnings = decode(data, source)
-    if text.lstrip().startswith("{"):
+    if _looks_like_jsonl(text, source):
         thread = parse_jsonl(text, source)
     else:
         thread = parse_text(text, source)
@@ -210,7 +223,8 @@ def parse_jsonl(text: str, source: str) -> Thread:
     """Parse the JSONL shape: an article line, then one comment per line."""
     article: Article | None = None
     rows: list[tuple[int, dict]] = []
-    for index, raw in enumerate(text.splitlines()):
+    # only \n ends a line: JSON strings may hold U+2028 or U+0085 unescaped
+    for index, raw in enumerate(text.replace("\r\n", "\n").split("\n")):
         line_no = index + 1
         if not raw.strip():
             continue
@@ -220,6 +234,10 @@ def parse_jsonl(text: str, source: str) -> Thread:
             raise _jsonl_error(source, line_no, f"broken JSON: {error.msg}") from None
         if not isinstance(obj, dict):
             raise _jsonl_error(source, line_no, "a line is not a JSON object")
+        for key in ("title", "body", "text", "author", "created_at"):
+            if obj.get(key) is not None and not isinstance(obj[key], str):
+                raise _jsonl_error(source, line_no, f"'{key}' must be a string, "
+                                                    f"got {type(obj[key]).__name__}")
         kind = obj.get("type")
         if kind == "article":
             if article is not None:
@@ -240,7 +258,10 @@ def parse_jsonl(text: str, source: str) -> Thread:
             raise _jsonl_error(source, line_no, f"unknown type {kind!r}; expected 'article' or 'comment'")
     if article is None:
         raise _jsonl_error(source, 1, "no article line")
-    return _build_tree(article, rows, source)
+    thread = _build_tree(article, rows, source)
+    if not thread.comments:
+        return Thread(article, (), thread.warnings + (f"{source}: no comments after the article line",))
+    return thread
 
 
 def _build_tree(article: Article, rows: list[tuple[int, dict]], source: str) -> Thread:
@@ -274,10 +295,26 @@ def _build_tree(article: Article, rows: list[tuple[int, dict]], source: str) -> 
         base = -1 if node is None else depth[node]
         for offset, member in enumerate(reversed(chain)):
             depth[member] = base + 1 + offset
-    comments = tuple(
+    comments = [
         Comment(id=str(obj["id"]), parent_id=parent_of[str(obj["id"])], depth=depth[str(obj["id"])],
                 author=" ".join(_string(obj.get("author")).split()) or "(no name)",
                 text=_string(obj.get("text")).strip(), line=line_no, position=position,
                 created_at=None if obj.get("created_at") is None else str(obj["created_at"]))
-        for position, (line_no, obj) in enumerate(rows))
-    return Thread(article, comments, tuple(warnings))
+        for position, (line_no, obj) in enumerate(rows)]
+    return Thread(article, _parents_first(comments), tuple(warnings))
+
+
+def _parents_first(comments: list[Comment]) -> tuple[Comment, ...]:
+    """Depth-first tree order, siblings in file order, as a text dump lays a
+    thread out: later stages rely on every parent coming before its replies.
+    `position` keeps the file order."""
+    children: dict[str | None, list[Comment]] = {}
+    for comment in comments:
+        children.setdefault(comment.parent_id, []).append(comment)
+    ordered: list[Comment] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        comment = stack.pop()
+        ordered.append(comment)
+        stack.extend(reversed(children.get(comment.id, [])))
+    return tuple(ordered)

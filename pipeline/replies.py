@@ -16,26 +16,17 @@ wrong texts, so this module names the comment answered, and why:
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from pipeline.clean import normalise
+from pipeline.clean import AuthorNames
 from pipeline.records import CleanComment, Comment
-
-
-def _named_at_start(text: str, authors: Sequence[str]) -> str | None:
-    """An author addressed by name at the start: 'Lena, you'll see.'"""
-    for author in sorted(authors, key=len, reverse=True):
-        if re.match(re.escape(normalise(author)) + r"\s*[,:]", normalise(text), re.IGNORECASE):
-            return author
-    return None
 
 
 def infer_reply_targets(comments: Sequence[Comment],
                         cleaned: Sequence[CleanComment]) -> dict[str, tuple[str | None, str]]:
     """comment id -> (id of the comment it answers or None, reason)."""
     by_id = {c.id: c for c in comments}
-    authors = sorted({c.author for c in comments})
+    authors = AuthorNames(c.author for c in comments)
     deepest = max((c.depth for c in comments), default=0)
     root_of: dict[str, str] = {}
     siblings_before: dict[str, list[Comment]] = {}
@@ -51,7 +42,7 @@ def infer_reply_targets(comments: Sequence[Comment],
     for comment, clean in zip(comments, cleaned):
         earlier = conversation.setdefault(root_of[comment.id], [])
         addressed = list(clean.mentions)
-        named = _named_at_start(comment.text.strip().lstrip("@"), authors)
+        named = authors.named_at_start(comment.text.strip().lstrip("@"))
         if named:
             addressed.append(named)
         target: tuple[str | None, str] | None = None

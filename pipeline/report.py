@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from html import escape
+from urllib.parse import quote
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,9 @@ svg.map{background:#fff;border:1px solid #ddd;width:100%;height:auto}
 figure{margin:1rem 0}figure svg{max-width:100%;height:auto}
 .quiet{color:#777}
 """
+
+CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+       "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">")
 
 SCRIPT = """
 (function(){
@@ -146,19 +150,26 @@ def _card(row: dict) -> str:
 
 
 def _thread(rows: Sequence[dict]) -> str:
+    """The nested thread, built with an explicit stack: threads can be
+    thousands of replies deep, past Python's recursion limit."""
     children: dict[str | None, list[dict]] = {}
     for row in rows:
         children.setdefault(row["parent_id"], []).append(row)
-
-    def render(row: dict) -> str:
+    parts: list[str] = []
+    stack: list[tuple[dict, bool]] = [(row, False) for row in reversed(children.get(None, []))]
+    while stack:
+        row, closing = stack.pop()
         replies = children.get(row["comment_id"], [])
-        inner = ""
+        if closing:
+            parts.append("</details></div>" if replies else "</div>")
+            continue
+        parts.append(f'<div class="comment">{_card(row)}')
         if replies:
-            inner = (f'<details open><summary>{len(replies)} repl{"y" if len(replies) == 1 else "ies"}'
-                     f'</summary>{"".join(render(r) for r in replies)}</details>')
-        return f'<div class="comment">{_card(row)}{inner}</div>'
-
-    return "".join(render(row) for row in children.get(None, []))
+            parts.append(f'<details open><summary>{len(replies)} repl{"y" if len(replies) == 1 else "ies"}'
+                         '</summary>')
+        stack.append((row, True))
+        stack.extend((reply, False) for reply in reversed(replies))
+    return "".join(parts)
 
 
 def _topics_table(rows: Sequence[dict], topic_rows: Sequence[dict]) -> str:
@@ -206,7 +217,7 @@ def build_report(article, rows: Sequence[dict], topic_rows: Sequence[dict],
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+{CSP}
 <title>{esc(article.title)}: comment report</title><style>{STYLE}</style></head>
 <body><main>
 <p class="quiet">Comment report for {esc(article.source)}</p>
@@ -234,11 +245,11 @@ Stance <select id="f-stance"><option value="">all</option>{stance_options}</sele
 def build_index(entries: Sequence[dict]) -> str:
     """entries: name, title, and headline numbers of each dump in a run."""
     body = "".join(
-        f'<tr><td><a href="{esc(e["name"])}/report.html">{esc(e["name"])}</a></td>'
+        f'<tr><td><a href="./{esc(quote(e["name"]))}/report.html">{esc(e["name"])}</a></td>'
         f'<td>{esc(e["title"])}</td><td>{e["comments"]}</td><td>{e["topics"]}</td>'
         f'<td>{_mix_bar(Counter(e["stances"]))}</td></tr>' for e in entries)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Comment reports</title><style>{STYLE}</style></head>
+<html lang="en"><head><meta charset="utf-8">{CSP}<title>Comment reports</title><style>{STYLE}</style></head>
 <body><main><h1>Comment reports</h1>
 <table id="dumps"><thead><tr><th>dump</th><th>article</th><th>comments</th><th>topics</th>
 <th>stance mix</th></tr></thead><tbody>{body}</tbody></table></main></body></html>

@@ -13,6 +13,7 @@ own comments.jsonl, since Label Studio may return predictions as ids only
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,10 +75,15 @@ def label_studio_tasks(rows: Sequence[dict], article_title: str, model_version: 
     return tasks
 
 
+def _cell(text: str) -> str:
+    """A spreadsheet would run '=...' as a formula: prefix such text with a quote."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def review_rows(rows: Sequence[dict]) -> list[dict]:
     text_of = {r["comment_id"]: r["text_raw"] for r in rows}
-    return [{"comment_id": r["comment_id"], "author": r["author"], "depth": r["depth"],
-             "parent_text": text_of.get(r["reply_to"], ""), "text": r["text_raw"],
+    return [{"comment_id": r["comment_id"], "author": _cell(r["author"]), "depth": r["depth"],
+             "parent_text": _cell(text_of.get(r["reply_to"], "")), "text": _cell(r["text_raw"]),
              "stance": r.get("stance") or "", "stance_confidence": r.get("stance_confidence") or "",
              "topic_id": "" if r["topic_id"] is None else r["topic_id"],
              "topic_label": r["topic_label"] or "", "reviewed_stance": "", "reviewed_topic_id": "",
@@ -102,40 +108,72 @@ def read_label_studio(path: Path) -> dict[str, dict]:
     if not isinstance(tasks, list):
         raise PipelineError("a Label Studio export is a JSON list of tasks", path=path)
     reviewed = {}
-    for task in tasks:
+    for number, task in enumerate(tasks, 1):
+        if not isinstance(task, dict) or not isinstance(task.get("data") or {}, dict):
+            raise PipelineError(f"task {number} is not a Label Studio task object", path=path,
+                                hint="export the project as JSON from Label Studio")
         comment_id = (task.get("data") or {}).get("comment_id")
-        done = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
+        done = [a for a in task.get("annotations") or []
+                if isinstance(a, dict) and not a.get("was_cancelled")]
         if comment_id is None or not done:
             continue
-        latest = max(done, key=lambda a: (a.get("updated_at") or a.get("created_at") or "", a.get("id") or 0))
-        topic = _choice(latest.get("result") or [], "topic")
-        reviewed[str(comment_id)] = {"stance": _choice(latest.get("result") or [], "stance"),
-                                     "topic_id": int(topic.split(":")[0]) if topic else None}
+        latest = max(done, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""),
+                                          str(a.get("id") or "")))
+        result = latest.get("result") or []
+        stance = _choice(result, "stance")
+        if stance is not None and stance not in STANCE_LABELS:
+            raise PipelineError(f"task {number}: stance {stance!r} is not a stance label", path=path,
+                                hint=f"use one of {', '.join(STANCE_LABELS)}")
+        reviewed[str(comment_id)] = {"stance": stance,
+                                     "topic_id": _topic_number(_choice(result, "topic"), path, number)}
     return reviewed
 
 
+def _topic_number(choice: str | None, path: Path, number: int) -> int | None:
+    """'3: label' -> 3; '-1: (no topic)' or '(no topic)' -> -1."""
+    if choice is None:
+        return None
+    head = choice.split(":", 1)[0].strip()
+    if head.lstrip("-").isdigit():
+        return int(head)
+    if "no topic" in choice:
+        return -1
+    raise PipelineError(f"task {number}: topic choice {choice!r} does not start with a topic number",
+                        path=path, hint="keep the choices of review/label_studio_config.xml")
+
+
 def read_review_csv(path: Path) -> dict[str, dict]:
+    """The reviewed rows of review.csv, as saved by a spreadsheet: UTF-8, or
+    Windows-1252 as Excel writes it."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    return _reviewed_rows(csv.DictReader(io.StringIO(text, newline="")), path)
+
+
+def _reviewed_rows(reader: csv.DictReader, path: Path) -> dict[str, dict]:
     reviewed = {}
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"comment_id", "reviewed_stance", "reviewed_topic_id"} - set(reader.fieldnames or [])
-        if missing:
-            raise PipelineError(f"missing columns {sorted(missing)}", path=path, line=1,
-                                hint="use the review.csv the pipeline wrote")
-        for number, row in enumerate(reader, 2):
-            stance = (row["reviewed_stance"] or "").strip().lower()
-            topic = (row["reviewed_topic_id"] or "").strip()
-            if not stance and not topic:
-                continue
-            if stance and stance not in STANCE_LABELS:
-                raise PipelineError(f"reviewed_stance {stance!r} is not a stance label", path=path,
-                                    line=number, hint=f"use one of {', '.join(STANCE_LABELS)}")
-            try:
-                topic_id = int(float(topic)) if topic else None
-            except ValueError:
-                raise PipelineError(f"reviewed_topic_id {topic!r} is not a number", path=path,
-                                    line=number) from None
-            reviewed[row["comment_id"]] = {"stance": stance or None, "topic_id": topic_id}
+    missing = {"comment_id", "reviewed_stance", "reviewed_topic_id"} - set(reader.fieldnames or [])
+    if missing:
+        raise PipelineError(f"missing columns {sorted(missing)}", path=path, line=1,
+                            hint="use the review.csv the pipeline wrote")
+    for row in reader:
+        number = reader.line_num  # the file line where this row ends
+        stance = (row["reviewed_stance"] or "").strip().lower()
+        topic = (row["reviewed_topic_id"] or "").strip()
+        if not stance and not topic:
+            continue
+        if stance and stance not in STANCE_LABELS:
+            raise PipelineError(f"reviewed_stance {stance!r} is not a stance label", path=path,
+                                line=number, hint=f"use one of {', '.join(STANCE_LABELS)}")
+        try:
+            topic_id = int(float(topic)) if topic else None
+        except ValueError:
+            raise PipelineError(f"reviewed_topic_id {topic!r} is not a number", path=path,
+                                line=number) from None
+        reviewed[row["comment_id"]] = {"stance": stance or None, "topic_id": topic_id}
     return reviewed
 
 

@@ -1,7 +1,6 @@
 """review-import: the file I/O around pipeline.review."""
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from pathlib import Path

@@ -56,10 +56,22 @@ def find_dumps(inputs: list[str]) -> list[Path]:
 
 
 def artifact_names(dumps: list[Path]) -> list[str]:
-    """Folder names under artifacts/: the file stem, or the whole file name
-    where two dumps share a stem."""
+    """Folder names under artifacts/: the file stem, made unique over the run
+    by the file's suffix, then its folder, then a counter."""
+    names: list[str] = []
     stems = [d.stem for d in dumps]
-    return [d.stem if stems.count(d.stem) == 1 else d.name.replace(".", "_") for d in dumps]
+    for index, dump in enumerate(dumps):
+        others = set(stems[:index] + stems[index + 1:])
+        candidates = [dump.stem] if stems.count(dump.stem) == 1 else []
+        candidates += [f"{dump.stem}_{dump.suffix.lstrip('.')}",
+                       f"{dump.parent.name}_{dump.stem}_{dump.suffix.lstrip('.')}"]
+        name = next((c for c in candidates if c not in names and c not in others), None)
+        counter = 2
+        while name is None or name in names:
+            name = f"{candidates[-1]}-{counter}"
+            counter += 1
+        names.append(name)
+    return names
 
 
 @dataclass
@@ -251,7 +263,8 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources) -> P
             export.write_csv(topic_rows, staging / "topics.csv", export.TOPIC_COLUMNS)
         if embeddings is not None:
             np.save(staging / "embeddings.npy", embeddings)
-        export.write_json(export.build_thread_tree(thread, rows), staging / "thread.json")
+        export.write_json(export.build_thread_tree(thread, rows), staging / "thread.json",
+                          depth=max((c.depth for c in thread.comments), default=0))
         if config["report"]["enabled"]:
             artifacts.write_report(staging, thread, rows, topic_rows, embeddings, config["seed"])
         artifacts.write_review(staging / "review", thread, rows, topic_rows,
@@ -308,6 +321,11 @@ def run(inputs: list[str], config: dict) -> list[Path]:
                 raise
             log.error("%s", error)
             failures.append(error)
+        except Exception as error:  # a bug: report it with its traceback, go on with the rest
+            if len(dumps) == 1:
+                raise
+            log.exception("%s: internal error (please report it with this traceback)", path)
+            failures.append(PipelineError(f"internal error: {error!r}", path=path))
     if len(dumps) > 1 and written and config["report"]["enabled"]:
         log.info("index of the run: %s", artifacts.write_index(Path(config["output_dir"]), written))
     if failures:

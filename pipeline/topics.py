@@ -120,7 +120,7 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
     substantive = has_text & np.array(["near_empty" not in c.flags and "duplicate" not in c.flags
                                        for c in cleaned], dtype=bool)
     fit_rows = np.flatnonzero(substantive)
-    if len(fit_rows) < max(config["min_comments"], 4):
+    if len(fit_rows) < config["min_comments"]:
         return _no_topics(cleaned, "too_few", {"comments_clustered": int(len(fit_rows))})
 
     params = resolve_params(len(fit_rows), config)

@@ -74,6 +74,15 @@ def odd_but_valid():
                                     (0, "Bob", "C'est une tr\u00e8s mauvaise id\u00e9e pour les commer\u00e7ants."),
                                     (0, "Cy", ENGLISH[3])]).encode(),
         "emoji.txt": text_dump([(0, "Ann", "\U0001F602\U0001F602\U0001F44D"), (0, "Bob", ENGLISH[0])]).encode(),
+        "child_first.jsonl": "\n".join(json.dumps(o) for o in [
+            {"type": "article", "title": "Replies first", "body": "A body."},
+            {"type": "comment", "id": "b", "parent_id": "a", "author": "Bob", "text": ENGLISH[1]},
+            {"type": "comment", "id": "a", "parent_id": None, "author": "Ann", "text": ENGLISH[0]},
+        ]).encode(),
+        "chain.jsonl": "\n".join(json.dumps(o) for o in [
+            {"type": "article", "title": "A long chain", "body": "A body."},
+            *({"type": "comment", "id": i, "parent_id": i - 1 if i else None, "author": f"u{i % 2}",
+               "text": f"Answer {i} in a long argument about parking."} for i in range(600))]).encode(),
         "spam.txt": text_dump([(0, f"bot{i}", "Buy cheap watches at my shop today!") for i in range(30)]
                               + [(0, "Ann", ENGLISH[0])]).encode(),
     }
@@ -93,7 +102,7 @@ def odd_run(tmp_path_factory, config):
 
 def test_odd_dumps_all_run_to_completion(odd_run):
     frames, out = odd_run
-    assert set(frames) == {name[:-4] for name in odd_but_valid()}
+    assert set(frames) == {name.rsplit(".", 1)[0] for name in odd_but_valid()}
     assert (out / "index.html").exists()
 
 
@@ -122,6 +131,15 @@ def test_odd_shapes_keep_every_comment(odd_run):
     assert len(frames["no_comments"]) == 0
     long = frames["long"].iloc[0]
     assert "long" in list(long["flags"]) and len(long["text_raw"].split()) == 100_000
+
+
+def test_jsonl_replies_before_parents_and_deep_chains(odd_run):
+    frames, out = odd_run
+    child_first = frames["child_first"]
+    assert child_first["comment_id"].tolist() == ["a", "b"]  # parents first
+    assert child_first["position"].tolist() == [1, 0]  # the file order is kept
+    chain = frames["chain"]
+    assert chain["depth"].max() == 599 and (out / "chain" / "report.html").exists()
 
 
 def test_languages_emoji_and_duplicates_are_flagged(odd_run):

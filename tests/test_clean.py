@@ -77,3 +77,14 @@ def test_one_clean_record_per_comment_with_counts(nlp, config, example_thread):
     first = cleaned[0]
     assert first.n_sentences == 3 and first.n_tokens > 20
     assert "terrify" in first.lemmas.split() or "terrifying" in first.lemmas.split()
+
+
+def test_other_scripts_are_words_not_duplicates(nlp, config):
+    texts = ["\u042d\u0442\u043e \u043e\u0447\u0435\u043d\u044c \u043f\u043b\u043e\u0445\u043e\u0439 "
+             "\u043f\u043b\u0430\u043d \u0434\u043b\u044f \u0433\u043e\u0440\u043e\u0434\u0430",
+             "\u8fd9\u662f \u4e00\u4e2a \u5f88\u597d\u7684 \u8ba1\u5212 \u6211\u4eec \u652f\u6301",
+             "\u0391\u03c5\u03c4\u03cc \u03b5\u03af\u03bd\u03b1\u03b9 \u03ad\u03bd\u03b1 "
+             "\u03ba\u03b1\u03bb\u03cc \u03c3\u03c7\u03ad\u03b4\u03b9\u03bf"]
+    comments = [comment(t, f"a{i}", i) for i, t in enumerate(texts)]
+    cleaned = clean_comments(comments, ARTICLE, config["clean"], nlp)
+    assert [c.duplicate_of for c in cleaned] == [None, None, None]

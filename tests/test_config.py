@@ -32,6 +32,9 @@ def test_unknown_key_names_closest_and_line(tmp_path):
     ("topics.min_topic_size=many", "must be a number or 'auto'"),
     ("embed.cache=3", "must be true or false"),
     ("topics.cluster_selection=kmeans", "must be one of"),
+    ("topics.min_topic_size=1", "must be at least 2"),
+    ("topics.n_components=0", "must be at least 2"),
+    ("topics.outlier_threshold=3", "at most 1"),
 ])
 def test_wrong_type_names_expected_type(override, expected):
     with pytest.raises(PipelineError) as caught:

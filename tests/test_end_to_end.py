@@ -66,7 +66,8 @@ def test_manifest_says_how_to_reproduce(example_run):
 def test_second_run_is_identical_and_embeds_nothing(example_run):
     first = (example_run.folder / "comments.jsonl").read_bytes()
     first_topics = (example_run.folder / "topics.csv").read_bytes()
-    runner.run([str(example_run.dump)], example_run.config)
+    # without the stage cache, so every stage really runs again
+    runner.run([str(example_run.dump)], dict(example_run.config, cache_stages=False))
     assert (example_run.folder / "comments.jsonl").read_bytes() == first
     assert (example_run.folder / "topics.csv").read_bytes() == first_topics
     stages = json.loads((example_run.folder / "manifest.json").read_text())["stages"]

@@ -132,10 +132,27 @@ def test_jsonl_builds_the_tree_in_any_order():
                          {"type": "comment", "id": 2, "parent_id": 1, "author": "B", "text": "reply"},
                          {"type": "comment", "id": 1, "parent_id": None, "author": "A", "text": "top",
                           "created_at": "2024-01-01T10:00:00Z"}), "d.jsonl")
-    reply, top = thread.comments
+    top, reply = thread.comments  # parents first; position keeps the file order
     assert thread.article.paragraphs == ("Para one.", "Para two.")
     assert (reply.parent_id, reply.depth, top.depth) == ("1", 1, 0)
+    assert (reply.position, top.position) == (0, 1)
     assert top.created_at == "2024-01-01T10:00:00Z" and reply.line == 2
+
+
+def test_jsonl_title_may_start_with_a_brace_in_a_text_dump():
+    thread = parse("{Breaking} news\n\nBody.\n\n  \u2022 Ann\n\n    Hi.\n", "x.txt")
+    assert thread.article.title == "{Breaking} news" and len(thread.comments) == 1
+
+
+def test_jsonl_keeps_line_separators_inside_strings():
+    text = jsonl(ARTICLE, {"type": "comment", "id": 1, "text": "one\u2028two\u0085three"})
+    thread = parse(text.replace("\\u2028", "\u2028").replace("\\u0085", "\u0085"), "d.jsonl")
+    assert thread.comments[0].text == "one\u2028two\u0085three"
+
+
+def test_jsonl_non_string_text_is_an_error():
+    with pytest.raises(PipelineError, match=r"d\.jsonl:2: 'text' must be a string, got list"):
+        parse(jsonl(ARTICLE, {"type": "comment", "id": 1, "text": ["a", "b"]}), "d.jsonl")
 
 
 def test_jsonl_missing_parent_is_a_warning_not_a_loss():

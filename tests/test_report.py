@@ -61,6 +61,20 @@ def test_comment_text_is_escaped(tmp_path, config):
     assert html.count("<script>") == 1  # the report's own
 
 
+def test_index_links_are_escaped_and_relative(tmp_path, config):
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for name in ("javascript:alert(1).txt", "<b>plain.txt"):
+        (folder / name).write_text("Title\n\nBody.\n\n  \u2022 Ann\n\n    A comment.\n", encoding="utf-8")
+    settings = dict(config, output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "cache"),
+                    topics=dict(config["topics"], enabled=False), stance=dict(config["stance"], enabled=False))
+    runner.run([str(folder)], settings)
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert 'href="./javascript%3Aalert%281%29/report.html"' in index
+    assert 'href="./%3Cb%3Eplain/report.html"' in index and "&lt;b&gt;plain" in index
+    assert "<b>plain" not in index and "Content-Security-Policy" in index
+
+
 @needs_browser
 def test_hostile_comments_run_no_script_in_a_browser(tmp_path, config):
     dump = tmp_path / "hostile.txt"
@@ -109,6 +123,7 @@ def test_filtering_by_stance_hides_the_others(example_run, tmp_path):
 def test_screenshot_for_the_readme(example_run, tmp_path):
     target = ROOT / "artifacts" / "screenshots" / "report.png"
     target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
     browser(tmp_path, (example_run.folder / "report.html").as_uri(), f"--screenshot={target}",
             "--window-size=1280,2400")
     assert target.exists() and target.stat().st_size > 50_000

@@ -1,5 +1,6 @@
 """Review export and import: Label Studio JSON and the CSV, round trip."""
 import csv
+import io
 import json
 import shutil
 
@@ -92,7 +93,7 @@ def test_review_csv_with_a_bad_label_names_the_line(run_copy):
     header = lines[0].split(",")
     cells = next(csv.reader([lines[3]]))
     cells[header.index("reviewed_stance")] = "maybe"
-    buffer = csv.StringIO() if hasattr(csv, "StringIO") else __import__("io").StringIO()
+    buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow(cells)
     lines[3] = buffer.getvalue()
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -17,8 +17,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from pipeline.stance_model.data import DEFAULT_DATA, REPO, check_data, load_splits, reply_rows
-from pipeline.stance_model.model import (LABELS, REPLY_LABELS, ReplyModel, StanceModel, propagate_from_parent,
-                                         short_text_gate)
+from pipeline.stance_model.model import LABELS, REPLY_LABELS, ReplyModel, StanceModel
 
 FNC4 = ["agree", "disagree", "discuss", "unrelated"]
 SDQC = ["agree", "disagree", "query", "discuss"]
@@ -65,27 +64,46 @@ def reply_metrics(P: np.ndarray, gold: list[str]) -> dict:
             "majority_macro_f1": float(f1_score(gold, maj, labels=list(REPLY_LABELS), average="macro"))}
 
 
-def obvious(model: StanceModel, rm: ReplyModel, encode, path: Path = OBVIOUS) -> dict:
-    """The pipeline's logic: own probabilities; for replies, blend with the parent's
-    probabilities (from the parent text itself) through the reply head and the gate."""
+def score_as_threads(rows: list[dict], encode, models) -> dict:
+    """Score (target, text, parent_text?) rows through the pipeline's own stance
+    stage: each row is a comment under its target article, and a row with a
+    parent_text is a reply to a comment holding that text. id -> assignment."""
+    from pipeline.records import Article, CleanComment, Comment
+    from pipeline.replies import infer_reply_targets
+    from pipeline.stance import annotate_stance
+
+    found = {}
+    for target in dict.fromkeys(r["target"] for r in rows):
+        title, _, body = target.partition("\n")
+        article = Article(id="a", title=title, paragraphs=(body,) if body else (), source="rows")
+        comments, wanted = [], set()
+        for row in (r for r in rows if r["target"] == target):
+            parent_id = None
+            if row.get("parent_text"):
+                parent_id = f"{row['id']}-parent"
+                comments.append(Comment(parent_id, None, 0, "P", row["parent_text"], 0, len(comments)))
+            comments.append(Comment(str(row["id"]), parent_id, 1 if parent_id else 0, "R", row["text"], 0,
+                                    len(comments)))
+            wanted.add(str(row["id"]))
+        cleaned = [CleanComment(id=c.id, text=c.text) for c in comments]
+        assignments = annotate_stance(article, comments, cleaned, infer_reply_targets(comments, cleaned),
+                                      encode, models)
+        found.update({a.id: a for a in assignments if a.id in wanted})
+    return found
+
+
+def obvious(models, encode, path: Path = OBVIOUS) -> dict:
+    """The hand-written obvious cases, through the pipeline's stance stage."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    out = []
-    for r in rows:
-        parent = r.get("parent_text")
-        own = model.predict_proba([r["target"]], [r["text"]], [parent], encode)
-        final, reply = own, None
-        if parent:
-            p_par = model.predict_proba([r["target"]], [parent], [None], encode)
-            p_rep = rm.predict_proba([parent], [r["text"]], encode)
-            final = propagate_from_parent(own, p_par, p_rep, short_text_gate([r["text"]]))
-            reply = REPLY_LABELS[int(p_rep.argmax())]
-        out.append({"id": r["id"], "label": r["label"], "pred": LABELS[int(final.argmax())],
-                    "own": LABELS[int(own.argmax())], "p": np.round(final[0] / final[0].sum(), 3).tolist(),
-                    "reply_label": r.get("reply_label"), "reply_pred": reply})
+    found = score_as_threads(rows, encode, models)
+    out = [{"id": r["id"], "label": r["label"], "pred": found[r["id"]].stance, "p": found[r["id"]].probs,
+            "reply_label": r.get("reply_label"), "reply_pred": found[r["id"]].reply_stance}
+           for r in rows]
     n_rep = [o for o in out if o["reply_label"]]
     return {"stance_correct": sum(o["pred"] == o["label"] for o in out), "n": len(out),
             "reply_correct": sum(o["reply_pred"] == o["reply_label"] for o in n_rep), "n_reply": len(n_rep),
-            "wrong": [o for o in out if o["pred"] != o["label"] or o["reply_pred"] != o["reply_label"]]}
+            "wrong": [o for o in out if o["pred"] != o["label"]
+                      or (o["reply_label"] and o["reply_pred"] != o["reply_label"])]}
 
 
 def evaluate(data: Path, model: StanceModel, rm: ReplyModel, encode, splits=None) -> dict:
@@ -97,7 +115,9 @@ def evaluate(data: Path, model: StanceModel, rm: ReplyModel, encode, splits=None
     par, txt, y, _ = reply_rows(splits["rumoureval"][1])
     res["reply_rumoureval_depth1"] = reply_metrics(rm.predict_proba(par, txt, encode), y)
     if OBVIOUS.is_file():
-        res["obvious"] = obvious(model, rm, encode)
+        from pipeline.stance import StanceModels
+
+        res["obvious"] = obvious(StanceModels(model, rm, {"name": "candidate", "version": "-"}), encode)
     return json.loads(json.dumps(res, default=float), parse_float=lambda s: round(float(s), 4))
 
 
@@ -114,7 +134,7 @@ def table(res: dict) -> str:
         o = res["obvious"]
         lines.append(f"obvious set: stance {o['stance_correct']}/{o['n']}, reply {o['reply_correct']}/{o['n_reply']}")
         for w in o["wrong"]:
-            lines.append(f"  wrong {w['id']}: gold {w['label']} pred {w['pred']} (own {w['own']}) "
+            lines.append(f"  wrong {w['id']}: gold {w['label']} pred {w['pred']} "
                          f"reply gold {w['reply_label']} pred {w['reply_pred']} p={w['p']}")
     return "\n".join(lines)
 
