@@ -178,7 +178,7 @@ def _topics_table(rows: Sequence[dict], topic_rows: Sequence[dict]) -> str:
     text_of = {r["comment_id"]: r["text_clean"] for r in rows}
     body = []
     for topic in topic_rows:
-        counts = Counter(r["stance"] for r in rows if r["topic_id"] == topic["topic_id"] and r.get("stance"))
+        counts = Counter({label: topic[f"n_{label}"] for label in STANCE_LABELS})
         examples = "".join(f"<li>{esc(text_of[i][:300])}</li>"
                            for i in topic["representative_ids"].split("; ") if i)
         body.append(
