@@ -170,10 +170,7 @@ class StanceModel:
 
     @classmethod
     def load(cls, path) -> "StanceModel":
-        a = dict(np.load(path, allow_pickle=False))
-        obj = cls(**json.loads(str(a["hp_json"])))
-        obj.overlap = Tfidf.from_arrays(a, "overlap", "overlap")
-        obj.bow = Tfidf.from_arrays(a, "bow", "bow")
+        obj, a = _load_with_vocabularies(cls, path)
         obj.heads = {"rel": Head.from_arrays(a, "rel", R_CLASSES),
                      "s_short": Head.from_arrays(a, "s_short", S_CLASSES),
                      "s_long": Head.from_arrays(a, "s_long", S_CLASSES),
@@ -210,12 +207,19 @@ class ReplyModel:
 
     @classmethod
     def load(cls, path) -> "ReplyModel":
-        a = dict(np.load(path, allow_pickle=False))
-        obj = cls(**json.loads(str(a["hp_json"])))
-        obj.overlap = Tfidf.from_arrays(a, "overlap", "overlap")
-        obj.bow = Tfidf.from_arrays(a, "bow", "bow")
+        obj, a = _load_with_vocabularies(cls, path)
         obj.head = Head.from_arrays(a, "reply", REPLY_LABELS)
         return obj
+
+
+def _load_with_vocabularies(cls, path):
+    """A model object with its hyper-parameters and two vocabularies, and the
+    arrays of its npz (read without pickle) for the caller's heads."""
+    a = dict(np.load(path, allow_pickle=False))
+    obj = cls(**json.loads(str(a["hp_json"])))
+    obj.overlap = Tfidf.from_arrays(a, "overlap", "overlap")
+    obj.bow = Tfidf.from_arrays(a, "bow", "bow")
+    return obj, a
 
 
 def propagate_from_parent(p_text: np.ndarray, p_parent: np.ndarray, p_reply: np.ndarray,
