@@ -21,6 +21,7 @@ from pipeline.errors import PipelineError
 from pipeline.records import STANCE_LABELS
 
 CHUNK = 512
+FLUSH_EVERY = 20  # chunks
 FIX = 'each line is {"id": ..., "target": "...", "text": "...", "parent_text": "..." (optional)}'
 
 
@@ -92,8 +93,10 @@ def predict_pairs(in_path: Path, out_path: Path, model, encode: Callable[[list[s
                     }, ensure_ascii=False) + "\n")
                 count += len(chunk)
                 bar.update(len(chunk))
-                if flush is not None:
-                    flush()
+                if flush is not None and count % (FLUSH_EVERY * CHUNK) == 0:
+                    flush()  # new embeddings to the cache now and then, not a shard per chunk
+        if flush is not None:
+            flush()
         os.replace(tmp, out_path)
     finally:
         bar.close()

@@ -144,23 +144,20 @@ def reply_rows(ps: PairSet) -> tuple[list, list, list, np.ndarray]:
 
 
 def make_encoder(cache_dir: str | Path | None = None):
-    """The project's embedder behind the project's on-disk cache (as Resources.embed does)."""
-    from pipeline.cache import EmbeddingCache
+    """The pipeline's own cached embedder (Resources.embed), as a plain encode
+    function; `encode.stats["encoded"]` counts the texts that were new."""
     from pipeline.config import load_config
-    from pipeline.embed import Embedder, embed_texts
+    from pipeline.runner import Resources
 
-    section = load_config()["embed"]
-    embedder = Embedder(section["model"], section["batch_size"], section["max_seq_length"], "cpu").load()
-    cache = EmbeddingCache(Path(cache_dir) if cache_dir else REPO / ".cache", embedder.info_.fingerprint)
+    resources = Resources(load_config(None, [f"cache_dir={Path(cache_dir or REPO / '.cache')}"]))
     stats = {"encoded": 0}
 
     def encode(texts: list[str]) -> np.ndarray:
-        matrix, new, _ = embed_texts(texts, lambda b: embedder.encode(b, progress=False), cache.lookup,
-                                     embedder.info_.dimension)
-        cache.store(new)
-        stats["encoded"] += len(new)
+        matrix, _, encoded = resources.embed(list(texts))
+        if encoded:
+            stats["encoded"] += encoded
+            resources.flush()
         return matrix
 
     encode.stats = stats
     return encode
-
