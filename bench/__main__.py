@@ -1,8 +1,10 @@
-"""make bench: speed figures, printed as a table.
+"""make bench: speed and memory figures, printed as tables.
 
-Now: the stance stage against the embedding it reuses, on N comments of one
-article (default 10,000): the embedding stage without a cache, then stance
-with the embeddings cached, as in a pipeline run.
+1. The stance stage against the embedding it reuses, on N comments of one
+   article (default 10,000): embedding without a cache, then stance with the
+   embeddings cached, as in a pipeline run.
+2. Ingest and clean on JSONL dumps of growing size: comments per second and
+   peak resident memory, each size in its own process.
 """
 from __future__ import annotations
 
@@ -43,13 +45,23 @@ def stance_vs_embed(n: int) -> list[tuple[str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--comments", type=int, default=10_000, help="comments in the corpus")
+    parser.add_argument("--comments", type=int, default=10_000, help="comments for stance vs embed")
+    parser.add_argument("--memory-sizes", default="5000,10000,20000,40000",
+                        help="comma-separated dump sizes for the ingest/clean memory table ('' skips it)")
+    parser.add_argument("--skip-stance", action="store_true", help="only the memory table")
     args = parser.parse_args()
-    rows = stance_vs_embed(args.comments)
-    width = max(len(name) for name, _ in rows)
-    print("\nStance vs embedding")
-    for name, value in rows:
-        print(f"  {name:<{width}}  {value}")
+    if not args.skip_stance:
+        rows = stance_vs_embed(args.comments)
+        width = max(len(name) for name, _ in rows)
+        print("\nStance vs embedding")
+        for name, value in rows:
+            print(f"  {name:<{width}}  {value}")
+    if args.memory_sizes:
+        from bench.memory import measure, table
+
+        sizes = [int(n) for n in args.memory_sizes.split(",")]
+        print("\nIngest and clean on JSONL dumps (peak resident memory of the whole process)")
+        print("\n".join(table(measure(sizes))), flush=True)
 
 
 if __name__ == "__main__":

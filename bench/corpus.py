@@ -44,3 +44,18 @@ def sample_comments(n: int, seed: int = 0) -> tuple[list[str], str]:
     if n <= len(pool):
         return rng.sample(pool, n), source
     return [pool[i % len(pool)] for i in range(n)], source + " (repeated)"
+
+
+def write_jsonl_dump(path: Path, n: int, seed: int = 0) -> Path:
+    """A JSONL dump of n real comment texts under one synthetic article: about
+    a third top level, the rest replying to a random earlier comment."""
+    texts, _ = sample_comments(n, seed)
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps({"type": "article", "id": path.stem, "title": "A synthetic article",
+                                 "body": "An article assembled for benchmarking."}) + "\n")
+        for i, text in enumerate(texts):
+            parent = None if i == 0 or rng.random() < 0.35 else f"c{rng.randrange(i)}"
+            handle.write(json.dumps({"type": "comment", "id": f"c{i}", "parent_id": parent,
+                                     "author": f"user{rng.randrange(max(1, n // 3))}", "text": text}) + "\n")
+    return path

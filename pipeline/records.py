@@ -131,6 +131,7 @@ COMMENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("flags", "list<string>"),
     ("language", "string"),
     ("duplicate_of", "string"),
+    ("lemmas", "string"),
     ("n_tokens", "int32"),
     ("n_sentences", "int32"),
     ("topic_id", "int32"),
