@@ -9,7 +9,7 @@ import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -52,10 +52,19 @@ def write_index(out_root: Path, folders: list[Path]) -> Path:
                         "comments": len(rows), "topics": manifest["stages"].get("topics", {}).get("topics", 0),
                         "stances": [r["stance"] for r in rows if r.get("stance")]})
     target = out_root / "index.html"
-    tmp = out_root / f".index.html.{uuid.uuid4().hex[:8]}"
-    tmp.write_text(report.build_index(entries), encoding="utf-8")
-    os.replace(tmp, target)
+    write_atomically(target, lambda path: path.write_text(report.build_index(entries), encoding="utf-8"))
     return target
+
+
+def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """`write(path)` into a hidden file beside `target`, then rename it over
+    `target`: readers see the old file or the new one, never half of one."""
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _swap_in(staging: Path, target: Path, attempts: int = 20) -> None:

@@ -92,8 +92,7 @@ def summary_plots(rows: Sequence[dict], topic_rows: Sequence[dict]) -> dict[str,
     with_stance = [r for r in rows if r.get("stance")]
     if with_stance and topic_rows:
         names = [_short(t["label"]) for t in topic_rows]
-        counts = [Counter(r["stance"] for r in with_stance if r["topic_id"] == t["topic_id"])
-                  for t in topic_rows]
+        counts = [Counter({label: t[f"n_{label}"] for label in STANCE_LABELS}) for t in topic_rows]
         figure, ax = plt.subplots(figsize=(7, 0.35 * len(names) + 1.3))
         _stacked(ax, names, counts, "Stance by topic")
         plots["stance_by_topic"] = _figure_outputs(figure)

@@ -1,11 +1,10 @@
 """review-import: the file I/O around pipeline.review."""
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 from pipeline import export, review
+from pipeline.artifacts import write_atomically
 from pipeline.errors import PipelineError
 
 
@@ -33,19 +32,10 @@ def import_review(review_file: Path, artifacts: Path | None) -> str:
     out = folder / "review"
     out.mkdir(exist_ok=True)
     corrected = review.corrected_rows(rows, reviewed)
-    _atomic(out / "corrected_labels.csv",
+    write_atomically(out / "corrected_labels.csv",
             lambda path: export.write_csv(corrected, path, list(corrected[0])))
-    _atomic(out / "agreement.json", lambda path: export.write_json(result, path))
+    write_atomically(out / "agreement.json", lambda path: export.write_json(result, path))
     return _summary(result, out)
-
-
-def _atomic(target: Path, write) -> None:
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _summary(result: dict, out: Path) -> str:

@@ -59,11 +59,13 @@ class StageCache:
         if not self.enabled:
             return
         target = self._path(stage, key)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
             with tmp.open("wb") as handle:
                 pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, target)
         except OSError:
             pass  # a cache that cannot be written only costs time on the next run
+        finally:
+            tmp.unlink(missing_ok=True)
