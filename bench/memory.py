@@ -1,7 +1,10 @@
 """Peak memory and speed of ingest and clean as the input grows.
 
 Each size runs in a fresh process, so its peak resident memory (ru_maxrss)
-is its own."""
+is its own. The probe streams as a pipeline that never holds a dump would:
+open_dump checks and indexes the file, then each comment is read, cleaned
+and written to a JSONL spool. `ingest/s` is the checking pass; `clean/s`
+covers reading the comments again, cleaning and writing them."""
 from __future__ import annotations
 
 import json
@@ -14,24 +17,30 @@ from bench.corpus import ROOT, write_jsonl_dump
 
 PROBE = r"""
 import json, resource, sys, time
+from dataclasses import asdict
 from pathlib import Path
-from pipeline.clean import clean_comments, load_nlp
+from pipeline.clean import clean_stream, load_nlp
 from pipeline.config import load_config
-from pipeline.ingest import parse_dump
-path = Path(sys.argv[1])
+from pipeline.ingest import open_dump
+path, spool = Path(sys.argv[1]), Path(sys.argv[2])
 config = load_config()
 nlp = load_nlp(config["clean"]["spacy_model"])
+nlp("warm up the pipeline once")
+from pipeline.clean import identify_language
+identify_language("load the language identifier before the baseline is read")
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.perf_counter()
-thread = parse_dump(path.read_bytes(), str(path))
-ingest = time.perf_counter() - start
-after_ingest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.perf_counter()
-cleaned = clean_comments(thread.comments, thread.article, config["clean"], nlp)
-clean = time.perf_counter() - start
+with path.open("rb") as handle, spool.open("w", encoding="utf-8") as out:
+    start = time.perf_counter()
+    dump = open_dump(handle, str(path))
+    checked = time.perf_counter() - start
+    after_check = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    for cleaned in clean_stream(dump.comments(), dump.article, config["clean"], nlp, dump.authors):
+        out.write(json.dumps(asdict(cleaned), ensure_ascii=False) + "\n")
+    clean = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"comments": len(thread.comments), "ingest_s": ingest, "clean_s": clean,
-                  "base_mb": base / 1024, "ingest_peak_mb": after_ingest / 1024, "peak_mb": peak / 1024}))
+print(json.dumps({"comments": dump.n_comments, "ingest_s": checked, "clean_s": clean,
+                  "base_mb": base / 1024, "ingest_peak_mb": after_check / 1024, "peak_mb": peak / 1024}))
 """
 
 
@@ -40,11 +49,14 @@ def measure(sizes: list[int]) -> list[dict]:
     with tempfile.TemporaryDirectory() as folder:
         for n in sizes:
             dump = write_jsonl_dump(Path(folder) / f"bench_{n}.jsonl", n)
-            out = subprocess.run([sys.executable, "-c", PROBE, str(dump)], cwd=ROOT, capture_output=True,
-                                 text=True, check=True)
+            spool = dump.with_suffix(".clean.jsonl")
+            out = subprocess.run([sys.executable, "-c", PROBE, str(dump), str(spool)], cwd=ROOT,
+                                 capture_output=True, text=True, check=True)
             row = json.loads(out.stdout.strip().splitlines()[-1])
             row["file_mb"] = dump.stat().st_size / 2**20
             results.append(row)
+            dump.unlink()
+            spool.unlink()
     return results
 
 

@@ -7,10 +7,12 @@ token, and flags for comments with little or no text. No comment is dropped.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from itertools import islice
+from collections.abc import Iterable, Iterator, Sequence
 
 from pipeline.records import Article, CleanComment, Comment
 
@@ -31,6 +33,7 @@ QUOTED = re.compile(r'"([^"]+)"|\'([^\']{20,})\'')
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 WORD = re.compile(r"[^\W_]+")  # letters and digits of any script
 SHINGLE = 4
+ZONE_BATCHES = 16  # spaCy batches cleaned per memory zone
 
 
 def normalise(text: str) -> str:
@@ -136,8 +139,8 @@ def identify_language(text: str, min_words: int = 4, min_probability: float = 0.
     return language if probability >= min_probability else None
 
 
-def _duplicate_keys(texts: Iterable[str]) -> list[str]:
-    return [" ".join(_words(text)) for text in texts]
+def _duplicate_key(text: str) -> str:
+    return " ".join(_words(text))
 
 
 def load_nlp(name: str):
@@ -198,22 +201,44 @@ def _flags(raw: str, fields: dict, n_words: int, near_empty_tokens: int,
 def clean_comments(comments: Sequence[Comment], article: Article, config: dict,
                    nlp) -> list[CleanComment]:
     """One CleanComment per comment, in the same order."""
-    authors = AuthorNames(c.author for c in comments)
+    return list(clean_stream(comments, article, config, nlp, (c.author for c in comments)))
+
+
+def clean_stream(comments: Iterable[Comment], article: Article, config: dict, nlp,
+                 authors: Iterable[str]) -> Iterator[CleanComment]:
+    """Clean comments as they come: one CleanComment per comment, in order.
+    `authors` are the thread's author names (for @mentions), known before the
+    comments are read. What is kept between comments is a hash per distinct
+    comment text (for duplicates), so memory does not grow with the text."""
+    names = AuthorNames(authors)
     shingles = article_shingles(article)
-    fields = [_pre_clean(c, authors, shingles, config["quote_min_words"]) for c in comments]
+    first_seen: dict[bytes, str] = {}
+    chunk = config["batch_size"] * ZONE_BATCHES
+    iterator = iter(comments)
+    while batch := list(islice(iterator, chunk)):
+        # strings spaCy adds to its vocabulary for this chunk are freed when
+        # the zone closes; without it the vocabulary grows with the corpus
+        with nlp.memory_zone():
+            yield from _clean_chunk(batch, config, nlp, names, shingles, first_seen)
+
+
+def _clean_chunk(comments: list[Comment], config: dict, nlp, names: AuthorNames,
+                 shingles: set[tuple[str, ...]], first_seen: dict[bytes, str]) -> list[CleanComment]:
     limit = config["max_chars"]
+    fields = [_pre_clean(comment, names, shingles, config["quote_min_words"]) for comment in comments]
     # spaCy sees at most max_chars of a comment: a 100,000-word post would
     # otherwise hold the whole batch up; the full text is kept all the same
-    docs: Iterable = nlp.pipe((f["text"][:limit] for f in fields), batch_size=config["batch_size"])
-    first_seen: dict[str, str] = {}
+    docs = nlp.pipe((f["text"][:limit] for f in fields), batch_size=config["batch_size"])
     cleaned = []
-    for comment, field_set, key, doc in zip(comments, fields, _duplicate_keys(f["text"] for f in fields),
-                                            docs):
+    for comment, field_set, doc in zip(comments, fields, docs):
         words = [t for t in doc if t.is_alpha or MASKED.fullmatch(t.text)]
         lemmas = " ".join(t.lemma_.lower() for t in words if not t.is_stop)
         substantive = len(words) >= config["near_empty_tokens"]
-        duplicate_of = first_seen.get(key) if substantive else None
+        duplicate_of = None
         if substantive:
+            key = hashlib.blake2b(_duplicate_key(field_set["text"]).encode("utf-8"),
+                                  digest_size=16).digest()
+            duplicate_of = first_seen.get(key)
             first_seen.setdefault(key, comment.id)
         language = identify_language(field_set["text"][:limit])
         cleaned.append(CleanComment(

@@ -1,16 +1,28 @@
-"""Ingest: turn a dump (text or JSONL, as bytes) into a Thread.
+"""Ingest: turn a dump (text or JSONL) into an article and its comments.
 
 The text format is described in README.md (The dump format): a title line,
 unindented body paragraphs, then comments whose header is `<indent>• author`
 with an indent of 2 * (depth + 1) spaces, and whose paragraphs are indented
-one level deeper. Nothing here reads files: the runner hands over the bytes.
+one level deeper.
+
+Ingest streams: `open_dump` reads a seekable binary file once to check it
+(encoding, layout, ids, parents) and keeps only a small index; `Dump.comments()`
+then reads the comments again one at a time, so no more than one comment's
+text is in memory at once. A JSONL thread is given in parents-first tree
+order by seeking to each comment's line. Errors are raised by `open_dump`,
+before any comment is handed on.
 """
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import re
+from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import BinaryIO
 
 from pipeline.errors import PipelineError
 from pipeline.records import Article, Comment, Thread
@@ -26,66 +38,147 @@ MAGIC = {
     b"\x1f\x8b": "a gzip archive",
 }
 MAX_TITLE_CHARS = 2000
+CHUNK = 1 << 20
 FIX_FORMAT = "see 'The dump format' in README.md for the layout a dump must have"
 
 
-def decode(data: bytes, source: str) -> tuple[str, list[str]]:
-    """Decode a dump's bytes to text; returns (text, warnings).
+@dataclass
+class Dump:
+    """A checked dump: the article, warnings and counts are known; the
+    comments are read from the file each time `comments()` is called."""
 
-    UTF-8 (with or without BOM) and UTF-16 with a BOM are read as such;
-    other text is read as Windows-1252 with a warning, since that is what
-    browsers on Windows save. Binary files are refused.
-    """
-    if not data.strip():
-        raise PipelineError("the file is empty", path=source, line=1,
-                            hint="save the article page with its comments as text")
+    article: Article
+    warnings: tuple[str, ...]
+    n_comments: int
+    authors: tuple[str, ...]  # distinct, in order of first appearance
+    _replay: Callable[[], Iterator[Comment]] = field(repr=False)
+
+    def comments(self) -> Iterator[Comment]:
+        """The comments in tree order: every parent before its replies."""
+        return self._replay()
+
+    def read(self) -> Thread:
+        return Thread(self.article, tuple(self.comments()), self.warnings)
+
+
+def parse_dump(data: bytes, source: str) -> Thread:
+    """Parse a dump held in memory (either shape) into a Thread."""
+    return open_dump(io.BytesIO(data), source).read()
+
+
+def open_dump(handle: BinaryIO, source: str) -> Dump:
+    """Check a dump in either shape (JSONL by its suffix or its first line)
+    and index it. The handle must stay open while the comments are read."""
+    handle, encoding, warnings = _sniff(handle, source)
+    if _looks_like_jsonl(handle, encoding, source):
+        dump = _open_jsonl(handle, encoding, source)
+    else:
+        dump = _open_text(handle, encoding, source)
+    dump.warnings = tuple(warnings) + dump.warnings
+    return dump
+
+
+def _sniff(handle: BinaryIO, source: str) -> tuple[BinaryIO, str, list[str]]:
+    """The dump's encoding, read in chunks: UTF-8 (with or without BOM) and
+    UTF-16 with a BOM as such; other text as Windows-1252 with a warning, since
+    that is what browsers on Windows save. Binary files are refused."""
+    handle.seek(0)
+    head = handle.read(CHUNK)
     for magic, kind in MAGIC.items():
-        if data.startswith(magic):
+        if head.startswith(magic):
             raise PipelineError(f"this is {kind}, not a text dump", path=source, line=1,
                                 hint=FIX_FORMAT)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), [f"{source}: decoded as UTF-16 (byte order mark)"]
-    if b"\x00" in data[:65536]:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # rare enough to decode whole; the rest of ingest reads it as UTF-8
+        handle.seek(0)
+        text = handle.read().decode("utf-16", errors="replace")
+        if not text.strip():
+            raise _empty(source)
+        return io.BytesIO(text.encode("utf-8")), "utf-8", [f"{source}: decoded as UTF-16 (byte order mark)"]
+    if b"\x00" in head[:65536]:
+        line = head[: head.index(b"\x00")].count(b"\n") + 1
         raise PipelineError("binary data (NUL bytes), not a text dump", path=source,
                             line=line, hint=FIX_FORMAT)
-    try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError as error:
-        bad_line = data[: error.start].count(b"\n") + 1
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError:
-        raise PipelineError("not UTF-8 and not Windows-1252 text", path=source,
-                            line=bad_line, hint="re-save the dump as UTF-8") from None
-    return text, [f"{source}:{bad_line}: not UTF-8; decoded as Windows-1252 (re-save as UTF-8 to silence this)"]
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    newlines, has_text, bad_line, chunk = 0, False, None, head
+    while chunk:
+        has_text = has_text or bool(chunk.strip())
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError as error:
+            bad_line = newlines + chunk[: max(error.start, 0)].count(b"\n") + 1
+            break
+        newlines += chunk.count(b"\n")
+        chunk = handle.read(CHUNK)
+    else:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            bad_line = newlines + 1
+    if not has_text:
+        raise _empty(source)
+    handle.seek(0)
+    if bad_line is None:
+        return handle, "utf-8", []
+    while chunk := handle.read(CHUNK):
+        try:
+            chunk.decode("cp1252")
+        except UnicodeDecodeError:
+            raise PipelineError("not UTF-8 and not Windows-1252 text", path=source,
+                                line=bad_line, hint="re-save the dump as UTF-8") from None
+    handle.seek(0)
+    return handle, "cp1252", [f"{source}:{bad_line}: not UTF-8; decoded as Windows-1252 "
+                              "(re-save as UTF-8 to silence this)"]
+
+
+def _empty(source: str) -> PipelineError:
+    return PipelineError("the file is empty", path=source, line=1,
+                         hint="save the article page with its comments as text")
+
+
+def _raw_lines(handle: BinaryIO, encoding: str) -> Iterator[tuple[int, int, str]]:
+    """(line number, byte offset, text) for each line ending in \\n. Only \\n
+    ends a line here: JSON strings may hold U+2028 or U+0085 unescaped."""
+    handle.seek(0)
+    offset = 0
+    for number, raw in enumerate(handle, 1):
+        text = raw.decode(encoding)
+        if number == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        yield number, offset, text.rstrip("\n").removesuffix("\r")
+        offset += len(raw)
 
 
 def article_id_for(source: str) -> str:
     return PurePath(source).stem
 
 
-def _looks_like_jsonl(text: str, source: str) -> bool:
-    """A .jsonl file, or a first line that is a JSON object (a title may start with '{')."""
+def _looks_like_jsonl(handle: BinaryIO, encoding: str, source: str) -> bool:
+    """A .jsonl file, or a first non-blank line that is a JSON object (a
+    title may start with '{')."""
     if source.lower().endswith(".jsonl"):
         return True
-    first = text.lstrip().split("\n", 1)[0]
-    if not first.startswith("{"):
-        return False
-    try:
-        return isinstance(json.loads(first), dict)
-    except json.JSONDecodeError:
-        return False
+    for _, _, line in _raw_lines(handle, encoding):
+        if not line.strip():
+            continue
+        if not line.lstrip().startswith("{"):
+            return False
+        try:
+            return isinstance(json.loads(line), dict)
+        except json.JSONDecodeError:
+            return False
+    return False
 
 
-def parse_dump(data: bytes, source: str) -> Thread:
-    """Parse a dump in either shape: JSONL by its suffix or its first line."""
-    text, warnings = decode(data, source)
-    if _looks_like_jsonl(text, source):
-        thread = parse_jsonl(text, source)
-    else:
-        thread = parse_text(text, source)
-    return Thread(thread.article, thread.comments, tuple(warnings) + thread.warnings)
+# --- the text format -------------------------------------------------------
+
+def _text_lines(handle: BinaryIO, encoding: str) -> Iterator[tuple[int, str]]:
+    """Lines of a text dump: \\r\\n, \\n and a lone \\r all end a line."""
+    number = 0
+    for _, _, line in _raw_lines(handle, encoding):
+        for piece in line.split("\r"):
+            number += 1
+            yield number, piece
 
 
 @dataclass
@@ -103,6 +196,12 @@ class _OpenComment:
             self.paragraphs.append(" ".join(self.current))
             self.current = []
 
+    def close(self, position: int) -> Comment:
+        self.close_paragraph()
+        return Comment(id=f"c{position + 1}", parent_id=self.parent_id, depth=self.depth,
+                       author=self.author, text="\n\n".join(self.paragraphs), line=self.line,
+                       position=position)
+
 
 def _indent_of(line: str) -> tuple[int, str]:
     """Width of the leading indent; a tab counts as one level (2 spaces)."""
@@ -111,61 +210,43 @@ def _indent_of(line: str) -> tuple[int, str]:
     return len(prefix.replace("\t", "  ")), stripped
 
 
-def parse_text(text: str, source: str) -> Thread:
-    """Parse the text dump format."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    warnings: list[str] = []
-    number = 0
-    while number < len(lines) and not lines[number].strip():
-        number += 1
-    if number == len(lines):
+def _text_records(lines: Iterator[tuple[int, str]], source: str,
+                  warnings: list[str]) -> Iterator[Article | Comment]:
+    """The article, then each comment as soon as its last line is read."""
+    for number, title_line in lines:
+        if title_line.strip():
+            break
+    else:
         raise PipelineError("the file has no text", path=source, line=1, hint=FIX_FORMAT)
-    title_line = lines[number]
     if HEADER.match(title_line.replace("\t", "  ")):
         raise PipelineError("the dump starts with a comment; the first line must be the article title",
-                            path=source, line=number + 1, hint=FIX_FORMAT)
+                            path=source, line=number, hint=FIX_FORMAT)
     if len(title_line) > MAX_TITLE_CHARS:
         raise PipelineError(f"the first line is {len(title_line):,} characters long; a dump starts "
-                            "with a title line", path=source, line=number + 1, hint=FIX_FORMAT)
-    title = " ".join(title_line.split())
-    title_number = number + 1
-    number += 1
-
+                            "with a title line", path=source, line=number, hint=FIX_FORMAT)
+    title_number = number
     paragraphs: list[str] = []
-    while number < len(lines):
-        width, stripped = _indent_of(lines[number])
+    first_header: tuple[int, str] | None = None
+    for number, line in lines:
+        width, stripped = _indent_of(line)
         if stripped.startswith(BULLET) and width > 0:
+            first_header = (number, line)
             break
         if stripped:
             paragraphs.append(" ".join(stripped.split()))
-        number += 1
-
-    article = Article(id=article_id_for(source), title=title, paragraphs=tuple(paragraphs),
-                      source=source)
-    if number == len(lines):
+    yield Article(id=article_id_for(source), title=" ".join(title_line.split()),
+                  paragraphs=tuple(paragraphs), source=source)
+    if first_header is None:
         if not paragraphs:
             raise PipelineError("only a title: no article body and no comments", path=source,
                                 line=title_number, hint=FIX_FORMAT)
         warnings.append(f"{source}: no comment thread found (no line starts with spaces and '{BULLET} ')")
-        return Thread(article, (), tuple(warnings))
+        return
 
-    comments: list[Comment] = []
+    count = 0
     stack: list[tuple[int, str]] = []  # (depth, id) of the open ancestors
     open_comment: _OpenComment | None = None
-
-    def finish() -> None:
-        if open_comment is None:
-            return
-        open_comment.close_paragraph()
-        comments.append(Comment(
-            id=f"c{len(comments) + 1}", parent_id=open_comment.parent_id,
-            depth=open_comment.depth, author=open_comment.author,
-            text="\n\n".join(open_comment.paragraphs), line=open_comment.line,
-            position=len(comments)))
-
-    for index in range(number, len(lines)):
-        raw = lines[index]
-        line_no = index + 1
+    for line_no, raw in _chain(first_header, lines):
         width, stripped = _indent_of(raw)
         if not stripped:
             if open_comment is not None:
@@ -173,7 +254,9 @@ def parse_text(text: str, source: str) -> Thread:
             continue
         header = HEADER.match(" " * width + stripped)
         if header and width > 0:
-            finish()
+            if open_comment is not None:
+                yield open_comment.close(count)
+                count += 1
             if width % 2:
                 raise PipelineError(f"comment header indented by {width} spaces, not a multiple of 2",
                                     path=source, line=line_no,
@@ -186,11 +269,10 @@ def parse_text(text: str, source: str) -> Thread:
                 depth = expected_max
             while stack and stack[-1][0] >= depth:
                 stack.pop()
-            parent_id = stack[-1][1] if stack else None
             author = " ".join(header.group(2).split()) or "(no name)"
             open_comment = _OpenComment(depth=depth, indent=width, author=author, line=line_no,
-                                        parent_id=parent_id)
-            stack.append((depth, f"c{len(comments) + 1}"))
+                                        parent_id=stack[-1][1] if stack else None)
+            stack.append((depth, f"c{count + 1}"))
             continue
         if open_comment is None:
             raise PipelineError("text inside the thread before any comment header",
@@ -205,9 +287,34 @@ def parse_text(text: str, source: str) -> Thread:
                 path=source, line=line_no,
                 hint=f"indent it by {open_comment.indent + 2} spaces")
         open_comment.current.append(" ".join(stripped.split()))
-    finish()
-    return Thread(article, tuple(comments), tuple(warnings))
+    if open_comment is not None:
+        yield open_comment.close(count)
 
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def _open_text(handle: BinaryIO, encoding: str, source: str) -> Dump:
+    warnings: list[str] = []
+    records = _text_records(_text_lines(handle, encoding), source, warnings)
+    article = next(records)
+    authors: dict[str, None] = {}
+    count = 0
+    for comment in records:  # the checking pass: errors surface here
+        authors[comment.author] = None
+        count += 1
+
+    def replay() -> Iterator[Comment]:
+        again = _text_records(_text_lines(handle, encoding), source, [])
+        next(again)
+        yield from again
+
+    return Dump(article, tuple(warnings), count, tuple(authors), replay)
+
+
+# --- the JSONL shape -------------------------------------------------------
 
 def _jsonl_error(source: str, line: int, message: str) -> PipelineError:
     return PipelineError(message, path=source, line=line,
@@ -219,25 +326,38 @@ def _string(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def parse_jsonl(text: str, source: str) -> Thread:
-    """Parse the JSONL shape: an article line, then one comment per line."""
+def _json_object(raw: str, source: str, line_no: int) -> dict:
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise _jsonl_error(source, line_no, f"broken JSON: {error.msg}") from None
+    if not isinstance(obj, dict):
+        raise _jsonl_error(source, line_no, "a line is not a JSON object")
+    for key in ("title", "body", "text", "author", "created_at"):
+        if obj.get(key) is not None and not isinstance(obj[key], str):
+            raise _jsonl_error(source, line_no, f"'{key}' must be a string, "
+                                                f"got {type(obj[key]).__name__}")
+    return obj
+
+
+def _author(obj: dict) -> str:
+    return " ".join(_string(obj.get("author")).split()) or "(no name)"
+
+
+def _open_jsonl(handle: BinaryIO, encoding: str, source: str) -> Dump:
+    """The checking pass keeps, per comment, its id, parent, line and byte
+    offset; the texts are read again when the comments are asked for."""
     article: Article | None = None
-    rows: list[tuple[int, dict]] = []
-    # only \n ends a line: JSON strings may hold U+2028 or U+0085 unescaped
-    for index, raw in enumerate(text.replace("\r\n", "\n").split("\n")):
-        line_no = index + 1
+    ids: list[str] = []
+    row_of: dict[str, int] = {}
+    written_parent: list[str | None] = []
+    line_of = array("q")
+    offset_of = array("q")
+    authors: dict[str, None] = {}
+    for line_no, offset, raw in _raw_lines(handle, encoding):
         if not raw.strip():
             continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise _jsonl_error(source, line_no, f"broken JSON: {error.msg}") from None
-        if not isinstance(obj, dict):
-            raise _jsonl_error(source, line_no, "a line is not a JSON object")
-        for key in ("title", "body", "text", "author", "created_at"):
-            if obj.get(key) is not None and not isinstance(obj[key], str):
-                raise _jsonl_error(source, line_no, f"'{key}' must be a string, "
-                                                    f"got {type(obj[key]).__name__}")
+        obj = _json_object(raw, source, line_no)
         kind = obj.get("type")
         if kind == "article":
             if article is not None:
@@ -253,68 +373,97 @@ def parse_jsonl(text: str, source: str) -> Thread:
                 raise _jsonl_error(source, line_no, "a comment before the article line")
             if obj.get("id") is None:
                 raise _jsonl_error(source, line_no, "a comment without an id")
-            rows.append((line_no, obj))
+            comment_id = str(obj["id"])
+            if comment_id in row_of:
+                raise _jsonl_error(source, line_no, f"duplicate comment id {comment_id!r} "
+                                                    f"(first on line {line_of[row_of[comment_id]]})")
+            row_of[comment_id] = len(ids)
+            ids.append(comment_id)
+            parent = obj.get("parent_id")
+            written_parent.append(None if parent in (None, "") else str(parent))
+            line_of.append(line_no)
+            offset_of.append(offset)
+            authors[_author(obj)] = None
         else:
             raise _jsonl_error(source, line_no, f"unknown type {kind!r}; expected 'article' or 'comment'")
     if article is None:
         raise _jsonl_error(source, 1, "no article line")
-    thread = _build_tree(article, rows, source)
-    if not thread.comments:
-        return Thread(article, (), thread.warnings + (f"{source}: no comments after the article line",))
-    return thread
-
-
-def _build_tree(article: Article, rows: list[tuple[int, dict]], source: str) -> Thread:
-    """Check ids and parents, compute depths; comments keep their file order."""
     warnings: list[str] = []
-    line_of: dict[str, int] = {}
-    parent_of: dict[str, str | None] = {}
-    for line_no, obj in rows:
-        comment_id = str(obj["id"])
-        if comment_id in line_of:
-            raise _jsonl_error(source, line_no, f"duplicate comment id {comment_id!r} "
-                                                f"(first on line {line_of[comment_id]})")
-        line_of[comment_id] = line_no
-        parent = obj.get("parent_id")
-        parent_of[comment_id] = None if parent in (None, "") else str(parent)
-    for comment_id, parent in list(parent_of.items()):
-        if parent is not None and parent not in line_of:
-            warnings.append(f"{source}:{line_of[comment_id]}: parent {parent!r} not in the file; "
+    parent_of = array("q", [-1]) * len(ids)
+    for row, parent in enumerate(written_parent):
+        if parent is None:
+            continue
+        if parent in row_of:
+            parent_of[row] = row_of[parent]
+        else:
+            warnings.append(f"{source}:{line_of[row]}: parent {parent!r} not in the file; "
                             "kept as a top-level comment")
-            parent_of[comment_id] = None
-    depth: dict[str, int] = {}
-    for comment_id in parent_of:
-        chain: list[str] = []
-        node: str | None = comment_id
-        while node is not None and node not in depth:
-            if node in chain:
-                raise _jsonl_error(source, line_of[node], f"comment {node!r} is its own ancestor "
+    del written_parent, row_of
+    depth_of = _depths(parent_of, ids, line_of, source)
+    order = _parents_first(parent_of)
+    if not ids:
+        warnings.append(f"{source}: no comments after the article line")
+
+    def replay() -> Iterator[Comment]:
+        for row in order:
+            handle.seek(offset_of[row])
+            raw = handle.readline().decode(encoding)
+            if line_of[row] == 1:
+                raw = raw.removeprefix("\ufeff")
+            obj = json.loads(raw)
+            parent = parent_of[row]
+            yield Comment(id=ids[row], parent_id=ids[parent] if parent >= 0 else None,
+                          depth=depth_of[row], author=_author(obj),
+                          text=_string(obj.get("text")).strip(), line=line_of[row], position=row,
+                          created_at=None if obj.get("created_at") is None else str(obj["created_at"]))
+
+    return Dump(article, tuple(warnings), len(ids), tuple(authors), replay)
+
+
+def _depths(parent_of: array, ids: list[str], line_of: array, source: str) -> array:
+    """Depth of every comment; a parent cycle is an error at its first line."""
+    depth_of = array("q", [-1]) * len(parent_of)
+    for row in range(len(parent_of)):
+        chain: list[int] = []
+        on_chain: set[int] = set()
+        node = row
+        while node >= 0 and depth_of[node] < 0:
+            if node in on_chain:
+                raise _jsonl_error(source, line_of[node], f"comment {ids[node]!r} is its own ancestor "
                                                           "(a parent cycle)")
             chain.append(node)
+            on_chain.add(node)
             node = parent_of[node]
-        base = -1 if node is None else depth[node]
+        base = -1 if node < 0 else depth_of[node]
         for offset, member in enumerate(reversed(chain)):
-            depth[member] = base + 1 + offset
-    comments = [
-        Comment(id=str(obj["id"]), parent_id=parent_of[str(obj["id"])], depth=depth[str(obj["id"])],
-                author=" ".join(_string(obj.get("author")).split()) or "(no name)",
-                text=_string(obj.get("text")).strip(), line=line_no, position=position,
-                created_at=None if obj.get("created_at") is None else str(obj["created_at"]))
-        for position, (line_no, obj) in enumerate(rows)]
-    return Thread(article, _parents_first(comments), tuple(warnings))
+            depth_of[member] = base + 1 + offset
+    return depth_of
 
 
-def _parents_first(comments: list[Comment]) -> tuple[Comment, ...]:
+def _parents_first(parent_of: array) -> array:
     """Depth-first tree order, siblings in file order, as a text dump lays a
     thread out: later stages rely on every parent coming before its replies.
     `position` keeps the file order."""
-    children: dict[str | None, list[Comment]] = {}
-    for comment in comments:
-        children.setdefault(comment.parent_id, []).append(comment)
-    ordered: list[Comment] = []
-    stack = list(reversed(children.get(None, [])))
+    n = len(parent_of)
+    first_child = array("q", [-1]) * n
+    next_sibling = array("q", [-1]) * n
+    roots: list[int] = []
+    for row in range(n - 1, -1, -1):
+        parent = parent_of[row]
+        if parent < 0:
+            roots.append(row)
+        else:
+            next_sibling[row] = first_child[parent]
+            first_child[parent] = row
+    order = array("q")
+    stack = roots  # reversed file order: the first root is popped first
     while stack:
-        comment = stack.pop()
-        ordered.append(comment)
-        stack.extend(reversed(children.get(comment.id, [])))
-    return tuple(ordered)
+        row = stack.pop()
+        order.append(row)
+        children = []
+        child = first_child[row]
+        while child >= 0:
+            children.append(child)
+            child = next_sibling[child]
+        stack.extend(reversed(children))
+    return order

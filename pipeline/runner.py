@@ -24,7 +24,7 @@ from pipeline import __version__, artifacts, clean, export, ingest, replies, sta
 from pipeline.cache import EmbeddingCache
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError
-from pipeline.records import STANCE_LABELS
+from pipeline.records import STANCE_LABELS, Thread
 from pipeline.stage_cache import MISS, StageCache, code_version, stage_key
 from pipeline.stance import StanceModels
 
@@ -193,17 +193,31 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def _file_digest(path: Path) -> tuple[str, int]:
+    """sha256 and size of a file, read in chunks."""
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _read_thread(path: Path) -> Thread:
+    with path.open("rb") as handle:
+        return ingest.open_dump(handle, str(path)).read()
+
+
 def process_dump(path: Path, name: str, config: dict, resources: Resources) -> Path:
     """Run every stage on one dump and swap its artifacts into place."""
     try:
-        data = path.read_bytes()
+        sha256, size = _file_digest(path)
     except OSError as error:
         raise PipelineError(f"cannot read the dump: {error.strerror}", path=path,
                             hint="check the path and its permissions") from None
     run = RunLog(name, StageCache(config["cache_dir"], config["cache_stages"]))
-    ingest_key = stage_key("ingest", hashlib.sha256(data).hexdigest(), str(path),
-                           code_version("ingest"))
-    thread = run.cached("ingest", ingest_key, lambda: ingest.parse_dump(data, str(path)),
+    ingest_key = stage_key("ingest", sha256, str(path), code_version("ingest"))
+    thread = run.cached("ingest", ingest_key, lambda: _read_thread(path),
                         lambda t: {"comments": len(t.comments),
                                    "top_level": sum(1 for c in t.comments if c.depth == 0),
                                    "max_depth": max((c.depth for c in t.comments), default=None),
@@ -271,12 +285,12 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources) -> P
                                resources.stance_models.name if stances is not None else "no-stance-model")
         # the manifest goes last, so it can time the export that wrote the rest
         run.stages["export"] = {"seconds": round(time.perf_counter() - start, 3), "rows": len(rows)}
-        manifest = build_manifest(path, data, thread, config, resources, run, topic_result)
+        manifest = build_manifest(path, sha256, size, thread, config, resources, run, topic_result)
         export.write_json(manifest, staging / "manifest.json")
     return out_root / name
 
 
-def build_manifest(path: Path, data: bytes, thread, config: dict, resources: Resources,
+def build_manifest(path: Path, sha256: str, size: int, thread, config: dict, resources: Resources,
                    run: RunLog, topic_result) -> dict[str, Any]:
     spacy_name = config["clean"]["spacy_model"]
     models: dict[str, Any] = {"spacy": {"name": spacy_name,
@@ -292,8 +306,8 @@ def build_manifest(path: Path, data: bytes, thread, config: dict, resources: Res
     return {
         "pipeline_version": __version__,
         "command": " ".join(["python -m pipeline"] + sys.argv[1:]),
-        "input": {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(),
-                  "bytes": len(data), "article_id": thread.article.id,
+        "input": {"path": str(path), "sha256": sha256,
+                  "bytes": size, "article_id": thread.article.id,
                   "title": thread.article.title},
         "config": config,
         "seed": config["seed"],

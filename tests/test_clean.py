@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.clean import clean_comments, normalise
+from pipeline.clean import clean_comments, clean_stream, normalise
 from pipeline.records import Article, Comment
 
 ARTICLE = Article(id="a", title="Council closes Elm Street",
@@ -88,3 +88,33 @@ def test_other_scripts_are_words_not_duplicates(nlp, config):
     comments = [comment(t, f"a{i}", i) for i, t in enumerate(texts)]
     cleaned = clean_comments(comments, ARTICLE, config["clean"], nlp)
     assert [c.duplicate_of for c in cleaned] == [None, None, None]
+
+
+def test_clean_stream_is_lazy_and_matches_the_list(nlp, config):
+    section = {**config["clean"], "batch_size": 4}  # zones of 4 * 16 comments
+    comments = [comment(f"Comment number {i} says the street plan word{i} is fine.", f"u{i % 7}", i)
+                for i in range(200)]
+    pulled = []
+
+    def source():
+        for c in comments:
+            pulled.append(c.id)
+            yield c
+
+    stream = clean_stream(source(), ARTICLE, section, nlp, (c.author for c in comments))
+    first = next(stream)
+    assert first.id == "c0" and len(pulled) <= 64  # one zone read, not the whole input
+    rest = list(stream)
+    assert [first, *rest] == clean_comments(comments, ARTICLE, section, nlp)
+
+
+def test_clean_leaves_the_spacy_vocabulary_as_it_was(nlp, config):
+    before = len(nlp.vocab.strings)
+    def word(i: int) -> str:  # letters only, unseen by the model: zqab, zqac, ...
+        return "zq" + "".join(chr(97 + int(d)) for d in f"{i:04d}")
+
+    comments = [comment(f"{word(3 * i)} {word(3 * i + 1)} {word(3 * i + 2)} are new words", index=i)
+                for i in range(300)]
+    cleaned = list(clean_stream(iter(comments), ARTICLE, config["clean"], nlp, ["Ann"]))
+    assert word(897) in cleaned[-1].lemmas
+    assert len(nlp.vocab.strings) - before < 50  # 900 new words were seen

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import EXAMPLE_DUMP, REAL_DUMP, needs_shared
 from pipeline.errors import PipelineError
-from pipeline.ingest import parse_dump
+from pipeline.ingest import open_dump, parse_dump
 
 
 def parse(text: str | bytes, name: str = "dump.txt"):
@@ -175,3 +175,34 @@ def test_jsonl_errors_name_the_line(lines, line, words):
     with pytest.raises(PipelineError) as caught:
         parse(text, "d.jsonl")
     assert f"d.jsonl:{line}:" in str(caught.value) and words in str(caught.value)
+
+
+def test_open_dump_checks_the_whole_file_before_any_comment_is_read(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text(jsonl(ARTICLE, *({"type": "comment", "id": i, "text": f"c {i}"} for i in range(50)))
+                    + "{broken\n", encoding="utf-8")
+    with path.open("rb") as handle, pytest.raises(PipelineError, match=r"d\.jsonl:52: broken JSON"):
+        open_dump(handle, str(path))
+
+
+@pytest.mark.parametrize("path", [pytest.param(REAL_DUMP, marks=needs_shared), EXAMPLE_DUMP],
+                         ids=["real", "example"])
+def test_streamed_comments_are_the_parsed_ones_every_time(path):
+    whole = parse_dump(path.read_bytes(), str(path))
+    with path.open("rb") as handle:
+        dump = open_dump(handle, str(path))
+        first, second = tuple(dump.comments()), tuple(dump.comments())
+    assert first == second == whole.comments
+    assert dump.n_comments == len(whole.comments)
+    assert dump.authors == tuple(dict.fromkeys(c.author for c in whole.comments))
+
+
+def test_jsonl_stream_reads_parents_first_from_a_file(tmp_path):
+    rows = [{"type": "comment", "id": f"r{i}", "parent_id": f"t{i % 3}", "text": f"reply {i}"} for i in range(6)]
+    rows += [{"type": "comment", "id": f"t{i}", "text": f"top {i}"} for i in range(3)]
+    path = tmp_path / "late_parents.jsonl"
+    path.write_text(jsonl(ARTICLE, *rows), encoding="utf-8")
+    with path.open("rb") as handle:
+        comments = list(open_dump(handle, str(path)).comments())
+    assert [c.id for c in comments] == ["t0", "r0", "r3", "t1", "r1", "r4", "t2", "r2", "r5"]
+    assert [c.text for c in comments[:2]] == ["top 0", "reply 0"]
