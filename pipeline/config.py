@@ -29,7 +29,7 @@ MINIMUMS = {
     "topics.min_topic_size": 2, "topics.min_samples": 1, "topics.n_neighbors": 2,
     "topics.n_components": 2, "topics.min_comments": 4, "topics.outlier_threshold": -1.0,
     "topics.top_n_words": 1, "topics.label_words": 1, "topics.representative_comments": 0,
-    "topics.ngram_max": 1,
+    "topics.ngram_max": 1, "topics.max_fit_comments": 20,
 }
 
 

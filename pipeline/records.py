@@ -82,7 +82,7 @@ class TopicAssignment:
     id: str
     topic_id: int | None
     probability: float | None
-    source: str  # cluster, reassigned, outlier, too_few, no_text
+    source: str  # cluster, reassigned, nearest_topic, not_sampled, outlier, too_few, no_text
 
 
 @dataclass(frozen=True, slots=True)

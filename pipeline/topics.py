@@ -3,7 +3,10 @@
 Comments with substantive text are clustered; outliers and near-empty
 comments are then given the topic whose centroid they are closest to when the
 cosine similarity clears `outlier_threshold` (BERTopic's "embeddings"
-outlier strategy), and stay outliers (-1) otherwise. Keywords are recomputed
+outlier strategy), and stay outliers (-1) otherwise. A thread with more than
+`max_fit_comments` clusterable comments is clustered on a seeded random
+sample of that many; the others join their nearest topic the same way
+(source "nearest_topic", or "not_sampled" when no topic is close enough). Keywords are recomputed
 on the final assignment with the same stop-word vectorizer, so stop words do
 not return to the labels (BERTopic #1347).
 """
@@ -122,6 +125,14 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
     fit_rows = np.flatnonzero(substantive)
     if len(fit_rows) < config["min_comments"]:
         return _no_topics(cleaned, "too_few", {"comments_clustered": int(len(fit_rows))})
+    # a big thread is clustered on a seeded sample; the rest join their nearest topic below
+    left_out = np.zeros(0, dtype=int)
+    if len(fit_rows) > config["max_fit_comments"]:
+        chosen = np.random.default_rng(seed).choice(len(fit_rows), config["max_fit_comments"],
+                                                    replace=False)
+        keep = np.zeros(len(fit_rows), dtype=bool)
+        keep[chosen] = True
+        fit_rows, left_out = fit_rows[keep], fit_rows[~keep]
 
     params = resolve_params(len(fit_rows), config)
     from bertopic import BERTopic
@@ -157,15 +168,19 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
     if not topic_ids:
         return _no_topics(cleaned, "outlier", params)
     centroids = _centroids(embeddings, labels, topic_ids)
+    source[left_out] = "not_sampled"  # stays so where no topic is close enough
     candidates = np.flatnonzero(has_text & (labels == OUTLIER))
-    if len(candidates):
-        similarity = embeddings[candidates] @ centroids.T
+    for start in range(0, len(candidates), 20_000):  # bounded memory on big threads
+        rows = candidates[start:start + 20_000]
+        similarity = embeddings[rows] @ centroids.T
         best = similarity.argmax(axis=1)
-        score = similarity[np.arange(len(candidates)), best]
+        score = similarity[np.arange(len(rows)), best]
         confident = score >= config["outlier_threshold"]
-        labels[candidates[confident]] = np.array(topic_ids)[best[confident]]
-        probability[candidates[confident]] = score[confident]
-        source[candidates[confident]] = "reassigned"
+        chosen_rows = rows[confident]
+        labels[chosen_rows] = np.array(topic_ids)[best[confident]]
+        probability[chosen_rows] = score[confident]
+        source[chosen_rows] = np.where(source[chosen_rows] == "not_sampled", "nearest_topic",
+                                       "reassigned")
 
     # Number topics by final size, largest first, so topic 0 is the main one.
     sizes = {t: int((labels == t).sum()) for t in topic_ids}
@@ -196,4 +211,5 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
             source=str(source[i]))
         for i, c in enumerate(cleaned))
     params["comments_clustered"] = int(len(fit_rows))
+    params["comments_not_sampled"] = int(len(left_out))
     return TopicResult(topics=tuple(topics), assignments=assignments, params=params)

@@ -59,3 +59,19 @@ def test_same_input_same_topics(config, example_inputs):
     first = fit_topics(cleaned, matrix, config["topics"], 42)
     second = fit_topics(cleaned, matrix, config["topics"], 42)
     assert first == second
+
+
+def test_big_thread_is_clustered_on_a_sample_and_the_rest_join_nearest(config, example_inputs):
+    cleaned, matrix = example_inputs
+    section = {**config["topics"], "max_fit_comments": 30}
+    result = fit_topics(cleaned, matrix, section, 42)
+    assert result == fit_topics(cleaned, matrix, section, 42)
+    assert result.params["comments_clustered"] == 30 and result.params["comments_not_sampled"] > 0
+    by_source = {}
+    for assignment in result.assignments:
+        by_source.setdefault(assignment.source, []).append(assignment)
+    joined = by_source.get("nearest_topic", [])
+    assert joined and len(joined) + len(by_source.get("not_sampled", [])) == \
+        result.params["comments_not_sampled"]
+    assert all(a.topic_id in {t.id for t in result.topics} and a.probability >= 0.4 for a in joined)
+    assert all(a.topic_id == -1 for a in by_source.get("not_sampled", []))
