@@ -27,6 +27,8 @@ CHAR_MAP = str.maketrans({
 URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]}]", re.IGNORECASE)
 SPACE_BEFORE_PUNCT = re.compile(r" +([,.;:!?])(?=\s|$)")
 MENTION = re.compile(r"(?<![\w@])@([\w][\w.\-]*)")
+AT_SIGN = re.compile(r"(?<![\w@])@")
+ADDRESS_END = re.compile(r"\s*[,:]")
 MASKED = re.compile(r"[A-Za-z]+\*+[A-Za-z]+|[A-Za-z]\*{2,}")
 MASKED_IN_TEXT = re.compile(r"(?<![\w*])(?:[A-Za-z]+\*+[A-Za-z]+|[A-Za-z]\*{2,})(?![\w*])")
 FORMAT_TAG = re.compile(r"</?(?:b|i|u|em|strong|span|div|p|br|blockquote)\b[^>]*>", re.IGNORECASE)
@@ -53,28 +55,59 @@ def _strip_urls(text: str) -> tuple[str, list[str]]:
 
 
 class AuthorNames:
-    """The thread's author names, matched in one regex pass: names hold spaces
-    ('@Pave Way IV') and typographic quotes (O’Neil, written O'Neil once the
-    text is normalised), and a thread can have thousands of authors."""
+    """The thread's author names, found where a comment @mentions them or
+    opens by addressing them. Names hold spaces ('@Pave Way IV') and
+    typographic quotes (O’Neil, written O'Neil once the text is normalised),
+    and a big thread has tens of thousands of authors, so a name is looked up
+    by trying each distinct name length at the '@' (longest first), not by a
+    regex alternation over every name."""
 
     def __init__(self, authors: Iterable[str]) -> None:
-        self.by_written = {normalise(a).casefold(): a for a in authors if normalise(a)}
-        names = sorted(self.by_written, key=len, reverse=True)  # longest match wins
-        alternation = "|".join(re.escape(n) for n in names) or r"(?!)"
-        self._mention = re.compile(r"(?<![\w@])@(" + alternation + r")(?!\w)", re.IGNORECASE)
-        self._opening = re.compile(r"(" + alternation + r")\s*[,:]", re.IGNORECASE)
+        self.by_written: dict[str, str] = {}
+        for author in authors:
+            key = normalise(author).lower()
+            if key:
+                self.by_written.setdefault(key, author)
+        self._lengths = sorted({len(k) for k in self.by_written}, reverse=True)
+
+    def _name_at(self, text: str, start: int,
+                 then: re.Pattern | None = None) -> tuple[str, int] | None:
+        """The longest author name written at `start` and ending at a word
+        boundary (and followed by `then`, if given): (author, end)."""
+        for length in self._lengths:
+            end = start + length
+            if end <= len(text) and (end == len(text) or not _is_word_char(text[end])):
+                author = self.by_written.get(text[start:end].lower())
+                if author is not None and (then is None or then.match(text, end)):
+                    return author, end
+        return None
 
     def strip_mentions(self, text: str) -> tuple[str, list[str]]:
         """Pull out @mentions: thread authors first, then single @words."""
-        found = [self.by_written[m.group(1).casefold()] for m in self._mention.finditer(text)]
-        text = self._mention.sub(" ", text)
+        found: list[str] = []
+        pieces: list[str] = []
+        kept_from = 0
+        for at in AT_SIGN.finditer(text):
+            start = at.end()
+            if start < kept_from:
+                continue
+            named = self._name_at(text, start)
+            if named is not None:
+                found.append(named[0])
+                pieces.append(text[kept_from:at.start()] + " ")
+                kept_from = named[1]
+        text = "".join(pieces) + text[kept_from:]
         found.extend(MENTION.findall(text))
         return MENTION.sub(" ", text), list(dict.fromkeys(found))
 
     def named_at_start(self, text: str) -> str | None:
         """An author addressed by name at the start: 'Lena, you'll see.'"""
-        match = self._opening.match(normalise(text))
-        return self.by_written[match.group(1).casefold()] if match else None
+        named = self._name_at(normalise(text), 0, then=ADDRESS_END)
+        return named[0] if named else None
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 def _words(text: str) -> list[str]:
