@@ -1,4 +1,4 @@
-# make pipeline [DUMP=file-or-folder] [CONFIG=file.yaml] [SET="key=value key=value"]
+# make pipeline [DUMP=file-or-folder] [CONFIG=file.yaml] [SET="key=value key=value"] [EXECUTOR=ray]
 # make test | make train-stance | make eval-stance | make bench | make clean-cache
 PYTHON ?= python3
 VENV   ?= .venv
@@ -6,7 +6,9 @@ PY     := $(VENV)/bin/python
 DUMP   ?= examples/dumps/elm_street_bike_lane.txt
 CONFIG ?= configs/default.yaml
 SET    ?=
+EXECUTOR ?=
 STAMP  := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.installed-ray
 
 SHARED ?= ../shared
 
@@ -22,10 +24,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-pipeline: $(STAMP)
-	$(PY) -m pipeline run $(DUMP) --config $(CONFIG) $(addprefix --set ,$(SET))
+# the ray extra, for EXECUTOR=ray and for the tests of the Ray executor
+$(RAY_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,ray]'
+	touch $(RAY_STAMP)
 
-test: $(STAMP)
+pipeline: $(STAMP) $(if $(filter ray,$(EXECUTOR)),$(RAY_STAMP))
+	$(PY) -m pipeline run $(DUMP) --config $(CONFIG) $(if $(EXECUTOR),--set executor=$(EXECUTOR)) $(addprefix --set ,$(SET))
+
+test: $(RAY_STAMP)
 	$(PY) -m pytest -q
 
 # Retrain the shipped stance model from ../shared/data/stance (deterministic).

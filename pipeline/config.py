@@ -21,6 +21,7 @@ DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
 Config = dict[str, Any]
 CHOICES = {
     "topics.cluster_selection": ("leaf", "eom"),
+    "executor": ("local", "ray"),
 }
 # smallest value a number key takes ("auto" keys: when given a number)
 MINIMUMS = {
@@ -30,6 +31,7 @@ MINIMUMS = {
     "topics.n_components": 2, "topics.min_comments": 4, "topics.outlier_threshold": -1.0,
     "topics.top_n_words": 1, "topics.label_words": 1, "topics.representative_comments": 0,
     "topics.ngram_max": 1, "topics.max_fit_comments": 20,
+    "ray.workers": 1, "ray.batch_size": 1,
 }
 
 

@@ -84,6 +84,8 @@ class Resources:
     _cache: EmbeddingCache | None = None
     _stance_models: StanceModels | None = None
     _pending: dict = field(default_factory=dict)
+    # texts not in any cache go here; the Ray executor points it at its workers
+    encode_missing: Callable[[list[str]], np.ndarray] | None = None
 
     @property
     def nlp(self):
@@ -129,9 +131,8 @@ class Resources:
                 found.update(cache.lookup(rest))
             return found
 
-        matrix, new, hits = embed_texts(
-            texts, lambda batch: embedder.encode(batch, progress=len(batch) > 256), lookup,
-            embedder.info_.dimension)
+        encode = self.encode_missing or (lambda batch: embedder.encode(batch, progress=len(batch) > 256))
+        matrix, new, hits = embed_texts(texts, encode, lookup, embedder.info_.dimension)
         self._pending.update(new)
         return matrix, hits, len(new)
 
@@ -143,6 +144,18 @@ class Resources:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self.embed(texts)[0]
+
+
+@dataclass
+class Prepared:
+    """A dump's ingest and clean output and its stance scores, computed
+    elsewhere (the Ray executor); process_dump takes them instead of
+    computing them, and does the rest as for a local run."""
+
+    thread: Thread
+    cleaned: list
+    stance_scores: tuple[np.ndarray, np.ndarray] | None
+    executor: dict
 
 
 class RunLog:
@@ -208,7 +221,8 @@ def _read_thread(path: Path) -> Thread:
         return ingest.open_dump(handle, str(path)).read()
 
 
-def process_dump(path: Path, name: str, config: dict, resources: Resources) -> Path:
+def process_dump(path: Path, name: str, config: dict, resources: Resources,
+                 prepared: Prepared | None = None) -> Path:
     """Run every stage on one dump and swap its artifacts into place."""
     try:
         sha256, size = _file_digest(path)
@@ -217,7 +231,8 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources) -> P
                             hint="check the path and its permissions") from None
     run = RunLog(name, StageCache(config["cache_dir"], config["cache_stages"]))
     ingest_key = stage_key("ingest", sha256, str(path), code_version("ingest"))
-    thread = run.cached("ingest", ingest_key, lambda: _read_thread(path),
+    thread = run.cached("ingest", ingest_key,
+                        (lambda: prepared.thread) if prepared else (lambda: _read_thread(path)),
                         lambda t: {"comments": len(t.comments),
                                    "top_level": sum(1 for c in t.comments if c.depth == 0),
                                    "max_depth": max((c.depth for c in t.comments), default=None),
@@ -229,8 +244,9 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources) -> P
     clean_key = stage_key("clean", ingest_key, config["clean"], package_versions().get("spacy"),
                           code_version("clean"))
     cleaned = run.cached("clean", clean_key,
-                         lambda: clean.clean_comments(thread.comments, thread.article, config["clean"],
-                                                      resources.nlp),
+                         (lambda: prepared.cleaned) if prepared else
+                         (lambda: clean.clean_comments(thread.comments, thread.article, config["clean"],
+                                                       resources.nlp)),
                          lambda cc: {flag: sum(1 for c in cc if flag in c.flags)
                                      for flag in ("empty", "near_empty", "link_only", "quote_only")})
     reply_targets = replies.infer_reply_targets(thread.comments, cleaned)
@@ -257,7 +273,8 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources) -> P
         stances = run.cached(
             "stance", stance_key,
             lambda: stance.annotate_stance(thread.article, thread.comments, cleaned, reply_targets,
-                                           resources.encode, models),
+                                           resources.encode, models,
+                                           prepared.stance_scores if prepared else None),
             lambda found: {"model": models.name,
                            **{label: sum(1 for a in found if a.stance == label)
                               for label in STANCE_LABELS},
@@ -286,6 +303,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources) -> P
         # the manifest goes last, so it can time the export that wrote the rest
         run.stages["export"] = {"seconds": round(time.perf_counter() - start, 3), "rows": len(rows)}
         manifest = build_manifest(path, sha256, size, thread, config, resources, run, topic_result)
+        manifest["executor"] = prepared.executor if prepared else {"name": "local"}
         export.write_json(manifest, staging / "manifest.json")
     return out_root / name
 
@@ -326,9 +344,16 @@ def run(inputs: list[str], config: dict) -> list[Path]:
     names = artifact_names(dumps)
     resources = Resources(config)
     written, failures = [], []
+    prepared: dict[str, Prepared] = {}
+    if config["executor"] == "ray":
+        from pipeline import ray_executor
+
+        prepared, failures = ray_executor.prepare(dumps, names, config, resources)
     for path, name in zip(dumps, names):
+        if config["executor"] == "ray" and name not in prepared:
+            continue  # failed its check; reported with the failures
         try:
-            written.append(process_dump(path, name, config, resources))
+            written.append(process_dump(path, name, config, resources, prepared.get(name)))
             log.info("%s: artifacts in %s", name, written[-1])
         except PipelineError as error:
             if len(dumps) == 1:

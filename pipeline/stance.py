@@ -81,27 +81,47 @@ def article_target(article: Article) -> str:
     return f"{article.title}\n{article.body}".strip()
 
 
-def annotate_stance(article: Article, comments: Sequence[Comment],
-                    cleaned: Sequence[CleanComment],
-                    reply_targets: dict[str, tuple[str | None, str]],
-                    encode: Encoder, models: StanceModels) -> list[StanceAssignment]:
-    """One StanceAssignment per comment, in comment order."""
-    from pipeline.stance_model.model import propagate_from_parent, short_text_gate
+def score_comments(target: str, texts: Sequence[str], parent_texts: Sequence[str | None],
+                   encode: Encoder, models: StanceModels) -> tuple[np.ndarray, np.ndarray]:
+    """Each comment on its own, before the thread is used: stance toward
+    `target` (n, 5) and, where there is a parent text, reply stance toward it
+    (n, 3; NaN rows for comments without one). Rows are independent, so a
+    thread can be scored in any batches, on any machine."""
+    own = (models.stance.predict_proba([target] * len(texts), texts, parent_texts, encode)
+           if len(texts) else np.zeros((0, len(STANCE_LABELS))))
+    replies = [k for k, p in enumerate(parent_texts) if p]
+    reply_probs = np.full((len(texts), len(REPLY_LABELS)), np.nan)
+    if replies:
+        reply_probs[replies] = models.reply.predict_proba(
+            [parent_texts[k] for k in replies], [texts[k] for k in replies], encode)
+    return own, reply_probs
 
+
+def stance_inputs(article: Article, cleaned: Sequence[CleanComment],
+                  reply_targets: dict[str, tuple[str | None, str]]) -> tuple[list[int], str, list[str],
+                                                                           list[str | None]]:
+    """The comments with text (their indices), the target, their texts and
+    the texts of the comments they answer."""
     text_of = {c.id: c.text for c in cleaned}
     rows = [i for i, c in enumerate(cleaned) if c.text]
     answered = [reply_targets[cleaned[i].id][0] for i in rows]
     parent_texts = [text_of.get(a) or None if a else None for a in answered]
-    target = article_target(article)
-    texts = [cleaned[i].text for i in rows]
+    return rows, article_target(article), [cleaned[i].text for i in rows], parent_texts
 
-    own = (models.stance.predict_proba([target] * len(rows), texts, parent_texts, encode)
-           if rows else np.zeros((0, len(STANCE_LABELS))))
-    replies = [k for k, p in enumerate(parent_texts) if p]
-    reply_probs = np.full((len(rows), len(REPLY_LABELS)), np.nan)
-    if replies:
-        reply_probs[replies] = models.reply.predict_proba(
-            [parent_texts[k] for k in replies], [texts[k] for k in replies], encode)
+
+def annotate_stance(article: Article, comments: Sequence[Comment],
+                    cleaned: Sequence[CleanComment],
+                    reply_targets: dict[str, tuple[str | None, str]],
+                    encode: Encoder, models: StanceModels,
+                    scores: tuple[np.ndarray, np.ndarray] | None = None) -> list[StanceAssignment]:
+    """One StanceAssignment per comment, in comment order. `scores` are
+    score_comments' output where it ran elsewhere (the Ray executor)."""
+    from pipeline.stance_model.model import propagate_from_parent, short_text_gate
+
+    rows, target, texts, parent_texts = stance_inputs(article, cleaned, reply_targets)
+    answered = [reply_targets[cleaned[i].id][0] for i in rows]
+    own, reply_probs = scores if scores is not None else score_comments(target, texts, parent_texts,
+                                                                        encode, models)
     gates = short_text_gate(texts) if rows else np.zeros(0)
 
     final: dict[str, np.ndarray] = {}

@@ -18,10 +18,10 @@ EXAMPLE_DUMP = ROOT / "examples" / "dumps" / "elm_street_bike_lane.txt"
 SHARED = ROOT.parent / "shared"
 REAL_DUMP = SHARED / "dumps" / "southfront_deir_ezzor.txt"
 
-def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def cli(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     """`python -m pipeline ARGS` as a user types it, from `cwd`."""
     return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, env=env)
 
 
 needs_shared = pytest.mark.skipif(not REAL_DUMP.exists(), reason="../shared/dumps is not here")

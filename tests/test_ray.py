@@ -1,0 +1,46 @@
+"""The Ray executor on a local Ray of two workers gives the local run's artifacts."""
+import json
+import os
+
+import pytest
+
+from conftest import EXAMPLE_DUMP, cli
+
+if os.environ.get("CI") and not os.environ.get("SKIP_RAY"):
+    import ray  # noqa: F401  (CI installs the ray extra: a missing Ray is a failure there)
+else:
+    pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ray_run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("ray")
+    broken = base / "broken.jsonl"
+    broken.write_text('{"type": "article", "title": "T"}\n{"type": "comment", "id": 1\n', encoding="utf-8")
+    # a local Ray, not a cluster someone left in the environment
+    local = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    result = cli("run", str(EXAMPLE_DUMP), str(broken), "--out", str(base / "artifacts"),
+                 "--set", f"cache_dir={base / 'cache'}", "--set", "executor=ray", "--set", "ray.workers=2",
+                 cwd=base, env=local)
+    return result, base / "artifacts"
+
+
+def test_ray_run_gives_the_local_artifacts(ray_run, example_run):
+    result, artifacts = ray_run
+    folder = artifacts / EXAMPLE_DUMP.stem
+    for name in ("comments.jsonl", "topics.csv", "thread.json"):
+        assert (folder / name).read_bytes() == (example_run.folder / name).read_bytes(), name
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["executor"]["name"] == "ray" and manifest["executor"]["workers"] == 2
+    assert set(manifest["executor"]["seconds_all_dumps"]) == {"ingest", "clean", "embed", "stance"}
+
+
+def test_ray_run_reports_a_bad_dump_and_keeps_the_good_one(ray_run):
+    result, artifacts = ray_run
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert "broken.jsonl:2: broken JSON" in last and "Traceback" not in result.stderr
+    assert (artifacts / EXAMPLE_DUMP.stem / "comments.jsonl").exists()
+    assert not (artifacts / "broken").exists()
