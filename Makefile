@@ -35,13 +35,16 @@ pipeline: $(STAMP) $(if $(filter ray,$(EXECUTOR)),$(RAY_STAMP))
 test: $(RAY_STAMP)
 	$(PY) -m pytest -q
 
-# Retrain the shipped stance model from ../shared/data/stance (deterministic).
+# Retrain the shipped stance models from ../shared/data/stance (deterministic): the one
+# that reads MiniLM's vectors (backends torch, onnx, onnx-int8), then the fast mode's (static).
 train-stance: $(STAMP)
 	$(PY) -m pipeline.stance_model.train --data $(SHARED)/data/stance --out pipeline/stance_model/weights
+	$(PY) -m pipeline.stance_model.train --data $(SHARED)/data/stance --out pipeline/stance_model/weights_static --embed-backend static
 
-# Validation figures of the shipped model on slices kept out of training.
+# Validation figures of the shipped models on slices kept out of training.
 eval-stance: $(STAMP)
 	$(PY) -m pipeline.stance_model.evaluate --data $(SHARED)/data/stance --weights pipeline/stance_model/weights
+	$(PY) -m pipeline.stance_model.evaluate --data $(SHARED)/data/stance --weights pipeline/stance_model/weights_static --embed-backend static
 
 # Speed figures (printed, never asserted in tests).
 bench: $(STAMP)

@@ -1,10 +1,15 @@
-"""make bench: speed and memory figures, printed as tables.
+"""make bench: speed and memory figures, printed as tables (never asserted).
 
-1. The stance stage against the embedding it reuses, on N comments of one
-   article (default 10,000): embedding without a cache, then stance with the
-   embeddings cached, as in a pipeline run.
-2. Ingest and clean on JSONL dumps of growing size: comments per second and
-   peak resident memory, each size in its own process.
+Sections (--only picks some; all by default):
+
+  stance   the stance stage against the embedding it reuses, on N comments
+  memory   ingest and clean on JSONL dumps of growing size, peak memory
+  e2e      whole runs on corpora of 1,000 / 10,000 / 100,000 comments and the
+           real dump: comments/s per stage, wall time, peak memory, a second
+           cached run, and the plain SentenceTransformer + BERTopic way
+  backends embedding backends on 10,000 comments: throughput, agreement with
+           the PyTorch reference, topics and stance with each
+  floor    the compute floor of the embedding stage on this machine
 """
 from __future__ import annotations
 
@@ -16,13 +21,15 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+SECTIONS = ("stance", "memory", "e2e", "backends", "floor")
+
 
 def stance_vs_embed(n: int) -> list[tuple[str, str]]:
     from bench.corpus import sample_comments
     from pipeline.config import load_config
+    from pipeline.records import Article
     from pipeline.runner import Resources
     from pipeline.stance import article_target
-    from pipeline.records import Article
 
     texts, source = sample_comments(n)
     article = Article("bench", "Council votes to close a street to cars",
@@ -43,25 +50,82 @@ def stance_vs_embed(n: int) -> list[tuple[str, str]]:
             ("stance / embed time", f"{stance_seconds / embed_seconds:.3f}")]
 
 
+def floor(n: int) -> list[tuple[str, str]]:
+    from bench.corpus import sample_comments
+    from bench.floor import matmul_gflops, model_flops
+    from pipeline.config import load_config
+    from pipeline.embed import Embedder
+
+    section = load_config()["embed"]
+    texts, _ = sample_comments(n)
+    embedder = Embedder(section["model"], section["batch_size"], section["max_seq_length"]).load()
+    need = model_flops(embedder.info_.path, texts, section["max_seq_length"], section["batch_size"])
+    rate = matmul_gflops(need["d"], need["f"])
+    start = time.perf_counter()
+    embedder.encode(sorted(texts, key=len, reverse=True))
+    actual = time.perf_counter() - start
+    floor_s = need["flops"] / (rate * 1e9)
+    return [("corpus", f"{n:,} comments, {need['tokens']:,} word pieces "
+                       f"(max {section['max_seq_length']} per comment)"),
+            ("model work", f"{need['flops'] / 1e12:.2f} TFLOP ({need['flops'] / need['tokens'] / 1e6:.1f} "
+                           f"MFLOP per word piece; padding in length-sorted batches adds "
+                           f"{need['padded_flops'] / need['flops'] - 1:.1%})"),
+            ("float32 matmul rate", f"{rate:.1f} GFLOP/s ({need['d']}x{need['f']} shapes, torch threads)"),
+            ("compute floor", f"{floor_s:.1f} s ({n / floor_s:,.0f} comments/s)"),
+            ("embed stage (PyTorch)", f"{actual:.1f} s ({n / actual:,.0f} comments/s): "
+                                      f"{floor_s / actual:.0%} of the floor's speed")]
+
+
+def _print_pairs(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(name) for name, _ in rows)
+    print(f"\n{title}")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}", flush=True)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--comments", type=int, default=10_000, help="comments for stance vs embed")
-    parser.add_argument("--memory-sizes", default="5000,10000,20000,40000",
-                        help="comma-separated dump sizes for the ingest/clean memory table ('' skips it)")
-    parser.add_argument("--skip-stance", action="store_true", help="only the memory table")
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections to run")
+    parser.add_argument("--comments", type=int, default=10_000,
+                        help="comments for the stance, backends and floor sections")
+    parser.add_argument("--memory-sizes", default="10000,50000,200000",
+                        help="comma-separated dump sizes for the memory section")
+    parser.add_argument("--sizes", default="1000,10000,100000",
+                        help="comma-separated corpus sizes for the e2e section")
+    parser.add_argument("--no-plain", action="store_true", help="e2e without the plain-way comparison")
+    parser.add_argument("--set", dest="sets", action="append", default=[],
+                        help="config override for the e2e runs, e.g. embed.backend=onnx-int8")
     args = parser.parse_args()
-    if not args.skip_stance:
-        rows = stance_vs_embed(args.comments)
-        width = max(len(name) for name, _ in rows)
-        print("\nStance vs embedding")
-        for name, value in rows:
-            print(f"  {name:<{width}}  {value}")
-    if args.memory_sizes:
+    only = [s for s in args.only.split(",") if s]
+    unknown = set(only) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s) {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+
+    if "stance" in only:
+        _print_pairs("Stance vs embedding", stance_vs_embed(args.comments))
+    if "memory" in only:
         from bench.memory import measure, table
 
         sizes = [int(n) for n in args.memory_sizes.split(",")]
-        print("\nIngest and clean on JSONL dumps (peak resident memory of the whole process)")
+        print("\nIngest and clean, streamed, on JSONL dumps (peak resident memory of the whole process)")
         print("\n".join(table(measure(sizes))), flush=True)
+    if "e2e" in only:
+        from bench import pipeline_bench
+        from bench.corpus import ROOT
+
+        real = sorted((ROOT.parent / "shared" / "dumps").glob("*.txt"))
+        sizes = [int(n) for n in args.sizes.split(",") if n]
+        print(f"\nWhole runs (ours: python -m pipeline run; config overrides: {args.sets or 'none'})")
+        rows = pipeline_bench.measure(sizes, real[0] if real else None, args.sets, not args.no_plain)
+        print("\n".join(pipeline_bench.table(rows)), flush=True)
+    if "backends" in only:
+        from bench import backends
+
+        print(f"\nEmbedding backends on {args.comments:,} comments")
+        print("\n".join(backends.table(backends.measure(args.comments))), flush=True)
+    if "floor" in only:
+        _print_pairs("Compute floor of the embedding stage", floor(args.comments))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ Config = dict[str, Any]
 CHOICES = {
     "topics.cluster_selection": ("leaf", "eom"),
     "executor": ("local", "ray"),
+    "embed.backend": ("torch", "onnx", "onnx-int8", "static"),
 }
 # smallest value a number key takes ("auto" keys: when given a number)
 MINIMUMS = {

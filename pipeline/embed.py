@@ -58,33 +58,56 @@ def _fingerprint(path: str) -> str:
 
 
 class Embedder:
-    """Loads a sentence-transformers model once and encodes lists of texts."""
+    """Loads an embedding model once and encodes lists of texts, with one of
+    the backends (pipeline.backends): torch (sentence-transformers), onnx,
+    onnx-int8, or static. Backends other than torch are built from the model
+    on first use into `models_dir`."""
 
     def __init__(self, model: str, batch_size: int = 64, max_seq_length: int = 256,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", backend: str = "torch",
+                 models_dir: str | Path = ".cache/models") -> None:
         self.model = model
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
         self.device = device
+        self.backend = backend
+        self.models_dir = Path(models_dir)
 
     def load(self) -> "Embedder":
         """Resolve the model and read its fingerprint and dimension; the
         weights themselves load on the first encode, so a run whose texts are
         all cached never pays for them."""
+        from pipeline.backends import STATIC_DIMENSIONS
+
         path = resolve_model_path(self.model)
-        self.info_ = ModelInfo(name=self.model, path=path,
-                               fingerprint=f"{_fingerprint(path)}-{self.max_seq_length}",
-                               dimension=_dimension(path))
+        weights = _fingerprint(path)
+        fingerprint = f"{weights}-{self.max_seq_length}"
+        if self.backend != "torch":
+            fingerprint += f"-{self.backend}"
+        self.info_ = ModelInfo(name=self.model, path=path, fingerprint=fingerprint,
+                               dimension=STATIC_DIMENSIONS if self.backend == "static" else _dimension(path))
+        self._weights = weights
         self.model_ = None
         return self
 
     def _load_weights(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
+        from pipeline import backends
+
         transformers_logging.disable_progress_bar()
+        if self.backend in ("onnx", "onnx-int8"):
+            folder = backends.export_onnx(self.info_.path, self.models_dir / f"onnx-{self._weights}")
+            graph = backends.ONNX_FILE if self.backend == "onnx" else backends.ONNX_INT8_FILE
+            return backends.OnnxEncoder(self.info_.path, folder / graph, self.max_seq_length,
+                                        self.batch_size)
+        if self.backend == "static":
+            return backends.StaticEncoder(
+                backends.distill_static(self.info_.path, self.models_dir / f"static-{self._weights}"))
+        from sentence_transformers import SentenceTransformer
+
         model = SentenceTransformer(self.info_.path, device=self.device)
         model.max_seq_length = self.max_seq_length
         return model
@@ -95,6 +118,8 @@ class Embedder:
             return np.zeros((0, self.info_.dimension), dtype=np.float32)
         if self.model_ is None:
             self.model_ = self._load_weights()
+        if self.backend != "torch":
+            return self.model_.encode(list(texts))
         vectors = self.model_.encode(list(texts), batch_size=self.batch_size,
                                      normalize_embeddings=True, convert_to_numpy=True,
                                      show_progress_bar=progress)

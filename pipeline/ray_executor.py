@@ -112,16 +112,16 @@ class CleanWorker:
         return {"name": batch["name"], "seq": batch["seq"], "comment": batch["comment"], "clean": out}
 
 
-def _embedder(section: dict) -> Embedder:
+def _embedder(section: dict, models_dir: str) -> Embedder:
     return Embedder(section["model"], section["batch_size"], section["max_seq_length"],
-                    section["device"]).load()
+                    section["device"], section["backend"], models_dir).load()
 
 
 class EmbedWorker:
     """Embed: the model loaded once per actor."""
 
-    def __init__(self, section: dict) -> None:
-        self.embedder = _embedder(section)
+    def __init__(self, section: dict, models_dir: str) -> None:
+        self.embedder = _embedder(section, models_dir)
 
     def __call__(self, batch: dict) -> dict:
         return {"row": batch["row"], "vector": self.embedder.encode(list(batch["text"]))}
@@ -132,10 +132,10 @@ class StanceWorker:
     the embedding model) loaded once per actor; comment vectors come with
     the batch."""
 
-    def __init__(self, targets: dict, section: dict) -> None:
+    def __init__(self, targets: dict, section: dict, models_dir: str, weights: str) -> None:
         self.targets = targets  # dump name -> article target text
-        self.models = stance.load_models()
-        self.embedder = _embedder(section)
+        self.models = stance.load_models(weights)
+        self.embedder = _embedder(section, models_dir)
         self.memo: dict[str, np.ndarray] = {}
 
     def __call__(self, batch: dict) -> dict:
@@ -235,13 +235,18 @@ def prepare(dumps: list[Path], names: list[str], config: dict,
     return prepared, failures
 
 
+def _models_dir(config: dict) -> str:
+    return str(Path(config["cache_dir"]).resolve() / "models")
+
+
 def _encode_on_ray(ray, texts: list[str], config: dict, pool) -> np.ndarray:
     """Vectors for texts, in order, from EmbedWorker actors. The texts come
     sorted longest first (embed_texts), and each Ray batch is one forward
     pass of embed.batch_size texts, as in a local run."""
     section = config["embed"]
     dataset = ray.data.from_items([{"row": row, "text": text} for row, text in enumerate(texts)])
-    dataset = dataset.map_batches(EmbedWorker, fn_constructor_kwargs={"section": section},
+    dataset = dataset.map_batches(EmbedWorker, fn_constructor_kwargs={"section": section,
+                                                                      "models_dir": _models_dir(config)},
                                   batch_size=section["batch_size"], batch_format="numpy", compute=pool)
     vectors: np.ndarray | None = None
     for batch in dataset.iter_batches(batch_format="numpy", batch_size=None):
@@ -270,7 +275,9 @@ def _score_on_ray(ray, prepared_threads: dict, config: dict, resources,
     if not items:
         return scores
     dataset = ray.data.from_items(items).map_batches(
-        StanceWorker, fn_constructor_kwargs={"targets": targets, "section": config["embed"]},
+        StanceWorker, fn_constructor_kwargs={"targets": targets, "section": config["embed"],
+                                             "models_dir": _models_dir(config),
+                                             "weights": str(resources.stance_models.folder)},
         batch_size=config["ray"]["batch_size"], batch_format="numpy", compute=pool)
     for batch in dataset.iter_batches(batch_format="numpy", batch_size=None):
         for name, k, own, reply in zip(batch["name"], batch["k"], batch["own"], batch["reply"]):

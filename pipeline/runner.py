@@ -104,7 +104,8 @@ class Resources:
         if self._embedder is None:
             section = self.config["embed"]
             self._embedder = Embedder(section["model"], section["batch_size"],
-                                      section["max_seq_length"], section["device"]).load()
+                                      section["max_seq_length"], section["device"], section["backend"],
+                                      Path(self.config["cache_dir"]) / "models").load()
         return self._embedder
 
     @property
@@ -116,7 +117,7 @@ class Resources:
     @property
     def stance_models(self) -> StanceModels:
         if self._stance_models is None:
-            self._stance_models = stance.load_models()
+            self._stance_models = stance.load_models(stance.weights_for(self.config["embed"]["backend"]))
         return self._stance_models
 
     def embed(self, texts: list[str]) -> tuple[np.ndarray, int, int]:

@@ -31,6 +31,14 @@ from pipeline.records import (REPLY_LABELS, STANCE_LABELS, Article, CleanComment
                               StanceAssignment)
 
 WEIGHTS = Path(__file__).resolve().parent / "stance_model" / "weights"
+# the fast mode's models, trained on the static embeddings (embed.backend: static)
+WEIGHTS_STATIC = Path(__file__).resolve().parent / "stance_model" / "weights_static"
+
+
+def weights_for(backend: str) -> Path:
+    """The stance models that read this embedding backend's vectors: the onnx
+    backends give MiniLM's vectors (cosine 0.99 and more), static its own."""
+    return WEIGHTS_STATIC if backend == "static" else WEIGHTS
 Encoder = Callable[[list[str]], np.ndarray]
 
 

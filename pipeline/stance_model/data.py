@@ -143,13 +143,15 @@ def reply_rows(ps: PairSet) -> tuple[list, list, list, np.ndarray]:
             ps.groups[idx])
 
 
-def make_encoder(cache_dir: str | Path | None = None):
-    """The pipeline's own cached embedder (Resources.embed), as a plain encode
-    function; `encode.stats["encoded"]` counts the texts that were new."""
+def make_encoder(cache_dir: str | Path | None = None, backend: str = "torch"):
+    """The pipeline's own cached embedder (Resources.embed) with an embedding
+    backend, as a plain encode function; `encode.stats["encoded"]` counts the
+    texts that were new, `encode.fingerprint` names the embeddings."""
     from pipeline.config import load_config
     from pipeline.runner import Resources
 
-    resources = Resources(load_config(None, [f"cache_dir={Path(cache_dir or REPO / '.cache')}"]))
+    resources = Resources(load_config(None, [f"cache_dir={Path(cache_dir or REPO / '.cache')}",
+                                             f"embed.backend={backend}"]))
     stats = {"encoded": 0}
 
     def encode(texts: list[str]) -> np.ndarray:
@@ -160,4 +162,5 @@ def make_encoder(cache_dir: str | Path | None = None):
         return matrix
 
     encode.stats = stats
+    encode.fingerprint = resources.embedder.info_.fingerprint
     return encode

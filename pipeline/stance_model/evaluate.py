@@ -144,6 +144,8 @@ def main(argv=None) -> None:
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--weights", default=str(REPO / "pipeline" / "stance_model" / "weights"))
     ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--embed-backend", default="torch", choices=("torch", "onnx", "onnx-int8", "static"),
+                    help="embeddings to evaluate with (static needs the static weights)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     from pipeline.errors import PipelineError
@@ -158,7 +160,7 @@ def main(argv=None) -> None:
     except FileNotFoundError as error:
         raise SystemExit(f"error: {error.filename}: stance weights missing (run python -m "
                          "pipeline.stance_model.train)")
-    res = evaluate(data, model, rm, make_encoder(args.cache_dir))
+    res = evaluate(data, model, rm, make_encoder(args.cache_dir, args.embed_backend))
     print(json.dumps(res, indent=1) if args.json else table(res))
 
 

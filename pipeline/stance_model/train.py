@@ -158,6 +158,9 @@ def main(argv=None) -> None:
     ap.add_argument("--out", default=str(REPO / "pipeline" / "stance_model" / "weights"))
     ap.add_argument("--cache-dir", default=None, help="embedding cache (default: .cache under the repository)")
     ap.add_argument("--no-eval", action="store_true", help="skip writing validation metrics into the card")
+    ap.add_argument("--embed-backend", default="torch", choices=("torch", "static"),
+                    help="embeddings the model reads: torch (MiniLM, also for onnx and onnx-int8) or "
+                         "static (the distilled model of embed.backend: static)")
     args = ap.parse_args(argv)
     from pipeline.errors import PipelineError
     from pipeline.stance_model.data import make_encoder
@@ -169,7 +172,7 @@ def main(argv=None) -> None:
         raise SystemExit(2) from None
     np.random.seed(SEED)
     t_start = time.time()
-    encode = make_encoder(args.cache_dir)
+    encode = make_encoder(args.cache_dir, args.embed_backend)
     model, rm, log = train(data, encode)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -177,10 +180,11 @@ def main(argv=None) -> None:
     rm.save(out / "reply.npz")
     log["texts_embedded_this_run"] = encode.stats["encoded"]
     log["train_s"] = round(time.time() - t_start, 1)
-    card = {"name": "comment-stance", "version": "1.0",
+    card = {"name": "comment-stance" + ("-static" if args.embed_backend == "static" else ""), "version": "1.0",
             "labels": list(("agree", "disagree", "discuss", "query", "unrelated")),
             "reply_labels": list(REPLY_LABELS),
-            "embedding": "all-MiniLM-L6-v2 (L2-normalised, max_seq_length from configs/default.yaml)",
+            "embedding": {"model": "all-MiniLM-L6-v2", "backend": args.embed_backend,
+                          "fingerprint": encode.fingerprint},
             "trained_on": {f: sha256_of(data / f) for f in FILES},
             "trained_on_note": "rumoureval2019_dev.jsonl and the held-out ARC / FNC-1 headlines are validation only",
             "hyperparameters": {"stance": model.hp, "reply": rm.hp, "split_seed": SEED,

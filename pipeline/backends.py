@@ -1,0 +1,165 @@
+"""Embedding backends other than PyTorch, built offline from the packaged model.
+
+- `onnx`, `onnx-int8`: the model with its mean pooling and L2 normalisation
+  exported to one ONNX graph (torch.onnx, no optimum: sentence-transformers'
+  own `backend="onnx"` needs optimum-onnx, which does not install beside
+  transformers 5), and a copy with int8 weights (onnxruntime dynamic
+  quantisation, per channel: per tensor loses too much). Run with ONNX Runtime
+  on length-sorted batches.
+- `static`: a static embedding model distilled from the packaged model with
+  model2vec (a vector per word piece, averaged): thousands of texts per
+  second, at a cost in quality that `make bench` measures.
+
+Each is built once, on first use, into `<cache_dir>/models/<name>/`, written to
+a temporary folder and renamed into place, so a killed build leaves nothing.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import PipelineError
+
+log = logging.getLogger("pipeline")
+BACKENDS = ("torch", "onnx", "onnx-int8", "static")
+ONNX_FILE = "model_pooled.onnx"
+ONNX_INT8_FILE = "model_pooled_qint8.onnx"
+STATIC_DIMENSIONS = 256
+
+
+def _built(folder: Path, build) -> Path:
+    """`folder`, built by `build(tmp_folder)` unless it is there already."""
+    if (folder / "done").exists():
+        return folder
+    tmp = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}")
+    tmp.mkdir(parents=True)
+    try:
+        build(tmp)
+        (tmp / "done").write_text("ok\n")
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another run built it first
+            if not (folder / "done").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def _check_mean_pooling(model_path: str) -> None:
+    for config in Path(model_path).glob("*_Pooling/config.json"):
+        if json.loads(config.read_text()).get("pooling_mode_mean_tokens"):
+            return
+    raise PipelineError("the onnx backends export mean-pooled models only", path=model_path,
+                        hint="use embed.backend: torch for this model")
+
+
+def export_onnx(model_path: str, folder: Path) -> Path:
+    """The fp32 and int8 ONNX graphs of a mean-pooled sentence-transformers model."""
+    _check_mean_pooling(model_path)
+
+    def build(tmp: Path) -> None:
+        import torch
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from transformers import AutoModel, AutoTokenizer
+
+        log.info("embed: exporting %s to ONNX (once, into %s)", model_path, folder)
+        model = AutoModel.from_pretrained(model_path).eval()
+        tokenizer = AutoTokenizer.from_pretrained(model_path)
+
+        class Pooled(torch.nn.Module):
+            def __init__(self, inner) -> None:
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                tokens = self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                                    token_type_ids=token_type_ids).last_hidden_state
+                mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+                mean = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                return torch.nn.functional.normalize(mean, p=2, dim=1)
+
+        sample = tokenizer(["an example", "a longer example sentence"], padding=True, return_tensors="pt")
+        names = ["input_ids", "attention_mask", "token_type_ids"]
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(Pooled(model), tuple(sample[n] for n in names), str(tmp / ONNX_FILE),
+                              dynamo=False, opset_version=17, input_names=names,
+                              output_names=["sentence_embedding"],
+                              dynamic_axes={**{n: {0: "batch", 1: "seq"} for n in names},
+                                            "sentence_embedding": {0: "batch"}})
+        quantize_dynamic(str(tmp / ONNX_FILE), str(tmp / ONNX_INT8_FILE), weight_type=QuantType.QInt8,
+                         per_channel=True, reduce_range=False,
+                         extra_options={"WeightSymmetric": True, "ActivationSymmetric": False})
+
+    return _built(folder, build)
+
+
+class OnnxEncoder:
+    """Sentence embeddings from the exported graph with ONNX Runtime."""
+
+    def __init__(self, model_path: str, graph: Path, max_seq_length: int, batch_size: int) -> None:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = len(os.sched_getaffinity(0))
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.max_seq_length = max_seq_length
+        self.batch_size = batch_size
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        # longest first, as sentence-transformers does: batches pad little
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out: np.ndarray | None = None
+        for start in range(0, len(texts), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            batch = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
+                                   max_length=self.max_seq_length, return_tensors="np")
+            vectors = self.session.run(None, {n: batch[n].astype(np.int64) for n in self.inputs})[0]
+            if out is None:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[rows] = vectors
+        return out
+
+
+def distill_static(model_path: str, folder: Path) -> Path:
+    """A model2vec static model distilled from the packaged one (PCA to 256)."""
+
+    def build(tmp: Path) -> None:
+        from model2vec.distill import distill
+
+        log.info("embed: distilling a static model from %s (once, into %s)", model_path, folder)
+        with contextlib.redirect_stderr(io.StringIO()):  # model2vec's per-token progress bar
+            model = distill(model_name=model_path, pca_dims=STATIC_DIMENSIONS)
+        # safetensors 0.8 writes Fortran-ordered arrays (PCA output) scrambled (safetensors #825)
+        model.embedding = np.ascontiguousarray(model.embedding)
+        model.save_pretrained(str(tmp))
+
+    return _built(folder, build)
+
+
+class StaticEncoder:
+    def __init__(self, folder: Path) -> None:
+        from model2vec import StaticModel
+
+        self.model = StaticModel.from_pretrained(str(folder))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.asarray(self.model.encode(list(texts)), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1, norms)

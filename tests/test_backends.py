@@ -1,0 +1,60 @@
+"""Embedding backends built offline from the packaged model: ONNX (fp32, int8) and static."""
+import numpy as np
+import pytest
+
+from pipeline import stance
+from pipeline.embed import Embedder
+from pipeline.records import Article
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def texts(example_thread):
+    return [c.text for c in example_thread.comments if c.text]
+
+
+def backend(name, models_dir, config):
+    section = config["embed"]
+    return Embedder(section["model"], section["batch_size"], section["max_seq_length"], "cpu", name,
+                    models_dir).load()
+
+
+@pytest.mark.parametrize("name, mean_cos, min_cos", [("onnx", 0.9999, 0.9999), ("onnx-int8", 0.99, 0.95)])
+def test_onnx_backends_give_the_models_vectors(name, mean_cos, min_cos, models_dir, config, embedder, texts):
+    onnx = backend(name, models_dir, config)
+    vectors = onnx.encode(texts)
+    reference = embedder.encode(texts)
+    cos = (vectors * reference).sum(axis=1)
+    assert vectors.shape == reference.shape and vectors.dtype == np.float32
+    assert cos.mean() >= mean_cos and cos.min() >= min_cos
+    assert onnx.info_.fingerprint == f"{embedder.info_.fingerprint}-{name}"  # its own cache entries
+    np.testing.assert_array_equal(onnx.encode(texts[::-1])[::-1], vectors)  # order does not matter
+
+
+def test_onnx_graph_is_built_once_and_whole(models_dir, config, texts):
+    first = backend("onnx", models_dir, config)
+    first.encode(texts[:2])
+    built = sorted(p.name for p in models_dir.iterdir())
+    assert len(built) == 1 and built[0].startswith("onnx-") and not built[0].startswith(".")
+    folder = models_dir / built[0]
+    stamp = (folder / "model_pooled.onnx").stat().st_mtime_ns
+    backend("onnx-int8", models_dir, config).encode(texts[:2])
+    assert (folder / "model_pooled.onnx").stat().st_mtime_ns == stamp
+
+
+def test_static_backend_and_its_own_stance_models(models_dir, config, texts):
+    static = backend("static", models_dir, config)
+    vectors = static.encode(texts)
+    assert vectors.shape == (len(texts), 256) and static.info_.dimension == 256
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    models = stance.load_models(stance.weights_for("static"))
+    assert models.card["embedding"]["backend"] == "static"
+    assert models.card["embedding"]["fingerprint"] == static.info_.fingerprint
+    article = Article("a", "Council closes Elm Street to cars", ("The street closes in March.",), "x")
+    probs = models.stance.predict_proba([stance.article_target(article)] * 3, texts[:3], [None] * 3,
+                                        static.encode)
+    assert probs.shape == (3, 5) and np.allclose(probs.sum(axis=1), 1)
