@@ -115,3 +115,33 @@ def test_full_disk_is_a_clear_error_and_keeps_old_artifacts(example_run, monkeyp
     after = {p.name: p.read_bytes() for p in example_run.folder.rglob("*") if p.is_file()}
     assert after == before
     assert not [p for p in example_run.folder.parent.iterdir() if p.name.startswith(".")]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 256 KB file system (tmpfs): smaller than one run's artifacts."""
+    mount_point = tmp_path / "small_disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip() or 'not root'}); "
+                    "the injected-ENOSPC test above covers the code path")
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=False)
+
+
+def test_a_really_full_disk_fails_cleanly_and_keeps_what_was_there(small_disk, example_run):
+    old = small_disk / "artifacts" / example_run.folder.name
+    old.mkdir(parents=True)
+    (old / "comments.jsonl").write_text("the previous run's rows\n")
+    process = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", str(example_run.dump), "--out", str(small_disk / "artifacts"),
+         "--set", f"cache_dir={example_run.config['cache_dir']}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert process.returncode == 2, process.stderr[-2000:]
+    last = process.stderr.strip().splitlines()[-1]
+    assert "No space left on device" in last and "Traceback" not in process.stderr, last
+    assert sorted(p.name for p in (small_disk / "artifacts").iterdir()) == [old.name]  # no staging left
+    assert [p.name for p in old.iterdir()] == ["comments.jsonl"]
+    assert (old / "comments.jsonl").read_text() == "the previous run's rows\n"
