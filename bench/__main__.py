@@ -9,6 +9,7 @@ Sections (--only picks some; all by default):
            cached run, and the plain SentenceTransformer + BERTopic way
   backends embedding backends on 10,000 comments: throughput, agreement with
            the PyTorch reference, topics and stance with each
+  sampling topics fitted on every comment against a fit on a quarter of them
   floor    the compute floor of the embedding stage on this machine
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SECTIONS = ("stance", "memory", "e2e", "backends", "floor")
+SECTIONS = ("stance", "memory", "e2e", "backends", "sampling", "floor")
 
 
 def stance_vs_embed(n: int) -> list[tuple[str, str]]:
@@ -124,6 +125,12 @@ def main() -> None:
 
         print(f"\nEmbedding backends on {args.comments:,} comments")
         print("\n".join(backends.table(backends.measure(args.comments))), flush=True)
+    if "sampling" in only:
+        from bench import backends
+
+        n = max(args.comments, 2000)
+        print(f"\nTopics on {n:,} comments: fitted on all, or on a quarter (topics.max_fit_comments)")
+        print("\n".join(backends.sampling(n, n // 4)), flush=True)
     if "floor" in only:
         _print_pairs("Compute floor of the embedding stage", floor(args.comments))
 

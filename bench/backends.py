@@ -110,8 +110,45 @@ def table(rows: list[dict]) -> list[str]:
              f"{'nn@10':>6} {'topics':>7} {'ARI':>6}  stance model (validation)"]
     for r in rows:
         cos = f"{r['cos'][0]:>9.4f} {r['cos'][1]:>8.4f}" if r["cos"] else f"{'-':>9} {'-':>8}"
-        lines.append(f"  {r['backend']:<16} {r['per_s']:>8,.0f} {r['speedup']:>8.2f} "
-                     f"{(f'{r['build_s']:.1f}' if r['build_s'] is not None else '-'):>8} {cos} "
-                     f"{r['overlap']:>6.3f} {(r['topics'] if r['topics'] is not None else '-'):>7} "
-                     f"{(f'{r['ari']:.3f}' if r['ari'] is not None else '-'):>6}  {_stance_cell(r['stance'])}")
+        build = "-" if r["build_s"] is None else f"{r['build_s']:.1f}"
+        topics = "-" if r["topics"] is None else str(r["topics"])
+        ari = "-" if r["ari"] is None else f"{r['ari']:.3f}"
+        lines.append(f"  {r['backend']:<16} {r['per_s']:>8,.0f} {r['speedup']:>8.2f} {build:>8} {cos} "
+                     f"{r['overlap']:>6.3f} {topics:>7} {ari:>6}  {_stance_cell(r['stance'])}")
+    return lines
+
+
+def sampling(n: int, sample: int) -> list[str]:
+    """What fitting topics on a sample costs: the topic stage on n comments
+    fitted on all of them, then on `sample` of them with the rest joining
+    their nearest topic (topics.max_fit_comments), same embeddings
+    (onnx-int8, to keep the benchmark short)."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from bench.corpus import sample_comments
+    from pipeline.config import load_config
+    from pipeline.embed import Embedder, embed_texts
+    from pipeline.records import CleanComment
+    from pipeline.topics import fit_topics
+
+    config = load_config()
+    section = config["embed"]
+    texts, _ = sample_comments(n)
+    with tempfile.TemporaryDirectory() as models:
+        embedder = Embedder(section["model"], section["batch_size"], section["max_seq_length"],
+                            section["device"], "onnx-int8", models).load()
+        vectors, _, _ = embed_texts(texts, embedder.encode, lambda keys: {}, embedder.info_.dimension)
+    cleaned = [CleanComment(id=f"c{i}", text=t) for i, t in enumerate(texts)]
+    rows, labels = [], {}
+    for fit_on in (n, sample):
+        start = time.perf_counter()
+        result = fit_topics(cleaned, vectors, {**config["topics"], "max_fit_comments": fit_on}, config["seed"])
+        seconds = time.perf_counter() - start
+        labels[fit_on] = np.array([a.topic_id for a in result.assignments])
+        outliers = int((labels[fit_on] == -1).sum())
+        rows.append((fit_on, seconds, len(result.topics), outliers))
+    ari = adjusted_rand_score(labels[n], labels[sample])
+    lines = [f"  {'fitted on':>10} {'seconds':>8} {'topics':>7} {'outliers':>9}"]
+    lines += [f"  {f:>10,} {s:>8.1f} {t:>7} {o:>9,}" for f, s, t, o in rows]
+    lines.append(f"  adjusted Rand index, sample fit against full fit: {ari:.3f}")
     return lines
