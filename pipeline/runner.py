@@ -282,6 +282,10 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
                            "moved_by_thread": sum(1 for a in found if a.context == "thread")})
 
     resources.flush()
+    if prepared:  # their work ran on Ray; its seconds are under executor.seconds_all_dumps
+        for stage_name in ("ingest", "clean", "embed", "stance"):
+            if stage_name in run.stages and not run.stages[stage_name].get("from_cache"):
+                run.stages[stage_name]["ran_on"] = "ray"
 
     log.info("%s: export ...", name)
     start = time.perf_counter()

@@ -35,6 +35,7 @@ def test_ray_run_gives_the_local_artifacts(ray_run, example_run):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["executor"]["name"] == "ray" and manifest["executor"]["workers"] == 2
     assert set(manifest["executor"]["seconds_all_dumps"]) == {"ingest", "clean", "embed", "stance"}
+    assert all(manifest["stages"][s]["ran_on"] == "ray" for s in ("ingest", "clean", "stance"))
 
 
 def test_ray_run_reports_a_bad_dump_and_keeps_the_good_one(ray_run):
