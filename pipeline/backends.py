@@ -99,9 +99,15 @@ def export_onnx(model_path: str, folder: Path) -> Path:
                               output_names=["sentence_embedding"],
                               dynamic_axes={**{n: {0: "batch", 1: "seq"} for n in names},
                                             "sentence_embedding": {0: "batch"}})
-        quantize_dynamic(str(tmp / ONNX_FILE), str(tmp / ONNX_INT8_FILE), weight_type=QuantType.QInt8,
-                         per_channel=True, reduce_range=False,
-                         extra_options={"WeightSymmetric": True, "ActivationSymmetric": False})
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # onnxruntime advises pre-processing on the root logger
+        try:
+            quantize_dynamic(str(tmp / ONNX_FILE), str(tmp / ONNX_INT8_FILE), weight_type=QuantType.QInt8,
+                             per_channel=True, reduce_range=False,
+                             extra_options={"WeightSymmetric": True, "ActivationSymmetric": False})
+        finally:
+            root.setLevel(level)
 
     return _built(folder, build)
 
