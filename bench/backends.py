@@ -84,7 +84,8 @@ def measure(n: int) -> list[dict]:
                          "cos": (float(cos.mean()), float(cos.min())) if same_space else None,
                          "overlap": _neighbour_overlap(vectors, reference),
                          "ari": float(adjusted_rand_score(torch_topics, labels)), "topics": n_topics,
-                         "stance": (card["name"], card.get("validation"))})
+                         "stance": (card["name"] + (" (validated on torch vectors)" if backend.startswith("onnx")
+                                                    else ""), card.get("validation"))})
     for row in rows:
         row["per_s"] = n / row["seconds"]
         row["speedup"] = plain_s / row["seconds"]
