@@ -45,6 +45,8 @@ def _built(folder: Path, build) -> Path:
     try:
         build(tmp)
         (tmp / "done").write_text("ok\n")
+        if folder.exists() and not (folder / "done").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # an unfinished build from elsewhere
         try:
             os.replace(tmp, folder)
         except OSError:  # another run built it first

@@ -75,9 +75,9 @@ def _start(config: dict):
 def read_comments(batch: dict) -> dict:
     """Ingest: a batch of dumps in, their comments out (pickled records)."""
     names, seqs, blobs = [], [], []
-    for name, path in zip(batch["name"], batch["path"]):
-        with open(path, "rb") as handle:
-            for seq, comment in enumerate(ingest.open_dump(handle, str(path)).comments()):
+    for name, path, source in zip(batch["name"], batch["path"], batch["source"]):
+        with open(path, "rb") as handle:  # the absolute path; the source as the user wrote it
+            for seq, comment in enumerate(ingest.open_dump(handle, str(source)).comments()):
                 names.append(name)
                 seqs.append(seq)
                 blobs.append(pickle.dumps(comment, protocol=pickle.HIGHEST_PROTOCOL))
@@ -166,8 +166,6 @@ def prepare(dumps: list[Path], names: list[str], config: dict,
             resources) -> tuple[dict, list[PipelineError]]:
     """Ingest, clean, embed and score stance on Ray; returns a Prepared per
     dump that passed its check, and the errors of those that did not."""
-    from pipeline.runner import Prepared
-
     checked: dict[str, tuple[Path, ingest.Dump]] = {}
     failures: list[PipelineError] = []
     for path, name in zip(dumps, names):  # bad input fails here, as in a local run
@@ -187,8 +185,42 @@ def prepare(dumps: list[Path], names: list[str], config: dict,
             failures.append(failure)
     if not checked:
         return {}, failures
+    # a missing model package fails here with its one-line error, not inside an actor
+    resources.nlp
+    resources.embedder
+    if config["stance"]["enabled"]:
+        resources.stance_models
 
     ray, workers = _start(config)
+    try:
+        return _prepare_on_ray(ray, workers, checked, config, resources), failures
+    except ray.exceptions.RayError as error:
+        cause = root_cause(error)
+        if isinstance(cause, PipelineError):
+            raise cause from None
+        raise PipelineError(f"a Ray worker failed: {cause!r}".splitlines()[0],
+                            hint="the workers' logs are under /tmp/ray/session_latest/logs") from None
+    finally:
+        resources.encode_missing = None
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The project's own error inside Ray's wrappers (RayTaskError.cause,
+    UserCodeException.__cause__), or the innermost exception."""
+    seen: set[int] = set()
+    while id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, PipelineError):
+            return error
+        inner = getattr(error, "cause", None) or error.__cause__ or error.__context__
+        if inner is None:
+            return error
+        error = inner
+    return error
+
+
+def _prepare_on_ray(ray, workers: int, checked: dict, config: dict, resources) -> dict:
+    from pipeline.runner import Prepared
     from ray.data import ActorPoolStrategy
 
     pool = ActorPoolStrategy(size=workers)
@@ -196,7 +228,8 @@ def prepare(dumps: list[Path], names: list[str], config: dict,
     seconds: dict[str, float] = {}
 
     start = time.perf_counter()
-    comments = ray.data.from_items([{"name": name, "path": str(path)} for name, (path, _) in checked.items()])
+    comments = ray.data.from_items([{"name": name, "path": str(path.resolve()), "source": str(path)}
+                                    for name, (path, _) in checked.items()])
     comments = comments.map_batches(read_comments, batch_size=1, batch_format="numpy").materialize()
     seconds["ingest"] = time.perf_counter() - start
     start = time.perf_counter()
@@ -219,6 +252,7 @@ def prepare(dumps: list[Path], names: list[str], config: dict,
     start = time.perf_counter()
     resources.encode_missing = lambda texts: _encode_on_ray(ray, texts, config, pool)
     resources.embed([c.text for _, cleaned in prepared_threads.values() for c in cleaned])
+    resources.keep_pending()  # every dump's vectors stay at hand, cache or no cache
     seconds["embed"] = time.perf_counter() - start
 
     scores: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -230,9 +264,8 @@ def prepare(dumps: list[Path], names: list[str], config: dict,
     about = {"name": "ray", "workers": workers, "address": os.environ.get("RAY_ADDRESS") or "local",
              "ray_version": ray.__version__,
              "seconds_all_dumps": {k: round(v, 3) for k, v in seconds.items()}}
-    prepared = {name: Prepared(thread, cleaned, scores.get(name), about)
-                for name, (thread, cleaned) in prepared_threads.items()}
-    return prepared, failures
+    return {name: Prepared(thread, cleaned, scores.get(name), about)
+            for name, (thread, cleaned) in prepared_threads.items()}
 
 
 def _models_dir(config: dict) -> str:

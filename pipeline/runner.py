@@ -84,6 +84,7 @@ class Resources:
     _cache: EmbeddingCache | None = None
     _stance_models: StanceModels | None = None
     _pending: dict = field(default_factory=dict)
+    _kept: dict = field(default_factory=dict)  # vectors held for the whole run (keep_pending)
     # texts not in any cache go here; the Ray executor points it at its workers
     encode_missing: Callable[[list[str]], np.ndarray] | None = None
 
@@ -127,6 +128,7 @@ class Resources:
 
         def lookup(keys: list[str]) -> dict[str, np.ndarray]:
             found = {k: self._pending[k] for k in keys if k in self._pending}
+            found.update((k, self._kept[k]) for k in keys if k in self._kept and k not in found)
             rest = [k for k in keys if k not in found]
             if cache and rest:
                 found.update(cache.lookup(rest))
@@ -142,6 +144,13 @@ class Resources:
         if self.cache and self._pending:
             self.cache.store(self._pending)
         self._pending = {}
+
+    def keep_pending(self) -> None:
+        """Store the pending vectors (when caching) and hold them for the
+        rest of the run: the Ray executor embeds every dump's texts up front."""
+        kept = dict(self._pending)
+        self.flush()
+        self._kept.update(kept)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self.embed(texts)[0]

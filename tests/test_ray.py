@@ -45,3 +45,16 @@ def test_ray_run_reports_a_bad_dump_and_keeps_the_good_one(ray_run):
     assert "broken.jsonl:2: broken JSON" in last and "Traceback" not in result.stderr
     assert (artifacts / EXAMPLE_DUMP.stem / "comments.jsonl").exists()
     assert not (artifacts / "broken").exists()
+
+
+def test_a_worker_error_reaches_the_user_as_the_projects_own():
+    from pipeline.errors import PipelineError
+    from pipeline.ray_executor import root_cause
+
+    inner = PipelineError("broken JSON", path="d.jsonl", line=3)
+    wrapped = RuntimeError("task failed")
+    wrapped.cause = ValueError("wrapper")
+    wrapped.cause.__cause__ = inner
+    assert root_cause(wrapped) is inner
+    plain = KeyError("x")
+    assert root_cause(plain) is plain
