@@ -34,6 +34,9 @@ BACKENDS = ("torch", "onnx", "onnx-int8", "static")
 ONNX_FILE = "model_pooled.onnx"
 ONNX_INT8_FILE = "model_pooled_qint8.onnx"
 STATIC_DIMENSIONS = 256
+# names how the backends are built (export options, quantisation, distillation); a change
+# here gives new model folders and new embedding-cache entries instead of reusing old ones
+RECIPE = "r1"
 
 
 def _built(folder: Path, build) -> Path:
@@ -83,15 +86,16 @@ def export_onnx(model_path: str, folder: Path) -> Path:
                 super().__init__()
                 self.inner = inner
 
-            def forward(self, input_ids, attention_mask, token_type_ids):
-                tokens = self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                                    token_type_ids=token_type_ids).last_hidden_state
+            def forward(self, *inputs):
+                given = dict(zip(names, inputs))
+                attention_mask = given["attention_mask"]
+                tokens = self.inner(**given).last_hidden_state
                 mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
                 mean = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 return torch.nn.functional.normalize(mean, p=2, dim=1)
 
         sample = tokenizer(["an example", "a longer example sentence"], padding=True, return_tensors="pt")
-        names = ["input_ids", "attention_mask", "token_type_ids"]
+        names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
         import warnings
 
         with warnings.catch_warnings():

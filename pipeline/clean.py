@@ -66,8 +66,8 @@ class AuthorNames:
         self.by_written: dict[str, str] = {}
         for author in authors:
             key = normalise(author).lower()
-            if key:
-                self.by_written.setdefault(key, author)
+            if key:  # names equal but for case or quotes: the same one whatever the order
+                self.by_written[key] = min(self.by_written.get(key, author), author)
         self._lengths = sorted({len(k) for k in self.by_written}, reverse=True)
 
     def _name_at(self, text: str, start: int,

@@ -77,15 +77,17 @@ class Embedder:
         """Resolve the model and read its fingerprint and dimension; the
         weights themselves load on the first encode, so a run whose texts are
         all cached never pays for them."""
-        from pipeline.backends import STATIC_DIMENSIONS
+        from pipeline.backends import RECIPE, STATIC_DIMENSIONS
 
         path = resolve_model_path(self.model)
         weights = _fingerprint(path)
         fingerprint = f"{weights}-{self.max_seq_length}"
         if self.backend != "torch":
-            fingerprint += f"-{self.backend}"
-        self.info_ = ModelInfo(name=self.model, path=path, fingerprint=fingerprint,
-                               dimension=STATIC_DIMENSIONS if self.backend == "static" else _dimension(path))
+            fingerprint += f"-{self.backend}-{RECIPE}"
+        dimension = _dimension(path)
+        if self.backend == "static":  # model2vec reduces to STATIC_DIMENSIONS, never widens
+            dimension = min(dimension, STATIC_DIMENSIONS)
+        self.info_ = ModelInfo(name=self.model, path=path, fingerprint=fingerprint, dimension=dimension)
         self._weights = weights
         self.model_ = None
         return self
@@ -99,13 +101,15 @@ class Embedder:
 
         transformers_logging.disable_progress_bar()
         if self.backend in ("onnx", "onnx-int8"):
-            folder = backends.export_onnx(self.info_.path, self.models_dir / f"onnx-{self._weights}")
+            folder = backends.export_onnx(self.info_.path,
+                                          self.models_dir / f"onnx-{self._weights}-{backends.RECIPE}")
             graph = backends.ONNX_FILE if self.backend == "onnx" else backends.ONNX_INT8_FILE
             return backends.OnnxEncoder(self.info_.path, folder / graph, self.max_seq_length,
                                         self.batch_size)
         if self.backend == "static":
             return backends.StaticEncoder(
-                backends.distill_static(self.info_.path, self.models_dir / f"static-{self._weights}"))
+                backends.distill_static(self.info_.path,
+                                        self.models_dir / f"static-{self._weights}-{backends.RECIPE}"))
         from sentence_transformers import SentenceTransformer
 
         model = SentenceTransformer(self.info_.path, device=self.device)

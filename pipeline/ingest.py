@@ -103,10 +103,11 @@ def _sniff(handle: BinaryIO, source: str) -> tuple[BinaryIO, str, list[str]]:
     newlines, has_text, bad_line, chunk = 0, False, None, head
     while chunk:
         has_text = has_text or bool(chunk.strip())
+        held = len(decoder.getstate()[0])  # bytes of a character split by the last chunk end
         try:
             decoder.decode(chunk)
         except UnicodeDecodeError as error:
-            bad_line = newlines + chunk[: max(error.start, 0)].count(b"\n") + 1
+            bad_line = newlines + chunk[: max(error.start - held, 0)].count(b"\n") + 1
             break
         newlines += chunk.count(b"\n")
         chunk = handle.read(CHUNK)

@@ -118,3 +118,11 @@ def test_clean_leaves_the_spacy_vocabulary_as_it_was(nlp, config):
     cleaned = list(clean_stream(iter(comments), ARTICLE, config["clean"], nlp, ["Ann"]))
     assert word(897) in cleaned[-1].lemmas
     assert len(nlp.vocab.strings) - before < 50  # 900 new words were seen
+
+
+def test_author_names_that_differ_only_in_case_resolve_alike_in_any_order():
+    from pipeline.clean import AuthorNames
+
+    forward, backward = AuthorNames(["Lena", "lena", "Bo"]), AuthorNames(["Bo", "lena", "Lena"])
+    assert forward.strip_mentions("hi @lena and @BO")[1] == backward.strip_mentions("hi @lena and @BO")[1]
+    assert forward.named_at_start("LENA, no.") == backward.named_at_start("LENA, no.")

@@ -206,3 +206,14 @@ def test_jsonl_stream_reads_parents_first_from_a_file(tmp_path):
         comments = list(open_dump(handle, str(path)).comments())
     assert [c.id for c in comments] == ["t0", "r0", "r3", "t1", "r1", "r4", "t2", "r2", "r5"]
     assert [c.text for c in comments[:2]] == ["top 0", "reply 0"]
+
+
+def test_windows_1252_warning_names_the_line_even_across_a_read_boundary(monkeypatch):
+    import pipeline.ingest as ingest
+
+    monkeypatch.setattr(ingest, "CHUNK", 3)
+    head = "Title\n\nBody.\n\n  \u2022 Ann\n\n    ".encode("utf-8")
+    pad = b"x" * ((1 - len(head)) % 3)  # a 3-byte character split 2 + 1 by the reads
+    bad = head + pad + "\u201c".encode("utf-8") + b"\x93\n    more\n"  # \x93: not UTF-8
+    thread = parse(bad)
+    assert any(w.startswith("dump.txt:7:") and "Windows-1252" in w for w in thread.warnings), thread.warnings
