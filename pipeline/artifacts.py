@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from pipeline import export, plots, report, review
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, check_interrupted
 
 
 def write_report(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
@@ -102,6 +102,7 @@ def staged_folder(out_root: Path, name: str) -> Iterator[Path]:
                             hint="choose a writable output_dir") from None
     try:
         yield staging
+        check_interrupted()  # the last point before the earlier artifacts are replaced
         _swap_in(staging, out_root / name)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)

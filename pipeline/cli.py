@@ -16,7 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing model fails fast, neve
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from pipeline.errors import PipelineError  # noqa: E402
+from pipeline.errors import INTERRUPTED, PipelineError  # noqa: E402
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -118,12 +118,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _interrupt(signum, frame) -> None:
+    INTERRUPTED.set()  # sticky: checked again at each stage boundary and before the swap
     raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl-C: staging folders are removed
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
                         format="%(levelname)s %(message)s", stream=sys.stderr)
     for noisy in ("BERTopic", "sentence_transformers", "transformers", "numba"):

@@ -1,7 +1,18 @@
 """The one error type a user can cause, and how it reads on one line."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+
+# Set by the CLI's SIGINT/SIGTERM handler. The handler also raises KeyboardInterrupt, but a
+# library can swallow that one; stage boundaries and the final swap check this flag too.
+INTERRUPTED = threading.Event()
+
+
+def check_interrupted() -> None:
+    """Raise KeyboardInterrupt if the run was interrupted, even where the first one was lost."""
+    if INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 class PipelineError(Exception):

@@ -23,7 +23,7 @@ import numpy as np
 from pipeline import __version__, artifacts, clean, export, ingest, replies, stance, topics
 from pipeline.cache import EmbeddingCache
 from pipeline.embed import Embedder, embed_texts
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, check_interrupted
 from pipeline.records import STANCE_LABELS, Thread
 from pipeline.stage_cache import MISS, StageCache, code_version, stage_key
 from pipeline.stance import StanceModels
@@ -180,9 +180,11 @@ class RunLog:
     @contextmanager
     def stage(self, name: str) -> Iterator[dict]:
         facts: dict[str, Any] = {}
+        check_interrupted()
         log.info("%s: %s ...", self.dump, name)
         start = time.perf_counter()
         yield facts
+        check_interrupted()
         facts["seconds"] = round(time.perf_counter() - start, 3)
         self.stages[name] = facts
         log.info("%s: %s done in %.1fs %s", self.dump, name, facts["seconds"],

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from pipeline import stance
+from pipeline.backends import RECIPE
 from pipeline.embed import Embedder
 from pipeline.records import Article
 
@@ -31,7 +32,7 @@ def test_onnx_backends_give_the_models_vectors(name, mean_cos, min_cos, models_d
     cos = (vectors * reference).sum(axis=1)
     assert vectors.shape == reference.shape and vectors.dtype == np.float32
     assert cos.mean() >= mean_cos and cos.min() >= min_cos
-    assert onnx.info_.fingerprint == f"{embedder.info_.fingerprint}-{name}"  # its own cache entries
+    assert onnx.info_.fingerprint == f"{embedder.info_.fingerprint}-{name}-{RECIPE}"  # its own cache entries
     np.testing.assert_array_equal(onnx.encode(texts[::-1])[::-1], vectors)  # order does not matter
 
 
@@ -39,7 +40,7 @@ def test_onnx_graph_is_built_once_and_whole(models_dir, config, texts):
     first = backend("onnx", models_dir, config)
     first.encode(texts[:2])
     built = sorted(p.name for p in models_dir.iterdir())
-    assert len(built) == 1 and built[0].startswith("onnx-") and not built[0].startswith(".")
+    assert len(built) == 1 and built[0].startswith("onnx-") and built[0].endswith(RECIPE)
     folder = models_dir / built[0]
     stamp = (folder / "model_pooled.onnx").stat().st_mtime_ns
     backend("onnx-int8", models_dir, config).encode(texts[:2])

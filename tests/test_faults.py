@@ -145,3 +145,28 @@ def test_a_really_full_disk_fails_cleanly_and_keeps_what_was_there(small_disk, e
     assert sorted(p.name for p in (small_disk / "artifacts").iterdir()) == [old.name]  # no staging left
     assert [p.name for p in old.iterdir()] == ["comments.jsonl"]
     assert (old / "comments.jsonl").read_text() == "the previous run's rows\n"
+
+
+def test_an_interrupt_a_library_swallowed_still_stops_before_the_swap(tmp_path):
+    """A KeyboardInterrupt lost inside a library must not let the run replace
+    the earlier artifacts: the flag set by the signal handler stops it."""
+    from pipeline import artifacts
+    from pipeline.errors import INTERRUPTED
+    from pipeline.runner import RunLog
+    from pipeline.stage_cache import StageCache
+
+    earlier = tmp_path / "out" / "dump"
+    earlier.mkdir(parents=True)
+    (earlier / "comments.jsonl").write_text("earlier\n")
+    INTERRUPTED.set()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with RunLog("dump", StageCache(tmp_path / "cache", False)).stage("topics"):
+                pass
+        with pytest.raises(KeyboardInterrupt):
+            with artifacts.staged_folder(tmp_path / "out", "dump") as staging:
+                (staging / "comments.jsonl").write_text("new\n")
+    finally:
+        INTERRUPTED.clear()
+    assert (earlier / "comments.jsonl").read_text() == "earlier\n"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["dump"]
