@@ -59,7 +59,7 @@ def floor(n: int) -> list[tuple[str, str]]:
 
     section = load_config()["embed"]
     texts, _ = sample_comments(n)
-    embedder = Embedder(section["model"], section["batch_size"], section["max_seq_length"]).load()
+    embedder = Embedder.from_config({**section, "backend": "torch"}).load()
     need = model_flops(embedder.info_.path, texts, section["max_seq_length"], section["batch_size"])
     rate = matmul_gflops(need["d"], need["f"])
     start = time.perf_counter()

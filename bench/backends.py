@@ -66,8 +66,7 @@ def measure(n: int) -> list[dict]:
     torch_topics = None
     with tempfile.TemporaryDirectory() as models:
         for backend in BACKENDS:
-            embedder = Embedder(section["model"], section["batch_size"], section["max_seq_length"],
-                                section["device"], backend, models).load()
+            embedder = Embedder.from_config({**section, "backend": backend}, models).load()
             start = time.perf_counter()
             embedder.encode(["load the model"])
             build_s = time.perf_counter() - start
@@ -136,8 +135,7 @@ def sampling(n: int, sample: int) -> list[str]:
     section = config["embed"]
     texts, _ = sample_comments(n)
     with tempfile.TemporaryDirectory() as models:
-        embedder = Embedder(section["model"], section["batch_size"], section["max_seq_length"],
-                            section["device"], "onnx-int8", models).load()
+        embedder = Embedder.from_config({**section, "backend": "onnx-int8"}, models).load()
         vectors, _, _ = embed_texts(texts, embedder.encode, lambda keys: {}, embedder.info_.dimension)
     cleaned = [CleanComment(id=f"c{i}", text=t) for i, t in enumerate(texts)]
     rows, labels = [], {}

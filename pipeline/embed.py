@@ -73,6 +73,12 @@ class Embedder:
         self.backend = backend
         self.models_dir = Path(models_dir)
 
+    @classmethod
+    def from_config(cls, section: dict, models_dir: str | Path = ".cache/models") -> "Embedder":
+        """An Embedder from the config's embed section (not loaded yet)."""
+        return cls(section["model"], section["batch_size"], section["max_seq_length"], section["device"],
+                   section["backend"], models_dir)
+
     def load(self) -> "Embedder":
         """Resolve the model and read its fingerprint and dimension; the
         weights themselves load on the first encode, so a run whose texts are

@@ -113,8 +113,7 @@ class CleanWorker:
 
 
 def _embedder(section: dict, models_dir: str) -> Embedder:
-    return Embedder(section["model"], section["batch_size"], section["max_seq_length"],
-                    section["device"], section["backend"], models_dir).load()
+    return Embedder.from_config(section, models_dir).load()
 
 
 class EmbedWorker:

@@ -7,7 +7,6 @@ a run that fails or is interrupted leaves the previous artifacts as they were.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import platform
 import sys
@@ -25,7 +24,7 @@ from pipeline.cache import EmbeddingCache
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError, check_interrupted
 from pipeline.records import STANCE_LABELS, Thread
-from pipeline.stage_cache import MISS, StageCache, code_version, stage_key
+from pipeline.stage_cache import MISS, StageCache, code_version, sha256_of, stage_key
 from pipeline.stance import StanceModels
 
 log = logging.getLogger("pipeline")
@@ -103,10 +102,8 @@ class Resources:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            section = self.config["embed"]
-            self._embedder = Embedder(section["model"], section["batch_size"],
-                                      section["max_seq_length"], section["device"], section["backend"],
-                                      Path(self.config["cache_dir"]) / "models").load()
+            self._embedder = Embedder.from_config(self.config["embed"],
+                                                  Path(self.config["cache_dir"]) / "models").load()
         return self._embedder
 
     @property
@@ -218,16 +215,6 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def _file_digest(path: Path) -> tuple[str, int]:
-    """sha256 and size of a file, read in chunks."""
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def _read_thread(path: Path) -> Thread:
     with path.open("rb") as handle:
         return ingest.open_dump(handle, str(path)).read()
@@ -237,7 +224,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
                  prepared: Prepared | None = None) -> Path:
     """Run every stage on one dump and swap its artifacts into place."""
     try:
-        sha256, size = _file_digest(path)
+        sha256, size = sha256_of(path), path.stat().st_size
     except OSError as error:
         raise PipelineError(f"cannot read the dump: {error.strerror}", path=path,
                             hint="check the path and its permissions") from None

@@ -33,6 +33,15 @@ def code_version(*modules: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def sha256_of(path: str | Path) -> str:
+    """sha256 of a file, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def stage_key(stage: str, *parts: Any) -> str:
     text = json.dumps([stage, *parts], sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

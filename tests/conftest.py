@@ -45,8 +45,7 @@ def nlp(config):
 def embedder(config):
     from pipeline.embed import Embedder
 
-    section = config["embed"]
-    return Embedder(section["model"], section["batch_size"], section["max_seq_length"]).load()
+    return Embedder.from_config(config["embed"]).load()
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,7 @@ def texts(example_thread):
 
 
 def backend(name, models_dir, config):
-    section = config["embed"]
-    return Embedder(section["model"], section["batch_size"], section["max_seq_length"], "cpu", name,
-                    models_dir).load()
+    return Embedder.from_config({**config["embed"], "backend": name}, models_dir).load()
 
 
 @pytest.mark.parametrize("name, mean_cos, min_cos", [("onnx", 0.9999, 0.9999), ("onnx-int8", 0.99, 0.95)])

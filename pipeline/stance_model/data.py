@@ -10,7 +10,6 @@ The only module of the package that reads files. Splits (seed 13):
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,14 +55,6 @@ def check_data(folder: str | Path) -> Path:
         raise PipelineError(f"stance training data not found ({', '.join(missing)})", path=folder,
                             hint="pass --data with the folder holding the ARC, FNC-1 and RumourEval files")
     return folder
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _claim_components(df) -> dict:

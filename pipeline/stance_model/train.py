@@ -22,8 +22,9 @@ import numpy as np
 from scipy import sparse
 from sklearn.metrics import f1_score
 
+from pipeline.stage_cache import sha256_of
 from pipeline.stance_model.data import (DEFAULT_DATA, FILES, REPO, SEED, check_data, inner_mask, load_splits,
-                                        reply_rows, sha256_of)
+                                        reply_rows)
 from pipeline.stance_model.features import Tfidf
 from pipeline.stance_model.model import (Q_CLASSES, R_CLASSES, REPLY_LABELS, S_CLASSES, Head, ReplyModel,
                                          StanceModel)
