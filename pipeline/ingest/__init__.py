@@ -1,0 +1,129 @@
+"""Ingest: turn a dump (text or JSONL) into an article and its comments.
+
+This module reads the bytes (encoding, binary refusal) and picks the shape;
+`text.py` parses the text format (README.md, The dump format), `jsonl.py` the
+JSONL shape, `common.py` holds what they share.
+
+Ingest streams: `open_dump` reads a seekable binary file once to check it
+(encoding, layout, ids, parents) and keeps only a small index; `Dump.comments()`
+then reads the comments again one at a time, so no more than one comment's
+text is in memory at once. A JSONL thread is given in parents-first tree
+order by seeking to each comment's line. Errors are raised by `open_dump`,
+before any comment is handed on.
+"""
+from __future__ import annotations
+
+import codecs
+import io
+import json
+from typing import BinaryIO
+
+from pipeline.errors import PipelineError
+from pipeline.ingest.common import FIX_FORMAT, Dump, article_id_for, raw_lines
+from pipeline.ingest.jsonl import open_jsonl
+from pipeline.ingest.text import open_text
+from pipeline.records import Thread
+
+__all__ = ["Dump", "article_id_for", "open_dump", "parse_dump"]
+MAGIC = {
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\x89PNG": "a PNG image",
+    b"GIF8": "a GIF image",
+    b"%PDF": "a PDF document",
+    b"PK\x03\x04": "a ZIP archive (or .docx/.xlsx)",
+    b"\x1f\x8b": "a gzip archive",
+}
+CHUNK = 1 << 20
+
+
+def parse_dump(data: bytes, source: str) -> Thread:
+    """Parse a dump held in memory (either shape) into a Thread."""
+    return open_dump(io.BytesIO(data), source).read()
+
+
+def open_dump(handle: BinaryIO, source: str) -> Dump:
+    """Check a dump in either shape (JSONL by its suffix or its first line)
+    and index it. The handle must stay open while the comments are read."""
+    handle, encoding, warnings = _sniff(handle, source)
+    if _looks_like_jsonl(handle, encoding, source):
+        dump = open_jsonl(handle, encoding, source)
+    else:
+        dump = open_text(handle, encoding, source)
+    dump.warnings = tuple(warnings) + dump.warnings
+    return dump
+
+
+def _sniff(handle: BinaryIO, source: str) -> tuple[BinaryIO, str, list[str]]:
+    """The dump's encoding, read in chunks: UTF-8 (with or without BOM) and
+    UTF-16 with a BOM as such; other text as Windows-1252 with a warning, since
+    that is what browsers on Windows save. Binary files are refused."""
+    handle.seek(0)
+    head = handle.read(CHUNK)
+    for magic, kind in MAGIC.items():
+        if head.startswith(magic):
+            raise PipelineError(f"this is {kind}, not a text dump", path=source, line=1,
+                                hint=FIX_FORMAT)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # rare enough to decode whole; the rest of ingest reads it as UTF-8
+        handle.seek(0)
+        text = handle.read().decode("utf-16", errors="replace")
+        if not text.strip():
+            raise _empty(source)
+        return io.BytesIO(text.encode("utf-8")), "utf-8", [f"{source}: decoded as UTF-16 (byte order mark)"]
+    if b"\x00" in head[:65536]:
+        line = head[: head.index(b"\x00")].count(b"\n") + 1
+        raise PipelineError("binary data (NUL bytes), not a text dump", path=source,
+                            line=line, hint=FIX_FORMAT)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    newlines, has_text, bad_line, chunk = 0, False, None, head
+    while chunk:
+        has_text = has_text or bool(chunk.strip())
+        held = len(decoder.getstate()[0])  # bytes of a character split by the last chunk end
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError as error:
+            bad_line = newlines + chunk[: max(error.start - held, 0)].count(b"\n") + 1
+            break
+        newlines += chunk.count(b"\n")
+        chunk = handle.read(CHUNK)
+    else:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            bad_line = newlines + 1
+    if not has_text:
+        raise _empty(source)
+    handle.seek(0)
+    if bad_line is None:
+        return handle, "utf-8", []
+    while chunk := handle.read(CHUNK):
+        try:
+            chunk.decode("cp1252")
+        except UnicodeDecodeError:
+            raise PipelineError("not UTF-8 and not Windows-1252 text", path=source,
+                                line=bad_line, hint="re-save the dump as UTF-8") from None
+    handle.seek(0)
+    return handle, "cp1252", [f"{source}:{bad_line}: not UTF-8; decoded as Windows-1252 "
+                              "(re-save as UTF-8 to silence this)"]
+
+
+def _empty(source: str) -> PipelineError:
+    return PipelineError("the file is empty", path=source, line=1,
+                         hint="save the article page with its comments as text")
+
+
+def _looks_like_jsonl(handle: BinaryIO, encoding: str, source: str) -> bool:
+    """A .jsonl file, or a first non-blank line that is a JSON object (a
+    title may start with '{')."""
+    if source.lower().endswith(".jsonl"):
+        return True
+    for _, _, line in raw_lines(handle, encoding):
+        if not line.strip():
+            continue
+        if not line.lstrip().startswith("{"):
+            return False
+        try:
+            return isinstance(json.loads(line), dict)
+        except json.JSONDecodeError:
+            return False
+    return False
