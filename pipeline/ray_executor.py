@@ -35,7 +35,6 @@ from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError
 from pipeline.records import CleanComment, Thread
 
-log = logging.getLogger("pipeline")
 
 
 def _start(config: dict):
@@ -165,6 +164,8 @@ def prepare(dumps: list[Path], names: list[str], config: dict,
             resources) -> tuple[dict, list[PipelineError]]:
     """Ingest, clean, embed and score stance on Ray; returns a Prepared per
     dump that passed its check, and the errors of those that did not."""
+    from pipeline.runner import note_failure, unreadable
+
     checked: dict[str, tuple[Path, ingest.Dump]] = {}
     failures: list[PipelineError] = []
     for path, name in zip(dumps, names):  # bad input fails here, as in a local run
@@ -172,16 +173,9 @@ def prepare(dumps: list[Path], names: list[str], config: dict,
             with path.open("rb") as handle:
                 checked[name] = (path, ingest.open_dump(handle, str(path)))
         except PipelineError as error:
-            if len(dumps) == 1:
-                raise
-            log.error("%s", error)
-            failures.append(error)
+            note_failure(error, len(dumps), failures)
         except OSError as error:
-            failure = PipelineError(f"cannot read the dump: {error.strerror}", path=path,
-                                    hint="check the path and its permissions")
-            if len(dumps) == 1:
-                raise failure from None
-            failures.append(failure)
+            note_failure(unreadable(path, error), len(dumps), failures)
     if not checked:
         return {}, failures
     # a missing model package fails here with its one-line error, not inside an actor

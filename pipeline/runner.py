@@ -215,6 +215,20 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def unreadable(path: Path, error: OSError) -> PipelineError:
+    return PipelineError(f"cannot read the dump: {error.strerror}", path=path,
+                         hint="check the path and its permissions")
+
+
+def note_failure(error: PipelineError, n_dumps: int, failures: list[PipelineError]) -> None:
+    """A dump that fails stops a one-dump run; in a folder run it is reported
+    and the others go on."""
+    if n_dumps == 1:
+        raise error
+    log.error("%s", error)
+    failures.append(error)
+
+
 def _read_thread(path: Path) -> Thread:
     with path.open("rb") as handle:
         return ingest.open_dump(handle, str(path)).read()
@@ -226,8 +240,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
     try:
         sha256, size = sha256_of(path), path.stat().st_size
     except OSError as error:
-        raise PipelineError(f"cannot read the dump: {error.strerror}", path=path,
-                            hint="check the path and its permissions") from None
+        raise unreadable(path, error) from None
     run = RunLog(name, StageCache(config["cache_dir"], config["cache_stages"]))
     ingest_key = stage_key("ingest", sha256, str(path), code_version("ingest"))
     thread = run.cached("ingest", ingest_key,
@@ -359,10 +372,7 @@ def run(inputs: list[str], config: dict) -> list[Path]:
             written.append(process_dump(path, name, config, resources, prepared.get(name)))
             log.info("%s: artifacts in %s", name, written[-1])
         except PipelineError as error:
-            if len(dumps) == 1:
-                raise
-            log.error("%s", error)
-            failures.append(error)
+            note_failure(error, len(dumps), failures)
         except Exception as error:  # a bug: report it with its traceback, go on with the rest
             if len(dumps) == 1:
                 raise
