@@ -36,7 +36,6 @@ from pipeline.errors import PipelineError
 from pipeline.records import CleanComment, Thread
 
 
-
 def _start(config: dict):
     """Ray, started locally or joined (RAY_ADDRESS); returns (ray, workers)."""
     try:
