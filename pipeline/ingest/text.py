@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import chain
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -92,7 +93,7 @@ def _text_records(lines: Iterator[tuple[int, str]], source: str,
     count = 0
     stack: list[tuple[int, str]] = []  # (depth, id) of the open ancestors
     open_comment: _OpenComment | None = None
-    for line_no, raw in _chain(first_header, lines):
+    for line_no, raw in chain([first_header], lines):
         width, stripped = _indent_of(raw)
         if not stripped:
             if open_comment is not None:
@@ -135,11 +136,6 @@ def _text_records(lines: Iterator[tuple[int, str]], source: str,
         open_comment.current.append(" ".join(stripped.split()))
     if open_comment is not None:
         yield open_comment.close(count)
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 def open_text(handle: BinaryIO, encoding: str, source: str) -> Dump:
