@@ -101,13 +101,14 @@ def fnc_like_split(folder: Path, name: str, frac: float = 0.2, seed: int = SEED)
     return full.subset(is_train), full.subset(is_val)
 
 
-def load_rumoureval(folder: Path, split: str) -> PairSet:
+def load_rumoureval(folder: Path, split: str, with_sources: bool = False) -> PairSet:
     """Replies toward the source post. Depth-1 replies get parent=None: their parent is the
-    target, like a top-level comment under an article."""
+    target, like a top-level comment under an article. with_sources keeps the source posts
+    themselves (stance of a post toward itself), as the task's official scoring does."""
     import pandas as pd
 
     d = pd.read_json(folder / f"rumoureval2019_{split}.jsonl", lines=True)
-    d = d[d.depth > 0]
+    d = d if with_sources else d[d.depth > 0]
     parents = [None if dep <= 1 else p for dep, p in zip(d.depth, d.parent_text)]
     reply = [RE_REPLY_MAP[lab] if dep == 1 else None for dep, lab in zip(d.depth, d.label)]
     return PairSet("rumoureval", d.source_text.tolist(), d.text.tolist(), parents,

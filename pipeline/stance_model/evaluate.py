@@ -4,7 +4,8 @@
                                              [--cache-dir .cache] [--json]
 
 Slices (all kept out of training, see data.py): ARC and FNC-1 held-out headlines,
-RumourEval 2019 dev replies; reply stance on RumourEval dev depth-1 replies; and the
+RumourEval 2019 dev replies (and all dev posts, source posts included, as the
+task's official scoring counts them); reply stance on RumourEval dev depth-1 replies; and the
 hand-written tests/data/stance_obvious.jsonl run through the pipeline's own logic.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-from pipeline.stance_model.data import DEFAULT_DATA, REPO, check_data, load_splits, reply_rows
+from pipeline.stance_model.data import DEFAULT_DATA, REPO, check_data, load_rumoureval, load_splits, reply_rows
 from pipeline.stance_model.model import LABELS, REPLY_LABELS, ReplyModel, StanceModel
 
 FNC4 = ["agree", "disagree", "discuss", "unrelated"]
@@ -112,6 +113,10 @@ def evaluate(data: Path, model: StanceModel, rm: ReplyModel, encode, splits=None
     for name, scheme in (("arc", "fnc"), ("fnc1", "fnc"), ("rumoureval", "re")):
         ps = splits[name][1]
         res[name] = slice_metrics(model.predict_proba(ps.targets, ps.texts, ps.parents, encode), ps.labels, scheme)
+    # the task's official scoring also counts the source posts (stance of a post toward itself)
+    ps = load_rumoureval(data, "dev", with_sources=True)
+    res["rumoureval_all_posts"] = slice_metrics(model.predict_proba(ps.targets, ps.texts, ps.parents, encode),
+                                                ps.labels, "re")
     par, txt, y, _ = reply_rows(splits["rumoureval"][1])
     res["reply_rumoureval_depth1"] = reply_metrics(rm.predict_proba(par, txt, encode), y)
     if OBVIOUS.is_file():
@@ -123,7 +128,7 @@ def evaluate(data: Path, model: StanceModel, rm: ReplyModel, encode, splits=None
 
 def table(res: dict) -> str:
     lines = [f"{'slice':<26}{'n':>6}{'macro-F1':>10}{'acc':>8}{'FNC score':>11}{'ECE15':>8}  per-class F1"]
-    for name in ("arc", "fnc1", "rumoureval", "reply_rumoureval_depth1"):
+    for name in ("arc", "fnc1", "rumoureval", "rumoureval_all_posts", "reply_rumoureval_depth1"):
         r = res[name]
         fs = f"{r['fnc_score']:.2f}" if "fnc_score" in r else "-"
         pc = " ".join(f"{k}={v:.3f}" for k, v in r["per_class_f1"].items())

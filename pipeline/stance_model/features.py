@@ -1,4 +1,4 @@
-"""Features for the stance heads: MiniLM blocks, lexical overlap, cue counts, bag of words.
+"""Features for the stance networks: MiniLM blocks, lexical overlap, cue counts, VADER sentiment.
 
 Pure code, no file reads. ``encode(list[str]) -> (n, 384)`` L2-normalised
 float32 MiniLM vectors is passed in, so production passes its cached embedder.
@@ -77,6 +77,30 @@ def split_sentences(text: str, max_sents: int = 40, min_chars: int = 15) -> list
     return sents[:max_sents] or [text or ""]
 
 
+_VADER = None
+
+
+def sentiment_features(texts: Sequence[str | None]) -> np.ndarray:
+    """(n, 4) VADER neg, neu, pos, compound of each text (zeros for None); each distinct
+    text is scored once, and only its first 2,000 characters (VADER reads words one
+    by one, so a news body would otherwise cost more than its embedding)."""
+    global _VADER
+    if _VADER is None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        _VADER = SentimentIntensityAnalyzer()
+    out = np.zeros((len(texts), 4), np.float32)
+    seen: dict[str, list[float]] = {}
+    for i, t in enumerate(texts):
+        if t is None:
+            continue
+        if t not in seen:
+            s = _VADER.polarity_scores(t[:2000])
+            seen[t] = [s["neg"], s["neu"], s["pos"], s["compound"]]
+        out[i] = seen[t]
+    return out
+
+
 def cue_features(texts: Sequence[str]) -> np.ndarray:
     """Per text: log1p count of each cue family, then shape features."""
     k = len(_CUE_RES)
@@ -98,11 +122,9 @@ def cue_features(texts: Sequence[str]) -> np.ndarray:
 class Tfidf:
     """A TfidfVectorizer that saves as plain arrays (terms + idf)."""
 
-    KINDS = {  # overlap: unigram content words; bow: uni+bigrams of the text, stop words kept
+    KINDS = {  # overlap: unigram content words
         "overlap": dict(lowercase=True, stop_words="english", sublinear_tf=True,
                         token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9]+\b", dtype=np.float32),
-        "bow": dict(lowercase=True, sublinear_tf=True, ngram_range=(1, 2),
-                    token_pattern=r"(?u)\b\w[\w']*\b|[?!]", dtype=np.float32),
     }
 
     def __init__(self, kind: str, max_features: int = 20000, min_df: int = 2) -> None:
@@ -156,7 +178,7 @@ def _sentence_sims(x: np.ndarray, t_idx: np.ndarray, uniq_t: list[str], encode: 
 def dense_features(overlap: Tfidf, targets: Sequence[str], texts: Sequence[str],
                    parents: Sequence[str | None] | None, encode: Encoder,
                    use_parent: bool = True, per_target: bool = True) -> np.ndarray:
-    """(n, 4*384 + 44) or (n, 3*384 + 44) float32: x, x*t, x*polarity, [x*p], scalars.
+    """(n, 4*384 + 58) or (n, 3*384 + 58) float32: x, x*t, x*polarity, [x*p], scalars.
 
     per_target=False is for targets that are themselves comments (the reply
     head, one target per reply): the anchor sentences are built once around a
@@ -189,6 +211,8 @@ def dense_features(overlap: Tfidf, targets: Sequence[str], texts: Sequence[str],
     ap = np.asarray(encode(list(APPROVAL)), np.float32)
     axis = ap[0] - ap[1]
     ax, at, apar = x @ axis, t @ axis, p @ axis
+    s_x, s_p = sentiment_features(texts), sentiment_features(parents)
+    s_t = sentiment_features(uniq_t)[t_idx]
     scal = np.hstack([
         np.stack([ax, at, ax * at, ax * apar, ax * np.sign(at)], 1),
         np.sum(x * t, 1, keepdims=True), a_sims,
@@ -198,6 +222,7 @@ def dense_features(overlap: Tfidf, targets: Sequence[str], texts: Sequence[str],
         rowwise_overlap(x_lex, t_lex),
         np.log1p(np.asarray([len(s) for s in uniq_t], np.float32))[t_idx][:, None],
         has_p[:, None].astype(np.float32), np.sum(x * p, 1, keepdims=True), np.sum(p * t, 1, keepdims=True),
-        p_lex, cue_features(texts)])
+        p_lex, cue_features(texts),
+        s_x, s_t, s_p, (s_x[:, 3] * s_t[:, 3])[:, None], (s_x[:, 3] * s_p[:, 3])[:, None]])
     blocks = [x, x * t, x * polarity] + ([x * p] if use_parent else []) + [scal]
     return np.hstack(blocks).astype(np.float32)

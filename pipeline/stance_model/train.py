@@ -5,10 +5,10 @@
 
 Training rows: the training parts of the grouped ARC / FNC-1 splits and RumourEval
 train (see data.py); the validation slices are never read here except to write
-their metrics into the card (evaluate.py). Temperatures are fitted on a grouped
-15% inner hold-out of the training rows, then every head is refitted on all
-training rows and keeps its temperature. Hyper-parameters were chosen on that
-inner hold-out too (see card.json).
+their metrics into the card (evaluate.py). The networks are first fitted without a
+grouped 15% inner hold-out of the training rows, whose rows then fit the
+temperatures; the networks are refitted on all training rows and keep them.
+Hyper-parameters were chosen on that inner hold-out too (see card.json).
 """
 from __future__ import annotations
 
@@ -19,20 +19,22 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 from sklearn.metrics import f1_score
 
 from pipeline.stage_cache import sha256_of
 from pipeline.stance_model.data import (DEFAULT_DATA, FILES, REPO, SEED, check_data, inner_mask, load_splits,
                                         reply_rows)
 from pipeline.stance_model.features import Tfidf
-from pipeline.stance_model.model import (Q_CLASSES, R_CLASSES, REPLY_LABELS, S_CLASSES, Head, ReplyModel,
-                                         StanceModel)
+from pipeline.stance_model.model import (LABELS, REPLY_LABELS, STANCE_HEADS, MLPHeads, ReplyModel, StanceModel,
+                                         fit_temperature)
 
 SOURCES = ("fnc1", "arc", "rumoureval")
-INNER: dict = {}  # inner hold-out macro-F1 per head (what tuning looked at)
+INNER: dict = {}  # inner hold-out macro-F1 per source and of the reply head (what tuning looked at)
 RE_REL_WEIGHT = 0.3  # RumourEval replies only say "related" (no negatives): light in the R head
 S_MAP = {"agree": "agree", "disagree": "disagree", "discuss": "neutral", "query": "neutral"}
+MODEL_VERSION = "2.0"  # 1.0: linear heads with a bag of words; 2.0: multi-task networks + sentiment
+STANCE_NET = dict(balance=0.75)  # chosen on the inner hold-out (0, 0.5, 0.75, 1 tried)
+REPLY_NET = dict(hidden=64, epochs=10, balance=0.5)  # ~2,800 labelled replies: a smaller network
 
 
 def head_rows(labels, sources, g):
@@ -54,46 +56,58 @@ def head_rows(labels, sources, g):
     }
 
 
-def fit_stance_heads(model: StanceModel, D, B, g, labels, sources, cal_mask) -> dict:
-    """Fit on ~cal rows, temperature on cal rows, refit on all rows keeping the temperature."""
-    spec = {"rel": (R_CLASSES, model.hp["lam_rel"], None, False),
-            "s_short": (S_CLASSES, model.hp["lam_stance"], model.hp["lam_sparse"], True),
-            "s_long": (S_CLASSES, model.hp["lam_stance"], model.hp["lam_sparse"], True),
-            "query": (Q_CLASSES, model.hp["lam_query"], model.hp["lam_sparse"], True)}
-    temps = {}
+def head_targets(labels, sources, g, rows: np.ndarray):
+    """Per head, a label per row ("" where the head has none) and a row weight (0 outside `rows`)."""
+    lab, wt = {}, {}
     for name, (mask, y, w) in head_rows(labels, sources, g).items():
-        classes, lam, lam_sp, balanced = spec[name]
-        Bh = B if lam_sp is not None else None
-        tr, cal = mask & ~cal_mask & (w > 1e-3), mask & cal_mask & (w > 1e-3)
-        head = Head(classes, lam, lam_sp or 0.0)
-        if cal_mask.any():
-            head.fit(D[tr], None if Bh is None else Bh[tr], y[tr], w[tr], balanced)
-            temps[name] = head.fit_temperature(D[cal], None if Bh is None else Bh[cal], y[cal], w[cal])
-            pred = np.array(classes)[head.logits(D[cal], None if Bh is None else Bh[cal]).argmax(1)]
-            INNER[name] = round(float(f1_score(y[cal], pred, average="macro")), 4)
-        keep = mask & (w > 1e-3)
-        head.fit(D[keep], None if Bh is None else Bh[keep], y[keep], w[keep], balanced)
-        head.temperature = temps.get(name, 1.0)
-        model.heads[name] = head
-    return temps
+        keep = mask & rows & (w > 1e-3)
+        lab[name] = np.where(keep, y, "")
+        wt[name] = np.where(keep, w, 0.0)
+    return lab, wt
+
+
+def inner_scores(P: np.ndarray, labels, sources, cal: np.ndarray) -> dict:
+    """Macro-F1 of the 5-way output on the inner hold-out rows of each source."""
+    from pipeline.stance_model.evaluate import slice_metrics
+
+    labels, sources = np.asarray(labels), np.asarray(sources)
+    out = {}
+    for source, scheme in (("arc", "fnc"), ("fnc1", "fnc"), ("rumoureval", "re")):
+        m = cal & (sources == source)
+        if m.any():
+            out[source] = round(slice_metrics(P[m], labels[m].tolist(), scheme)["macro_f1"], 4)
+    return out
+
+
+def fit_stance_net(model: StanceModel, X, labels, sources, cal_mask, net_hp: dict | None = None) -> float:
+    """Fit on the rows outside the inner hold-out and the temperature of the composed
+    distribution on the hold-out (each source the same total weight), then refit on
+    all rows keeping the temperature."""
+    g, hp = X[:, -1], {**STANCE_NET, **(net_hp or {})}
+    if cal_mask.any():
+        model.net = MLPHeads(STANCE_HEADS, **hp).fit(X, *head_targets(labels, sources, g, ~cal_mask))
+        P = model.proba_from_features(X[cal_mask], temperature=1.0)
+        src = np.asarray(sources)[cal_mask]
+        w = np.array([1.0 / (src == s).sum() for s in src])
+        yi = np.array([LABELS.index(v) for v in np.asarray(labels)[cal_mask]])
+        model.temperature = fit_temperature(np.log(P + 1e-12), yi, w)
+        INNER.update(inner_scores(model.proba_from_features(X), labels, sources, cal_mask))
+    model.net = MLPHeads(STANCE_HEADS, **hp).fit(X, *head_targets(labels, sources, g, np.ones(len(X), bool)))
+    return model.temperature
 
 
 def stance_features(model: StanceModel, sets, encode):
-    parts = [model.features(ps.targets, ps.texts, ps.parents, encode) for ps in sets]
-    D = np.vstack([p[0] for p in parts])
-    B = sparse.vstack([p[1] for p in parts]).tocsr()
-    g = np.concatenate([p[2] for p in parts])
+    X = np.vstack([model.features(ps.targets, ps.texts, ps.parents, encode) for ps in sets])
     labels = [lab for ps in sets for lab in ps.labels]
     sources = [ps.source for ps in sets for _ in ps.labels]
     cal = np.concatenate([inner_mask(ps.groups) for ps in sets])
-    return D, B, g, labels, sources, cal
+    return X, labels, sources, cal
 
 
-def fit_vocabularies(obj, sets) -> None:
+def fit_vocabulary(obj, sets) -> None:
     texts = sorted({t for ps in sets for t in ps.texts})
     targets = sorted({t for ps in sets for t in ps.targets})
     obj.overlap = Tfidf("overlap", obj.hp["overlap_features"]).fit(texts + targets)
-    obj.bow = Tfidf("bow", obj.hp["bow_features"], min_df=3).fit(texts)
 
 
 def reply_data(splits, use_arc: bool):
@@ -112,42 +126,41 @@ def reply_data(splits, use_arc: bool):
     return par, txt, np.array(y), grp, np.array(src)
 
 
-def fit_reply(rm: ReplyModel, D, B, y, grp, src, cal_mask) -> float:
+def fit_reply(rm: ReplyModel, X, y, src, cal_mask, net_hp: dict | None = None) -> float:
     w = np.ones(len(y))
     for s in np.unique(src):  # each source the same total weight
         w[src == s] = len(y) / (len(np.unique(src)) * (src == s).sum())
-    head = Head(REPLY_LABELS, rm.hp["lam"], rm.hp["lam_sparse"])
-    head.fit(D[~cal_mask], B[~cal_mask], y[~cal_mask], w[~cal_mask], True)
-    T = head.fit_temperature(D[cal_mask], B[cal_mask], y[cal_mask], w[cal_mask])
+    hp = {**REPLY_NET, **(net_hp or {})}
+    net = MLPHeads({"reply": REPLY_LABELS}, **hp).fit(X, {"reply": np.where(~cal_mask, y, "")},
+                                                       {"reply": np.where(~cal_mask, w, 0.0)})
+    T = net.fit_temperatures(X, {"reply": np.where(cal_mask, y, "")}, {"reply": np.where(cal_mask, w, 0.0)})
     re_cal = cal_mask & (src == "rumoureval")
-    pred = np.array(REPLY_LABELS)[head.logits(D[re_cal], B[re_cal]).argmax(1)]
+    pred = np.array(REPLY_LABELS)[net.log_proba(X[re_cal])["reply"].argmax(1)]
     INNER["reply_re"] = round(float(f1_score(y[re_cal], pred, average="macro")), 4)
-    head.fit(D, B, y, w, True)
-    head.temperature = T
-    rm.head = head
-    return T
+    rm.net = MLPHeads({"reply": REPLY_LABELS}, **hp).fit(X, {"reply": y}, {"reply": w})
+    rm.net.temperature.update(T)
+    return T["reply"]
 
 
-def train(data: Path, encode, stance_hp: dict | None = None, reply_hp: dict | None = None,
-          reply_arc: bool = False, log: dict | None = None):
+def train(data: Path, encode, stance_hp: dict | None = None, net_hp: dict | None = None,
+          reply_net_hp: dict | None = None, reply_arc: bool = False, log: dict | None = None):
     log = {} if log is None else log
     splits = load_splits(data)
     sets = [splits[s][0] for s in SOURCES]
     model = StanceModel(**(stance_hp or {}))
-    fit_vocabularies(model, sets)
+    fit_vocabulary(model, sets)
     t0 = time.time()
-    D, B, g, labels, sources, cal = stance_features(model, sets, encode)
+    X, labels, sources, cal = stance_features(model, sets, encode)
     log["stance_featurize_s"] = round(time.time() - t0, 1)
     t0 = time.time()
-    log["temperatures"] = fit_stance_heads(model, D, B, g, labels, sources, cal)
+    log["temperatures"] = {"stance": fit_stance_net(model, X, labels, sources, cal, net_hp)}
     log["stance_fit_s"] = round(time.time() - t0, 1)
-    del D, B
-    rm = ReplyModel(**(reply_hp or {}))
-    rm.overlap, rm.bow = model.overlap, model.bow
+    del X
+    rm = ReplyModel()
+    rm.overlap = model.overlap
     par, txt, y, grp, src = reply_data(splits, reply_arc)
-    Dr, Br = rm.features(par, txt, encode)
-    log["temperatures"]["reply"] = fit_reply(rm, Dr, Br, y, grp, src,
-                                             inner_mask(grp + np.where(src == "arc", 10 ** 7, 0)))
+    log["temperatures"]["reply"] = fit_reply(rm, rm.features(par, txt, encode), y, src,
+                                             inner_mask(grp + np.where(src == "arc", 10 ** 7, 0)), reply_net_hp)
     rm.hp["trained_with_arc"] = reply_arc
     log["inner_holdout_macro_f1"] = dict(INNER)
     return model, rm, log
@@ -181,14 +194,15 @@ def main(argv=None) -> None:
     rm.save(out / "reply.npz")
     log["texts_embedded_this_run"] = encode.stats["encoded"]
     log["train_s"] = round(time.time() - t_start, 1)
-    card = {"name": "comment-stance" + ("-static" if args.embed_backend == "static" else ""), "version": "1.0",
+    card = {"name": "comment-stance" + ("-static" if args.embed_backend == "static" else ""), "version": MODEL_VERSION,
             "labels": list(("agree", "disagree", "discuss", "query", "unrelated")),
             "reply_labels": list(REPLY_LABELS),
             "embedding": {"model": "all-MiniLM-L6-v2", "backend": args.embed_backend,
                           "fingerprint": encode.fingerprint},
             "trained_on": {f: sha256_of(data / f) for f in FILES},
             "trained_on_note": "rumoureval2019_dev.jsonl and the held-out ARC / FNC-1 headlines are validation only",
-            "hyperparameters": {"stance": model.hp, "reply": rm.hp, "split_seed": SEED,
+            "hyperparameters": {"stance": model.hp, "stance_net": model.net.hp, "reply": rm.hp,
+                                "reply_net": rm.net.hp, "split_seed": SEED,
                                 "inner_holdout": "grouped 15% of training rows (claims / threads)",
                                 "re_rel_weight": RE_REL_WEIGHT},
             "training_log": log}
