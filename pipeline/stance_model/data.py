@@ -4,7 +4,8 @@ The only module of the package that reads files. Splits (seed 13):
 * ARC, FNC-1: claim components (union-find over related headline-body edges) are
   held out whole until ~20% of headlines are; validation = pairs with a held-out
   headline; training drops pairs whose body is related to a held-out claim.
-* RumourEval 2019: train / dev as shipped; depth-0 source posts dropped.
+* RumourEval 2019: train / dev as shipped; depth-0 source posts dropped (evaluate.py's
+  all-posts slice keeps them, as the task's official scoring does).
 * inner_mask: a grouped 15% hold-out inside the training rows, used for
   temperatures and all tuning (validation slices are never used for fitting).
 """
@@ -121,11 +122,31 @@ def load_splits(folder: str | Path) -> dict[str, tuple[PairSet, PairSet]]:
             "rumoureval": (load_rumoureval(folder, "train"), load_rumoureval(folder, "dev"))}
 
 
-def inner_mask(groups: np.ndarray, frac: float = 0.15, seed: int = SEED) -> np.ndarray:
-    """True for rows of a grouped inner hold-out (whole claims / threads)."""
-    g = np.unique(groups)
+def inner_mask(groups: np.ndarray, frac: float = 0.15, seed: int = SEED,
+               universe: np.ndarray | None = None) -> np.ndarray:
+    """True for rows of a grouped inner hold-out (whole claims / threads). `universe`
+    draws from another set's groups, so rows derived from it are held out with it."""
+    g = np.unique(groups if universe is None else universe)
     held = np.random.default_rng(seed).choice(g, size=max(1, int(round(frac * len(g)))), replace=False)
     return np.isin(groups, held)
+
+
+def sentence_rows(ps: PairSet, source: str, unrelated_per_text: int = 2) -> PairSet:
+    """Short comments for training, cut from long ones: every sentence of a related
+    comment (4 words or more) with the comment's label, and the first sentences of
+    unrelated ones. Reader comments are often one or two sentences, while ARC's are
+    paragraphs; without these, "short" would mean RumourEval's tweets, mostly comment."""
+    from pipeline.stance_model.features import TOKEN_RE, split_sentences
+
+    rows = []
+    for i, (text, label) in enumerate(zip(ps.texts, ps.labels)):
+        sents = [x for x in split_sentences(text) if len(TOKEN_RE.findall(x)) >= 4]
+        if len(sents) < 2:
+            continue
+        rows += [(i, x) for x in (sents[:unrelated_per_text] if label == "unrelated" else sents)]
+    idx = [i for i, _ in rows]
+    return PairSet(source, [ps.targets[i] for i in idx], [x for _, x in rows], [None] * len(rows),
+                   [ps.labels[i] for i in idx], ps.groups[idx])
 
 
 def reply_rows(ps: PairSet) -> tuple[list, list, list, np.ndarray]:

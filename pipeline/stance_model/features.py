@@ -178,7 +178,7 @@ def _sentence_sims(x: np.ndarray, t_idx: np.ndarray, uniq_t: list[str], encode: 
 def dense_features(overlap: Tfidf, targets: Sequence[str], texts: Sequence[str],
                    parents: Sequence[str | None] | None, encode: Encoder,
                    use_parent: bool = True, per_target: bool = True) -> np.ndarray:
-    """(n, 4*384 + 58) or (n, 3*384 + 58) float32: x, x*t, x*polarity, [x*p], scalars.
+    """(n, 4*384 + 63) or (n, 3*384 + 63) float32: x, x*t, x*polarity, [x*p], scalars.
 
     per_target=False is for targets that are themselves comments (the reply
     head, one target per reply): the anchor sentences are built once around a

@@ -8,7 +8,7 @@ Public API (called by pipeline/stance.py):
     propagate_from_parent(p_text, p_parent, p_reply, gate) -> (n, 5)
     short_text_gate(texts) -> (n,) in [0, 1]
 
-The 5-way distribution is a hierarchy of calibrated softmax heads, each trained
+The 5-way distribution is a hierarchy of softmax heads, each trained
 only on the rows of the sources that really carry its labels:
     R  related / unrelated                        (FNC-1, ARC; RumourEval replies as related)
     S  agree / disagree / neutral, given related  two heads mixed by text length:
@@ -53,14 +53,16 @@ def fit_temperature(logp: np.ndarray, yi: np.ndarray, w: np.ndarray) -> float:
 class MLPHeads:
     """Softmax heads on one shared ReLU hidden layer over standardised dense features.
 
-    `members` networks (seeds) are trained and their probabilities averaged; each
-    head then gets a temperature on the log of that average. Training (torch, one
-    thread, fixed seeds) is deterministic; inference needs only numpy.
+    `members` networks (seeds) are trained and their probabilities averaged; a head
+    can get a temperature on the log of that average (fit_temperatures; the stance
+    model instead calibrates its composed output). Training (torch, one thread,
+    fixed seeds) repeats exactly on the same CPU type and torch build; inference
+    needs only numpy.
     `fit` takes, per head, a label per row ("" where the head has no label) and a
     row weight; within each head, classes are re-weighted toward equal totals by `balance`."""
 
     DEFAULTS = dict(hidden=256, dropout=0.5, input_dropout=0.1, epochs=6, members=3, lr=1e-3,
-                    weight_decay=1e-4, batch=256, balance=1.0, seed=13)
+                    weight_decay=1e-4, batch=256, balance=1.0, head_total="all_rows", seed=13)
 
     def __init__(self, heads: Mapping[str, Sequence[str]], **hp) -> None:
         self.heads = {k: tuple(v) for k, v in heads.items()}
@@ -72,7 +74,7 @@ class MLPHeads:
     def _targets(self, labels: Mapping[str, Sequence[str]], weights: Mapping[str, np.ndarray]):
         out = {}
         for name, classes in self.heads.items():
-            y = np.array([classes.index(v) if v in classes else -1 for v in labels[name]])
+            y = np.array([classes.index(v) if v in classes else -1 for v in labels[name]], dtype=np.int64)
             w = np.where(y >= 0, np.asarray(weights[name], np.float64), 0.0)
             total = w.sum()
             mass = np.bincount(y[w > 0], weights=w[w > 0], minlength=len(classes))
@@ -81,7 +83,9 @@ class MLPHeads:
             share = mass / max(total, 1e-12)
             w = w * (np.where(share > 0, share, 1.0) ** -self.hp["balance"])[np.maximum(y, 0)]
             total = w.sum()
-            out[name] = (np.maximum(y, 0), w / max(total, 1e-12) * len(w))
+            # a head's total weight: the number of rows it has labels for, or of all rows
+            size = (w > 0).sum() if self.hp["head_total"] == "labelled_rows" else len(w)
+            out[name] = (np.maximum(y, 0), w / max(total, 1e-12) * size)
         return out
 
     def fit(self, X: np.ndarray, labels: Mapping[str, Sequence[str]],
@@ -89,13 +93,15 @@ class MLPHeads:
         import torch
 
         hp = self.hp
-        self.mean, self.scale = X.mean(0), X.std(0) + 1e-6
+        std = X.std(0)
+        # columns that never vary in training stay inert instead of being blown up
+        self.mean, self.scale = X.mean(0), np.where(std < 1e-6, 1.0, std)
         Z = torch.from_numpy(((X - self.mean) / self.scale).astype(np.float32))
         targets = {k: (torch.from_numpy(y), torch.from_numpy(w.astype(np.float32)))
                    for k, (y, w) in self._targets(labels, weights).items()}
         rows = np.flatnonzero(sum(w.numpy() for _, w in targets.values()) > 0)
         threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # the same sums in the same order on any machine
+        torch.set_num_threads(1)  # the same sums in the same order on every run
         try:
             self.params = [self._fit_member(Z, targets, rows, hp["seed"] + m) for m in range(hp["members"])]
         finally:
@@ -108,7 +114,15 @@ class MLPHeads:
 
         hp = self.hp
         gen = torch.Generator().manual_seed(seed)
-        torch.manual_seed(seed)
+        with torch.random.fork_rng():  # leaves the caller's random state alone
+            torch.manual_seed(seed)
+            return self._train(Z, targets, rows, gen)
+
+    def _train(self, Z, targets, rows: np.ndarray, gen) -> dict[str, np.ndarray]:
+        import torch
+        from torch import nn
+
+        hp = self.hp
         body = nn.Sequential(nn.Dropout(hp["input_dropout"]), nn.Linear(Z.shape[1], hp["hidden"]), nn.ReLU(),
                              nn.Dropout(hp["dropout"]))
         outs = nn.ModuleDict({k: nn.Linear(hp["hidden"], len(v)) for k, v in self.heads.items()})
@@ -189,7 +203,7 @@ def length_gate(texts: Sequence[str], tokens: float = 200.0, width: float = 0.35
 class StanceModel:
     """5-way stance toward the target; see the module docstring."""
 
-    DEFAULTS = dict(use_parent=True, long_tokens=200.0, overlap_features=20000)
+    DEFAULTS = dict(use_parent=True, long_tokens=200.0, overlap_features=20000, arc_sentences=False)
 
     def __init__(self, **hp) -> None:
         self.hp = {**self.DEFAULTS, **hp}

@@ -23,27 +23,33 @@ from sklearn.metrics import f1_score
 
 from pipeline.stage_cache import sha256_of
 from pipeline.stance_model.data import (DEFAULT_DATA, FILES, REPO, SEED, check_data, inner_mask, load_splits,
-                                        reply_rows)
+                                        reply_rows, sentence_rows)
 from pipeline.stance_model.features import Tfidf
 from pipeline.stance_model.model import (LABELS, REPLY_LABELS, STANCE_HEADS, MLPHeads, ReplyModel, StanceModel,
                                          fit_temperature)
 
 SOURCES = ("fnc1", "arc", "rumoureval")
+# total training weight of each source (ARC's sentences: see data.sentence_rows)
+SOURCE_WEIGHT = {"fnc1": 1.0, "arc": 1.0, "rumoureval": 1.0, "arc_sentences": 0.5}
 INNER: dict = {}  # inner hold-out macro-F1 per source and of the reply head (what tuning looked at)
 RE_REL_WEIGHT = 0.3  # RumourEval replies only say "related" (no negatives): light in the R head
 S_MAP = {"agree": "agree", "disagree": "disagree", "discuss": "neutral", "query": "neutral"}
 MODEL_VERSION = "2.0"  # 1.0: linear heads with a bag of words; 2.0: multi-task networks + sentiment
+STANCE = dict(arc_sentences=False)
 STANCE_NET = dict(balance=0.75)  # chosen on the inner hold-out (0, 0.5, 0.75, 1 tried)
 REPLY_NET = dict(hidden=64, epochs=10, balance=0.5)  # ~2,800 labelled replies: a smaller network
 
 
 def head_rows(labels, sources, g):
-    """Per-head (mask, y, weight) for featurised rows; each source has equal total weight."""
+    """Per-head (mask, y, weight) for featurised rows; each source's total weight is its
+    share of SOURCE_WEIGHT."""
     labels, sources = np.asarray(labels), np.asarray(sources)
     base = np.zeros(len(labels))
-    for s in SOURCES:
+    present = [s for s in SOURCE_WEIGHT if (sources == s).any()]
+    total = sum(SOURCE_WEIGHT[s] for s in present)
+    for s in present:
         m = sources == s
-        base[m] = len(labels) / (len(SOURCES) * max(1, m.sum()))
+        base[m] = len(labels) * SOURCE_WEIGHT[s] / (total * m.sum())
     is_re = sources == "rumoureval"
     rel_y = np.where(labels == "unrelated", "unrelated", "related")
     related = labels != "unrelated"
@@ -88,7 +94,8 @@ def fit_stance_net(model: StanceModel, X, labels, sources, cal_mask, net_hp: dic
         model.net = MLPHeads(STANCE_HEADS, **hp).fit(X, *head_targets(labels, sources, g, ~cal_mask))
         P = model.proba_from_features(X[cal_mask], temperature=1.0)
         src = np.asarray(sources)[cal_mask]
-        w = np.array([1.0 / (src == s).sum() for s in src])
+        _, inverse, counts = np.unique(src, return_inverse=True, return_counts=True)
+        w = 1.0 / counts[inverse]
         yi = np.array([LABELS.index(v) for v in np.asarray(labels)[cal_mask]])
         model.temperature = fit_temperature(np.log(P + 1e-12), yi, w)
         INNER.update(inner_scores(model.proba_from_features(X), labels, sources, cal_mask))
@@ -100,7 +107,9 @@ def stance_features(model: StanceModel, sets, encode):
     X = np.vstack([model.features(ps.targets, ps.texts, ps.parents, encode) for ps in sets])
     labels = [lab for ps in sets for lab in ps.labels]
     sources = [ps.source for ps in sets for _ in ps.labels]
-    cal = np.concatenate([inner_mask(ps.groups) for ps in sets])
+    groups_of = {ps.source: ps.groups for ps in sets}
+    cal = np.concatenate([inner_mask(ps.groups, universe=groups_of.get(ps.source.removesuffix("_sentences")))
+                          for ps in sets])
     return X, labels, sources, cal
 
 
@@ -147,8 +156,10 @@ def train(data: Path, encode, stance_hp: dict | None = None, net_hp: dict | None
     log = {} if log is None else log
     splits = load_splits(data)
     sets = [splits[s][0] for s in SOURCES]
-    model = StanceModel(**(stance_hp or {}))
+    model = StanceModel(**{**STANCE, **(stance_hp or {})})
     fit_vocabulary(model, sets)
+    if model.hp["arc_sentences"]:
+        sets.append(sentence_rows(splits["arc"][0], "arc_sentences"))
     t0 = time.time()
     X, labels, sources, cal = stance_features(model, sets, encode)
     log["stance_featurize_s"] = round(time.time() - t0, 1)
@@ -184,7 +195,6 @@ def main(argv=None) -> None:
     except PipelineError as error:  # one line, exit status 2, like the project's CLI
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    np.random.seed(SEED)
     t_start = time.time()
     encode = make_encoder(args.cache_dir, args.embed_backend)
     model, rm, log = train(data, encode)
@@ -206,9 +216,10 @@ def main(argv=None) -> None:
                                 "inner_holdout": "grouped 15% of training rows (claims / threads)",
                                 "re_rel_weight": RE_REL_WEIGHT},
             "training_log": log}
-    if not args.no_eval:
+    if not args.no_eval:  # the saved weights (float16), as the pipeline will load them
         from pipeline.stance_model.evaluate import evaluate
-        card["validation"] = evaluate(data, model, rm, encode)
+        card["validation"] = evaluate(data, StanceModel.load(out / "stance.npz"), ReplyModel.load(out / "reply.npz"),
+                                      encode)
     (out / "card.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     print(json.dumps({k: card[k] for k in ("training_log",) + (("validation",) if "validation" in card else ())},
                      indent=1))

@@ -1,0 +1,113 @@
+"""The stance model's network (MLPHeads) and its training helpers, on small synthetic data."""
+import numpy as np
+import pytest
+
+from pipeline.stance_model.data import PairSet, inner_mask, sentence_rows
+from pipeline.stance_model.model import MLPHeads, fit_temperature, softmax
+
+HEADS = {"a": ("x", "y"), "b": ("p", "q", "r")}
+
+
+def synthetic(n=600, d=12, seed=0):
+    """Head a's label is the sign of column 0, head b's the bin of column 1; b has labels on
+    half the rows only; column 5 never varies."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    X[:, 5] = 3.0
+    a = np.where(X[:, 0] > 0, "x", "y")
+    b = np.array(["p", "q", "r"])[np.digitize(X[:, 1], [-0.5, 0.5])]
+    b[n // 2:] = ""
+    return X, {"a": a, "b": b}, {"a": np.ones(n), "b": np.where(b != "", 1.0, 0.0)}
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, labels, weights = synthetic()
+    return X, MLPHeads(HEADS, hidden=16, epochs=40, members=2, batch=32, dropout=0.1).fit(X, labels, weights)
+
+
+def test_the_network_learns_both_heads(fitted):
+    X, net = fitted
+    Xt, labels, _ = synthetic(seed=1)
+    p = net.proba(Xt)
+    assert (np.array(HEADS["a"])[p["a"].argmax(1)] == labels["a"]).mean() > 0.9
+    has_b = labels["b"] != ""
+    assert (np.array(HEADS["b"])[p["b"][has_b].argmax(1)] == labels["b"][has_b]).mean() > 0.75
+    assert np.allclose(p["b"].sum(1), 1.0, atol=1e-5)
+
+
+def test_training_repeats_exactly(fitted):
+    X, net = fitted
+    again = MLPHeads(HEADS, hidden=16, epochs=40, members=2, batch=32, dropout=0.1).fit(X, *synthetic()[1:])
+    for m1, m2 in zip(net.params, again.params):
+        assert m1.keys() == m2.keys()
+        assert all(np.array_equal(m1[k], m2[k]) for k in m1)
+
+
+def test_training_leaves_the_callers_random_state_alone():
+    import torch
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    X, labels, weights = synthetic(n=100)
+    MLPHeads(HEADS, hidden=4, epochs=1, members=1).fit(X, labels, weights)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_column_that_never_varied_stays_inert(fitted):
+    X, net = fitted
+    moved = X[:20].copy()
+    moved[:, 5] = 3.001  # a standardiser dividing by std + 1e-6 would multiply this by ~1,000
+    for head, p in net.proba(moved).items():
+        assert np.abs(p - net.proba(X[:20])[head]).max() < 1e-3
+
+
+def test_save_and_load_without_pickle_keeps_the_predictions(fitted, tmp_path):
+    X, net = fitted
+    net.temperature["a"] = 1.7
+    np.savez_compressed(tmp_path / "net.npz", **net.to_arrays("net"))
+    back = MLPHeads.from_arrays(dict(np.load(tmp_path / "net.npz", allow_pickle=False)), "net")
+    net.temperature["a"] = 1.0
+    assert back.temperature["a"] == 1.7 and back.heads == HEADS and back.hp == net.hp
+    back.temperature["a"] = 1.0
+    for head in HEADS:  # float16 weights: close, not equal
+        assert np.abs(back.proba(X)[head] - net.proba(X)[head]).max() < 5e-3
+
+
+def test_balance_decides_how_far_rare_classes_are_weighted_up():
+    y = np.array(["x"] * 90 + ["y"] * 10)
+    for balance, ratio in ((0.0, 9.0), (1.0, 1.0), (0.5, 3.0)):
+        net = MLPHeads({"a": ("x", "y")}, balance=balance)
+        yi, w = net._targets({"a": y}, {"a": np.ones(100)})["a"]
+        assert w[yi == 0].sum() / w[yi == 1].sum() == pytest.approx(ratio)
+        assert w.sum() == pytest.approx(100)
+
+
+def test_fit_temperature_finds_the_temperature_that_made_the_labels():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=3.0, size=(4000, 3))
+    truth = softmax(logits / 2.0)
+    y = np.array([rng.choice(3, p=p) for p in truth])
+    assert fit_temperature(logits, y, np.ones(len(y))) == pytest.approx(2.0, rel=0.1)
+
+
+def test_sentence_rows_cut_long_comments_and_keep_labels_and_groups():
+    ps = PairSet("arc", ["claim one", "claim two", "claim one"],
+                 ["I agree with this fully. The reasons are many and good. Short.",
+                  "Off topic rambling sentence here. Another unrelated sentence here. A third one about cats here.",
+                  "One sentence only, nothing to cut here."],
+                 [None] * 3, ["agree", "unrelated", "disagree"], np.array([4, 7, 4]))
+    rows = sentence_rows(ps, "arc_sentences", unrelated_per_text=2)
+    assert rows.source == "arc_sentences"
+    assert rows.texts == ["I agree with this fully.", "The reasons are many and good.",
+                          "Off topic rambling sentence here.", "Another unrelated sentence here."]
+    assert rows.labels == ["agree", "agree", "unrelated", "unrelated"]
+    assert rows.groups.tolist() == [4, 4, 7, 7] and rows.targets[2] == "claim two"
+
+
+def test_derived_rows_are_held_out_with_the_claims_they_come_from():
+    groups = np.arange(40).repeat(3)
+    derived = np.array([1, 5, 5, 9, 33, 38])
+    held = set(groups[inner_mask(groups)])
+    assert inner_mask(derived, universe=groups).tolist() == [g in held for g in derived]
