@@ -92,18 +92,17 @@ def test_fit_temperature_finds_the_temperature_that_made_the_labels():
     assert fit_temperature(logits, y, np.ones(len(y))) == pytest.approx(2.0, rel=0.1)
 
 
-def test_sentence_rows_cut_long_comments_and_keep_labels_and_groups():
+def test_sentence_rows_cut_long_related_comments_and_keep_labels_and_groups():
     ps = PairSet("arc", ["claim one", "claim two", "claim one"],
                  ["I agree with this fully. The reasons are many and good. Short.",
                   "Off topic rambling sentence here. Another unrelated sentence here. A third one about cats here.",
                   "One sentence only, nothing to cut here."],
                  [None] * 3, ["agree", "unrelated", "disagree"], np.array([4, 7, 4]))
-    rows = sentence_rows(ps, "arc_sentences", unrelated_per_text=2)
+    rows = sentence_rows(ps, "arc_sentences")
     assert rows.source == "arc_sentences"
-    assert rows.texts == ["I agree with this fully.", "The reasons are many and good.",
-                          "Off topic rambling sentence here.", "Another unrelated sentence here."]
-    assert rows.labels == ["agree", "agree", "unrelated", "unrelated"]
-    assert rows.groups.tolist() == [4, 4, 7, 7] and rows.targets[2] == "claim two"
+    assert rows.texts == ["I agree with this fully.", "The reasons are many and good."]
+    assert rows.labels == ["agree", "agree"]
+    assert rows.groups.tolist() == [4, 4] and rows.targets == ["claim one", "claim one"]
 
 
 def test_derived_rows_are_held_out_with_the_claims_they_come_from():

@@ -131,19 +131,19 @@ def inner_mask(groups: np.ndarray, frac: float = 0.15, seed: int = SEED,
     return np.isin(groups, held)
 
 
-def sentence_rows(ps: PairSet, source: str, unrelated_per_text: int = 2) -> PairSet:
-    """Short comments for training, cut from long ones: every sentence of a related
-    comment (4 words or more) with the comment's label, and the first sentences of
-    unrelated ones. Reader comments are often one or two sentences, while ARC's are
-    paragraphs; without these, "short" would mean RumourEval's tweets, mostly comment."""
+def sentence_rows(ps: PairSet, source: str) -> PairSet:
+    """Short comments for training the agree / disagree / neutral head, cut from long
+    ones: every sentence (4 words or more) of a related comment of two sentences or
+    more, with the comment's label. Reader comments are often one or two sentences,
+    while ARC's are paragraphs; without these, "short" would mean RumourEval's tweets,
+    mostly comment."""
     from pipeline.stance_model.features import TOKEN_RE, split_sentences
 
     rows = []
     for i, (text, label) in enumerate(zip(ps.texts, ps.labels)):
         sents = [x for x in split_sentences(text) if len(TOKEN_RE.findall(x)) >= 4]
-        if len(sents) < 2:
-            continue
-        rows += [(i, x) for x in (sents[:unrelated_per_text] if label == "unrelated" else sents)]
+        if label != "unrelated" and len(sents) >= 2:
+            rows += [(i, x) for x in sents]
     idx = [i for i, _ in rows]
     return PairSet(source, [ps.targets[i] for i in idx], [x for _, x in rows], [None] * len(rows),
                    [ps.labels[i] for i in idx], ps.groups[idx])

@@ -5,10 +5,11 @@
 
 Training rows: the training parts of the grouped ARC / FNC-1 splits and RumourEval
 train (see data.py); the validation slices are never read here except to write
-their metrics into the card (evaluate.py). The networks are first fitted without a
+their metrics into the card (evaluate.py). The networks are fitted without a
 grouped 15% inner hold-out of the training rows, whose rows then fit the
-temperatures; the networks are refitted on all training rows and keep them.
-Hyper-parameters were chosen on that inner hold-out too (see card.json).
+temperatures of exactly the networks that ship. Hyper-parameters were chosen on
+that inner hold-out too (see card.json). ARC comments also enter cut into sentences
+(data.sentence_rows), so that short comments are not only RumourEval's tweets.
 """
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ INNER: dict = {}  # inner hold-out macro-F1 per source and of the reply head (wh
 RE_REL_WEIGHT = 0.3  # RumourEval replies only say "related" (no negatives): light in the R head
 S_MAP = {"agree": "agree", "disagree": "disagree", "discuss": "neutral", "query": "neutral"}
 MODEL_VERSION = "2.0"  # 1.0: linear heads with a bag of words; 2.0: multi-task networks + sentiment
-STANCE = dict(arc_sentences=False)
-STANCE_NET = dict(balance=0.75)  # chosen on the inner hold-out (0, 0.5, 0.75, 1 tried)
+STANCE = dict(arc_sentences=True)  # chosen on the inner hold-out, with head_total
+STANCE_NET = dict(balance=0.75, head_total="labelled_rows")  # inner hold-out: balance 0, 0.5, 0.75, 1 tried
 REPLY_NET = dict(hidden=64, epochs=10, balance=0.5)  # ~2,800 labelled replies: a smaller network
 
 
@@ -55,7 +56,8 @@ def head_rows(labels, sources, g):
     related = labels != "unrelated"
     s_y = np.array([S_MAP.get(v, "") for v in labels])
     return {
-        "rel": (np.ones(len(labels), bool), rel_y, np.where(is_re, RE_REL_WEIGHT, 1.0) * base),
+        # a sentence cut from an on-topic comment need not be on topic itself: not for R
+        "rel": (sources != "arc_sentences", rel_y, np.where(is_re, RE_REL_WEIGHT, 1.0) * base),
         "s_short": (related, s_y, base * (1 - g)),
         "s_long": (related, s_y, base * g),
         "query": (is_re & np.isin(labels, ["query", "discuss"]), labels, base),
@@ -86,20 +88,19 @@ def inner_scores(P: np.ndarray, labels, sources, cal: np.ndarray) -> dict:
 
 
 def fit_stance_net(model: StanceModel, X, labels, sources, cal_mask, net_hp: dict | None = None) -> float:
-    """Fit on the rows outside the inner hold-out and the temperature of the composed
-    distribution on the hold-out (each source the same total weight), then refit on
-    all rows keeping the temperature."""
+    """Fit on the rows outside the inner hold-out, then the temperature of the composed
+    distribution on the hold-out's ARC, FNC-1 and RumourEval rows (each source the
+    same total weight). The network that
+    ships is the one the temperature was fitted for: no refit on all rows, whose longer
+    training would leave the temperature fitted for another network."""
     g, hp = X[:, -1], {**STANCE_NET, **(net_hp or {})}
-    if cal_mask.any():
-        model.net = MLPHeads(STANCE_HEADS, **hp).fit(X, *head_targets(labels, sources, g, ~cal_mask))
-        P = model.proba_from_features(X[cal_mask], temperature=1.0)
-        src = np.asarray(sources)[cal_mask]
-        _, inverse, counts = np.unique(src, return_inverse=True, return_counts=True)
-        w = 1.0 / counts[inverse]
-        yi = np.array([LABELS.index(v) for v in np.asarray(labels)[cal_mask]])
-        model.temperature = fit_temperature(np.log(P + 1e-12), yi, w)
-        INNER.update(inner_scores(model.proba_from_features(X), labels, sources, cal_mask))
-    model.net = MLPHeads(STANCE_HEADS, **hp).fit(X, *head_targets(labels, sources, g, np.ones(len(X), bool)))
+    model.net = MLPHeads(STANCE_HEADS, **hp).fit(X, *head_targets(labels, sources, g, ~cal_mask))
+    cal = cal_mask & np.isin(sources, SOURCES)  # real comments and bodies, not cut sentences
+    P = model.proba_from_features(X[cal], temperature=1.0)
+    _, inverse, counts = np.unique(np.asarray(sources)[cal], return_inverse=True, return_counts=True)
+    yi = np.array([LABELS.index(v) for v in np.asarray(labels)[cal]])
+    model.temperature = fit_temperature(np.log(P + 1e-12), yi, 1.0 / counts[inverse])
+    INNER.update(inner_scores(model.proba_from_features(X), labels, sources, cal_mask))
     return model.temperature
 
 
@@ -136,18 +137,17 @@ def reply_data(splits, use_arc: bool):
 
 
 def fit_reply(rm: ReplyModel, X, y, src, cal_mask, net_hp: dict | None = None) -> float:
+    """Like fit_stance_net: fitted outside the inner hold-out, calibrated on it."""
     w = np.ones(len(y))
     for s in np.unique(src):  # each source the same total weight
         w[src == s] = len(y) / (len(np.unique(src)) * (src == s).sum())
     hp = {**REPLY_NET, **(net_hp or {})}
-    net = MLPHeads({"reply": REPLY_LABELS}, **hp).fit(X, {"reply": np.where(~cal_mask, y, "")},
-                                                       {"reply": np.where(~cal_mask, w, 0.0)})
-    T = net.fit_temperatures(X, {"reply": np.where(cal_mask, y, "")}, {"reply": np.where(cal_mask, w, 0.0)})
+    rm.net = MLPHeads({"reply": REPLY_LABELS}, **hp).fit(X, {"reply": np.where(~cal_mask, y, "")},
+                                                          {"reply": np.where(~cal_mask, w, 0.0)})
+    T = rm.net.fit_temperatures(X, {"reply": np.where(cal_mask, y, "")}, {"reply": np.where(cal_mask, w, 0.0)})
     re_cal = cal_mask & (src == "rumoureval")
-    pred = np.array(REPLY_LABELS)[net.log_proba(X[re_cal])["reply"].argmax(1)]
+    pred = np.array(REPLY_LABELS)[rm.net.log_proba(X[re_cal])["reply"].argmax(1)]
     INNER["reply_re"] = round(float(f1_score(y[re_cal], pred, average="macro")), 4)
-    rm.net = MLPHeads({"reply": REPLY_LABELS}, **hp).fit(X, {"reply": y}, {"reply": w})
-    rm.net.temperature.update(T)
     return T["reply"]
 
 
