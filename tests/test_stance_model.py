@@ -76,12 +76,14 @@ def test_save_and_load_without_pickle_keeps_the_predictions(fitted, tmp_path):
 
 
 def test_balance_decides_how_far_rare_classes_are_weighted_up():
-    y = np.array(["x"] * 90 + ["y"] * 10)
+    y = np.array(["x"] * 90 + ["y"] * 10 + [""] * 50)  # 50 rows this head has no label for
+    weights = np.where(y != "", 1.0, 0.0)
     for balance, ratio in ((0.0, 9.0), (1.0, 1.0), (0.5, 3.0)):
-        net = MLPHeads({"a": ("x", "y")}, balance=balance)
-        yi, w = net._targets({"a": y}, {"a": np.ones(100)})["a"]
-        assert w[yi == 0].sum() / w[yi == 1].sum() == pytest.approx(ratio)
-        assert w.sum() == pytest.approx(100)
+        for head_total, total in (("all_rows", 150), ("labelled_rows", 100)):
+            net = MLPHeads({"a": ("x", "y")}, balance=balance, head_total=head_total)
+            yi, w = net._targets({"a": y}, {"a": weights})["a"]
+            assert w[(yi == 0) & (y != "")].sum() / w[yi == 1].sum() == pytest.approx(ratio)
+            assert w.sum() == pytest.approx(total) and not w[y == ""].any()
 
 
 def test_fit_temperature_finds_the_temperature_that_made_the_labels():
@@ -94,7 +96,7 @@ def test_fit_temperature_finds_the_temperature_that_made_the_labels():
 
 def test_sentence_rows_cut_long_related_comments_and_keep_labels_and_groups():
     ps = PairSet("arc", ["claim one", "claim two", "claim one"],
-                 ["I agree with this fully. The reasons are many and good. Short.",
+                 ["I agree with this fully. The reasons are many and good. Absolutely, definitely right.",
                   "Off topic rambling sentence here. Another unrelated sentence here. A third one about cats here.",
                   "One sentence only, nothing to cut here."],
                  [None] * 3, ["agree", "unrelated", "disagree"], np.array([4, 7, 4]))
@@ -107,6 +109,26 @@ def test_sentence_rows_cut_long_related_comments_and_keep_labels_and_groups():
 
 def test_derived_rows_are_held_out_with_the_claims_they_come_from():
     groups = np.arange(40).repeat(3)
-    derived = np.array([1, 5, 5, 9, 33, 38])
-    held = set(groups[inner_mask(groups)])
-    assert inner_mask(derived, universe=groups).tolist() == [g in held for g in derived]
+    held = sorted(set(groups[inner_mask(groups)]))
+    kept = sorted(set(groups) - set(held))
+    derived = np.array([held[0], kept[0], held[-1], held[-1], kept[1], kept[2]])
+    expected = [True, False, True, True, False, False]
+    assert inner_mask(derived, universe=groups).tolist() == expected
+    assert inner_mask(derived).tolist() != expected  # a draw of its own would not match
+
+
+def test_head_rows_give_sentence_rows_to_the_agree_disagree_head_only():
+    from pipeline.stance_model.train import SOURCE_WEIGHT, head_rows
+
+    labels = ["agree", "unrelated", "discuss", "agree", "query", "disagree", "agree"]
+    sources = ["arc", "arc", "fnc1", "rumoureval", "rumoureval", "arc_sentences", "arc_sentences"]
+    g = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+    rows = head_rows(labels, sources, g)
+    sent = np.array(sources) == "arc_sentences"
+    assert not rows["rel"][0][sent].any() and rows["rel"][0][~sent].all()
+    assert not rows["query"][0][sent].any()
+    assert rows["s_short"][0][sent].all() and (rows["s_short"][2][sent] > 0).all()
+    base = rows["s_short"][2] + rows["s_long"][2]  # g splits each row's base weight
+    share = {s: base[np.array(sources) == s].sum() / base.sum() for s in SOURCE_WEIGHT}
+    total = sum(SOURCE_WEIGHT.values())
+    assert all(share[s] == pytest.approx(SOURCE_WEIGHT[s] / total) for s in SOURCE_WEIGHT)

@@ -133,8 +133,9 @@ def inner_mask(groups: np.ndarray, frac: float = 0.15, seed: int = SEED,
 
 def sentence_rows(ps: PairSet, source: str) -> PairSet:
     """Short comments for training the agree / disagree / neutral head, cut from long
-    ones: every sentence (4 words or more) of a related comment of two sentences or
-    more, with the comment's label. Reader comments are often one or two sentences,
+    ones: every sentence (split_sentences: 15 characters or more, the first 40; and 4
+    words or more here) of a related comment of two such sentences or more, with the
+    comment's label. Reader comments are often one or two sentences,
     while ARC's are paragraphs; without these, "short" would mean RumourEval's tweets,
     mostly comment."""
     from pipeline.stance_model.features import TOKEN_RE, split_sentences

@@ -12,7 +12,7 @@ The 5-way distribution is a hierarchy of softmax heads, each trained
 only on the rows of the sources that really carry its labels:
     R  related / unrelated                        (FNC-1, ARC; RumourEval replies as related)
     S  agree / disagree / neutral, given related  two heads mixed by text length:
-       S_short (comments: ARC, RumourEval), S_long (news bodies: FNC-1)
+       S_short (comments: ARC, ARC's sentences, RumourEval), S_long (news bodies: FNC-1)
     Q  query / discuss, given neutral             (RumourEval)
 P(unrelated)=1-r, P(agree)=r*s_a, P(disagree)=r*s_d, P(query)=r*s_n*q, P(discuss)=r*s_n*(1-q).
 The heads sit on one shared hidden layer (a small multi-task network over the dense
@@ -83,7 +83,8 @@ class MLPHeads:
             share = mass / max(total, 1e-12)
             w = w * (np.where(share > 0, share, 1.0) ** -self.hp["balance"])[np.maximum(y, 0)]
             total = w.sum()
-            # a head's total weight: the number of rows it has labels for, or of all rows
+            # a head's total weight in the shared layer: the number of rows it has labels for
+            # (any weight above the caller's cut counts as a whole row), or of all rows
             size = (w > 0).sum() if self.hp["head_total"] == "labelled_rows" else len(w)
             out[name] = (np.maximum(y, 0), w / max(total, 1e-12) * size)
         return out
@@ -110,9 +111,7 @@ class MLPHeads:
 
     def _fit_member(self, Z, targets, rows: np.ndarray, seed: int) -> dict[str, np.ndarray]:
         import torch
-        from torch import nn
 
-        hp = self.hp
         gen = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng():  # leaves the caller's random state alone
             torch.manual_seed(seed)

@@ -42,8 +42,8 @@ REPLY_NET = dict(hidden=64, epochs=10, balance=0.5)  # ~2,800 labelled replies: 
 
 
 def head_rows(labels, sources, g):
-    """Per-head (mask, y, weight) for featurised rows; each source's total weight is its
-    share of SOURCE_WEIGHT."""
+    """Per-head (mask, y, weight) for featurised rows. Each source's total weight is its
+    share of SOURCE_WEIGHT before the heads' masks and class balancing."""
     labels, sources = np.asarray(labels), np.asarray(sources)
     base = np.zeros(len(labels))
     present = [s for s in SOURCE_WEIGHT if (sources == s).any()]
@@ -57,7 +57,7 @@ def head_rows(labels, sources, g):
     s_y = np.array([S_MAP.get(v, "") for v in labels])
     return {
         # a sentence cut from an on-topic comment need not be on topic itself: not for R
-        "rel": (sources != "arc_sentences", rel_y, np.where(is_re, RE_REL_WEIGHT, 1.0) * base),
+        "rel": (np.isin(sources, SOURCES), rel_y, np.where(is_re, RE_REL_WEIGHT, 1.0) * base),
         "s_short": (related, s_y, base * (1 - g)),
         "s_long": (related, s_y, base * g),
         "query": (is_re & np.isin(labels, ["query", "discuss"]), labels, base),
@@ -74,14 +74,14 @@ def head_targets(labels, sources, g, rows: np.ndarray):
     return lab, wt
 
 
-def inner_scores(P: np.ndarray, labels, sources, cal: np.ndarray) -> dict:
-    """Macro-F1 of the 5-way output on the inner hold-out rows of each source."""
+def inner_scores(P: np.ndarray, labels, sources) -> dict:
+    """Macro-F1 of the 5-way output on the rows of each source (the inner hold-out's)."""
     from pipeline.stance_model.evaluate import slice_metrics
 
     labels, sources = np.asarray(labels), np.asarray(sources)
     out = {}
     for source, scheme in (("arc", "fnc"), ("fnc1", "fnc"), ("rumoureval", "re")):
-        m = cal & (sources == source)
+        m = sources == source
         if m.any():
             out[source] = round(slice_metrics(P[m], labels[m].tolist(), scheme)["macro_f1"], 4)
     return out
@@ -90,17 +90,20 @@ def inner_scores(P: np.ndarray, labels, sources, cal: np.ndarray) -> dict:
 def fit_stance_net(model: StanceModel, X, labels, sources, cal_mask, net_hp: dict | None = None) -> float:
     """Fit on the rows outside the inner hold-out, then the temperature of the composed
     distribution on the hold-out's ARC, FNC-1 and RumourEval rows (each source the
-    same total weight). The network that
-    ships is the one the temperature was fitted for: no refit on all rows, whose longer
-    training would leave the temperature fitted for another network."""
+    same total weight). The network that ships is the one the temperature was fitted
+    for: no refit on all rows, whose longer training would leave the temperature
+    fitted for another network."""
     g, hp = X[:, -1], {**STANCE_NET, **(net_hp or {})}
+    if not cal_mask.any():
+        raise ValueError("the inner hold-out is empty: nothing to fit the temperature on")
     model.net = MLPHeads(STANCE_HEADS, **hp).fit(X, *head_targets(labels, sources, g, ~cal_mask))
     cal = cal_mask & np.isin(sources, SOURCES)  # real comments and bodies, not cut sentences
     P = model.proba_from_features(X[cal], temperature=1.0)
     _, inverse, counts = np.unique(np.asarray(sources)[cal], return_inverse=True, return_counts=True)
     yi = np.array([LABELS.index(v) for v in np.asarray(labels)[cal]])
     model.temperature = fit_temperature(np.log(P + 1e-12), yi, 1.0 / counts[inverse])
-    INNER.update(inner_scores(model.proba_from_features(X), labels, sources, cal_mask))
+    INNER.update(inner_scores(model.proba_from_features(X[cal_mask]), np.asarray(labels)[cal_mask],
+                              np.asarray(sources)[cal_mask]))
     return model.temperature
 
 
@@ -109,7 +112,8 @@ def stance_features(model: StanceModel, sets, encode):
     labels = [lab for ps in sets for lab in ps.labels]
     sources = [ps.source for ps in sets for _ in ps.labels]
     groups_of = {ps.source: ps.groups for ps in sets}
-    cal = np.concatenate([inner_mask(ps.groups, universe=groups_of.get(ps.source.removesuffix("_sentences")))
+    # rows cut from a source's texts ("<source>_sentences") are held out with their claims
+    cal = np.concatenate([inner_mask(ps.groups, universe=groups_of[ps.source.removesuffix("_sentences")])
                           for ps in sets])
     return X, labels, sources, cal
 
@@ -154,6 +158,7 @@ def fit_reply(rm: ReplyModel, X, y, src, cal_mask, net_hp: dict | None = None) -
 def train(data: Path, encode, stance_hp: dict | None = None, net_hp: dict | None = None,
           reply_net_hp: dict | None = None, reply_arc: bool = False, log: dict | None = None):
     log = {} if log is None else log
+    INNER.clear()
     splits = load_splits(data)
     sets = [splits[s][0] for s in SOURCES]
     model = StanceModel(**{**STANCE, **(stance_hp or {})})
@@ -212,7 +217,7 @@ def main(argv=None) -> None:
             "trained_on": {f: sha256_of(data / f) for f in FILES},
             "trained_on_note": "rumoureval2019_dev.jsonl and the held-out ARC / FNC-1 headlines are validation only",
             "hyperparameters": {"stance": model.hp, "stance_net": model.net.hp, "reply": rm.hp,
-                                "reply_net": rm.net.hp, "split_seed": SEED,
+                                "reply_net": rm.net.hp, "split_seed": SEED, "source_weight": SOURCE_WEIGHT,
                                 "inner_holdout": "grouped 15% of training rows (claims / threads)",
                                 "re_rel_weight": RE_REL_WEIGHT},
             "training_log": log}
