@@ -134,7 +134,8 @@ class OnnxEncoder:
         self.max_seq_length = max_seq_length
         self.batch_size = batch_size
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """Normalised float32 vectors (no progress bar: `progress` is for the interface)."""
         # longest first, as sentence-transformers does: batches pad little
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out: np.ndarray | None = None
@@ -171,7 +172,8 @@ class StaticEncoder:
 
         self.model = StaticModel.from_pretrained(str(folder))
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """Normalised float32 vectors (fast enough to need no progress bar)."""
         vectors = np.asarray(self.model.encode(list(texts)), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms == 0, 1, norms)

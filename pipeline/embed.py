@@ -116,11 +116,7 @@ class Embedder:
             return backends.StaticEncoder(
                 backends.distill_static(self.info_.path,
                                         self.models_dir / f"static-{self._weights}-{backends.RECIPE}"))
-        from sentence_transformers import SentenceTransformer
-
-        model = SentenceTransformer(self.info_.path, device=self.device)
-        model.max_seq_length = self.max_seq_length
-        return model
+        return TorchEncoder(self.info_.path, self.device, self.max_seq_length, self.batch_size)
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text, in input order."""
@@ -128,11 +124,23 @@ class Embedder:
             return np.zeros((0, self.info_.dimension), dtype=np.float32)
         if self.model_ is None:
             self.model_ = self._load_weights()
-        if self.backend != "torch":
-            return self.model_.encode(list(texts))
-        vectors = self.model_.encode(list(texts), batch_size=self.batch_size,
-                                     normalize_embeddings=True, convert_to_numpy=True,
-                                     show_progress_bar=progress)
+        return self.model_.encode(list(texts), progress)
+
+
+class TorchEncoder:
+    """The torch backend: sentence-transformers, normalised float32 vectors. Every
+    backend's encoder has this encode(texts, progress) (pipeline.backends)."""
+
+    def __init__(self, path: str, device: str, max_seq_length: int, batch_size: int) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(path, device=device)
+        self.model.max_seq_length = max_seq_length
+        self.batch_size = batch_size
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=progress)
         return vectors.astype(np.float32, copy=False)
 
 

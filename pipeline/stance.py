@@ -39,6 +39,8 @@ def weights_for(backend: str) -> Path:
     """The stance models that read this embedding backend's vectors: the onnx
     backends give MiniLM's vectors (cosine 0.99 and more), static its own."""
     return WEIGHTS_STATIC if backend == "static" else WEIGHTS
+
+
 Encoder = Callable[[list[str]], np.ndarray]
 
 
