@@ -1,5 +1,5 @@
 # make pipeline [DUMP=file-or-folder] [CONFIG=file.yaml] [SET="key=value key=value"] [EXECUTOR=ray]
-# make test | make train-stance | make eval-stance | make bench | make clean-cache
+# make test | make train-stance [LABELLED=file.jsonl] | make eval-stance | make bench | make clean-cache
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -11,6 +11,7 @@ STAMP  := $(VENV)/.installed
 RAY_STAMP := $(VENV)/.installed-ray
 
 SHARED ?= ../shared
+LABELLED ?=
 
 .PHONY: pipeline test setup clean-cache train-stance eval-stance bench
 
@@ -37,9 +38,10 @@ test: $(RAY_STAMP)
 
 # Retrain the shipped stance models from ../shared/data/stance (deterministic): the one
 # that reads MiniLM's vectors (backends torch, onnx, onnx-int8), then the fast mode's (static).
+# LABELLED="a.jsonl b.jsonl": your own labelled comments, beside the team's (stance_model/labelled/).
 train-stance: $(STAMP)
-	$(PY) -m pipeline.stance_model.train --data $(SHARED)/data/stance --out pipeline/stance_model/weights
-	$(PY) -m pipeline.stance_model.train --data $(SHARED)/data/stance --out pipeline/stance_model/weights_static --embed-backend static
+	$(PY) -m pipeline.stance_model.train --data $(SHARED)/data/stance --out pipeline/stance_model/weights $(addprefix --labelled ,$(LABELLED))
+	$(PY) -m pipeline.stance_model.train --data $(SHARED)/data/stance --out pipeline/stance_model/weights_static --embed-backend static $(addprefix --labelled ,$(LABELLED))
 
 # Validation figures of the shipped models on slices kept out of training.
 eval-stance: $(STAMP)

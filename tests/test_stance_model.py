@@ -1,6 +1,14 @@
-"""The stance model's network (MLPHeads) and its training helpers, on small synthetic data."""
+"""The stance model's network (MLPHeads) and its training helpers, on small synthetic data,
+and the labelled news comments it trains on."""
+import json
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+
+from conftest import ROOT, SHARED
 
 from pipeline.stance_model.data import PairSet, inner_mask, sentence_rows
 from pipeline.stance_model.model import MLPHeads, fit_temperature, softmax
@@ -120,15 +128,88 @@ def test_derived_rows_are_held_out_with_the_claims_they_come_from():
 def test_head_rows_give_sentence_rows_to_the_agree_disagree_head_only():
     from pipeline.stance_model.train import SOURCE_WEIGHT, head_rows
 
-    labels = ["agree", "unrelated", "discuss", "agree", "query", "disagree", "agree"]
-    sources = ["arc", "arc", "fnc1", "rumoureval", "rumoureval", "arc_sentences", "arc_sentences"]
-    g = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+    labels = ["agree", "unrelated", "discuss", "agree", "query", "disagree", "agree", "query", "unrelated", "agree"]
+    sources = ["arc", "arc", "fnc1", "rumoureval", "rumoureval", "arc_sentences", "arc_sentences",
+               "news", "news", "news"]
+    g = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0])
     rows = head_rows(labels, sources, g)
     sent = np.array(sources) == "arc_sentences"
     assert not rows["rel"][0][sent].any() and rows["rel"][0][~sent].all()
     assert not rows["query"][0][sent].any()
+    # labelled news comments teach query vs discuss like RumourEval, and related vs unrelated
+    assert rows["query"][0].tolist() == [False, False, False, False, True, False, False, True, False, False]
+    assert rows["rel"][1][8] == "unrelated" and rows["s_long"][1][9] == "agree"
     assert rows["s_short"][0][sent].all() and (rows["s_short"][2][sent] > 0).all()
     base = rows["s_short"][2] + rows["s_long"][2]  # g splits each row's base weight
     share = {s: base[np.array(sources) == s].sum() / base.sum() for s in SOURCE_WEIGHT}
     total = sum(SOURCE_WEIGHT.values())
     assert all(share[s] == pytest.approx(SOURCE_WEIGHT[s] / total) for s in SOURCE_WEIGHT)
+
+
+def write_lines(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" if isinstance(r, dict) else r + "\n" for r in rows),
+                    encoding="utf-8")
+    return path
+
+
+def test_labelled_comments_load_with_articles_as_groups_and_replies_toward_their_parent(tmp_path):
+    from pipeline.stance_model.data import load_labelled, reply_rows
+
+    art_a, art_b = "Town bans cars\nThe council banned cars.", "Rates rise\nThe bank raised rates."
+    path = write_lines(tmp_path / "mine.jsonl", [
+        {"id": 1, "target": art_a, "text": "Great news.", "label": "agree"},
+        {"id": 2, "target": art_b, "text": "Wrong call.", "label": "disagree"},
+        "",
+        {"id": 3, "target": art_a, "text": "Nonsense.", "parent_text": "Great news.", "label": "disagree",
+         "reply_label": "disagree"}])
+    ps = load_labelled([path])
+    assert ps.source == "news" and ps.labels == ["agree", "disagree", "disagree"]
+    assert ps.groups[0] == ps.groups[2] != ps.groups[1]
+    assert ps.parents == [None, None, "Great news."]
+    assert reply_rows(ps)[:3] == (["Great news."], ["Nonsense."], ["disagree"])
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"id": 1, "target": "t", "text": "x", "label": "positive"}, "mine.jsonl:2: label 'positive' is not a stance"),
+    ({"id": 1, "target": "t", "text": "x"}, "mine.jsonl:2: label None is not a stance"),
+    ({"id": 1, "target": "t", "text": "x", "label": "agree", "reply_label": "agree"},
+     "mine.jsonl:2: reply_label 'agree' needs a parent_text"),
+    ({"id": 1, "target": "t", "text": "x", "parent_text": "p", "label": "agree", "reply_label": "yes"},
+     "mine.jsonl:2: reply_label 'yes' needs a parent_text"),
+    ("{not json", "mine.jsonl:2: broken JSON"),
+])
+def test_a_malformed_labelled_line_is_named_with_its_line(tmp_path, row, message):
+    from pipeline.errors import PipelineError
+    from pipeline.stance_model.data import load_labelled
+
+    path = write_lines(tmp_path / "mine.jsonl", [{"id": 0, "target": "t", "text": "ok", "label": "query"}, row])
+    with pytest.raises(PipelineError) as caught:
+        load_labelled([path])
+    assert message in str(caught.value) and "reply_label" in str(caught.value)  # the fix names the format
+
+
+def test_the_shipped_labelled_comments_stay_apart_from_the_obvious_test_set():
+    from pipeline.stance_model.data import LABELLED, load_labelled
+
+    ps = load_labelled([LABELLED])
+    obvious = [json.loads(line) for line in (ROOT / "tests" / "data" / "stance_obvious.jsonl").open()]
+    words = lambda text: re.findall(r"[a-z0-9']+", text.lower())  # noqa: E731
+    grams = lambda text: {tuple(w[i:i + 5]) for w in [words(text)] for i in range(len(w) - 4)}  # noqa: E731
+    test_grams = set().union(*(grams(r["text"]) for r in obvious))
+    assert [t for t in ps.texts if grams(t) & test_grams] == []
+    assert not {r["target"] for r in obvious} & set(ps.targets)
+    assert {r["target"].split("\n")[0] for r in obvious}.isdisjoint(t.split("\n")[0] for t in ps.targets)
+    assert len(set(ps.groups)) == 30 and len(ps) == 360
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "stance").is_dir(), reason="../shared/data/stance is not here")
+def test_training_stops_on_a_malformed_labelled_file_before_writing_anything(tmp_path):
+    bad = write_lines(tmp_path / "mine.jsonl", [{"id": 1, "target": "t", "text": "x", "label": "pro"}])
+    out = tmp_path / "weights"
+    command = [sys.executable, "-m", "pipeline.stance_model.train", "--data", str(SHARED / "data" / "stance"),
+               "--out", str(out), "--labelled", str(bad)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bad}:1: label 'pro' is not a stance (each line is")
+    assert not out.exists()

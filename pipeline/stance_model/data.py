@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.records import REPLY_LABELS, STANCE_LABELS
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "stance"
 SEED = 13
@@ -23,6 +25,11 @@ FILES = ("arc_train_bodies.csv", "arc_train_stances.csv", "fnc1_train_bodies.csv
          "rumoureval2019_train.jsonl", "rumoureval2019_dev.jsonl")
 RE_MAP = {"support": "agree", "deny": "disagree", "query": "query", "comment": "discuss"}
 RE_REPLY_MAP = {"support": "agree", "deny": "disagree", "query": "neutral", "comment": "neutral"}
+# reader comments under news articles, written and labelled by the team (labelled/README.md)
+LABELLED = REPO / "pipeline" / "stance_model" / "labelled" / "news_comments.jsonl"
+LABELLED_FIX = ('each line is {"id", "target", "text", "parent_text" (optional), "label": one of '
+                + "/".join(STANCE_LABELS) + ', "reply_label" (optional, with parent_text): '
+                + "/".join(REPLY_LABELS) + "}")
 
 
 @dataclass
@@ -116,6 +123,37 @@ def load_rumoureval(folder: Path, split: str, with_sources: bool = False) -> Pai
                    [RE_MAP[lab] for lab in d.label], pd.factorize(d.thread_id)[0], d.depth.to_numpy(), reply)
 
 
+def load_labelled(paths, source: str = "news") -> PairSet:
+    """Labelled comments: stance-predict's pair lines plus "label" (stance toward the
+    target) and, on a reply, "reply_label" (toward parent_text). Rows under the same
+    target form one group (an article), held out together."""
+    from pipeline.errors import PipelineError
+    from pipeline.pairs import read_pairs
+
+    rows = []
+    for path in paths:
+        try:
+            lines = list(read_pairs(Path(path)))
+        except PipelineError as error:  # the pair format's own fix does not mention the labels
+            raise PipelineError(error.message, path=error.path, line=error.line, hint=LABELLED_FIX) from None
+        for number, pair in lines:
+            if pair.get("label") not in STANCE_LABELS:
+                raise PipelineError(f"label {pair.get('label')!r} is not a stance", path=path, line=number,
+                                    hint=LABELLED_FIX)
+            reply = pair.get("reply_label")
+            if reply is not None and (reply not in REPLY_LABELS or not pair.get("parent_text")):
+                raise PipelineError(f"reply_label {reply!r} needs a parent_text and one of "
+                                    + "/".join(REPLY_LABELS), path=path, line=number, hint=LABELLED_FIX)
+            rows.append(pair)
+    if not rows:
+        raise PipelineError("no labelled comments", path=", ".join(map(str, paths)), hint=LABELLED_FIX)
+    targets = [r["target"] for r in rows]
+    parents = [r.get("parent_text") or None for r in rows]
+    return PairSet(source, targets, [r["text"] for r in rows], parents, [r["label"] for r in rows],
+                   np.unique(targets, return_inverse=True)[1], np.array([int(p is not None) for p in parents]),
+                   [r.get("reply_label") for r in rows])
+
+
 def load_splits(folder: str | Path) -> dict[str, tuple[PairSet, PairSet]]:
     folder = check_data(folder)
     return {"arc": fnc_like_split(folder, "arc"), "fnc1": fnc_like_split(folder, "fnc1"),
@@ -151,10 +189,11 @@ def sentence_rows(ps: PairSet, source: str) -> PairSet:
 
 
 def reply_rows(ps: PairSet) -> tuple[list, list, list, np.ndarray]:
-    """(parent_texts, texts, reply_labels, groups) of the rows that carry a reply label."""
+    """(parent_texts, texts, reply_labels, groups) of the rows that carry a reply label;
+    a reply with no parent text answers the target (RumourEval's depth-1 replies)."""
     idx = [i for i, r in enumerate(ps.reply_labels or []) if r is not None]
-    return ([ps.targets[i] for i in idx], [ps.texts[i] for i in idx], [ps.reply_labels[i] for i in idx],
-            ps.groups[idx])
+    return ([ps.parents[i] or ps.targets[i] for i in idx], [ps.texts[i] for i in idx],
+            [ps.reply_labels[i] for i in idx], ps.groups[idx])
 
 
 def make_encoder(cache_dir: str | Path | None = None, backend: str = "torch"):

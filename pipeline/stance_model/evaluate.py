@@ -39,9 +39,10 @@ def fnc_score(gold, pred) -> float:
 
 
 def slice_metrics(P: np.ndarray, gold: list[str], scheme: str) -> dict:
-    """FNC scheme: query counted as discuss. SDQC scheme: unrelated counted as comment (discuss)."""
-    merge = {"query": "discuss"} if scheme == "fnc" else {"unrelated": "discuss"}
-    labs = FNC4 if scheme == "fnc" else SDQC
+    """FNC scheme: query counted as discuss. SDQC scheme: unrelated counted as comment
+    (discuss). "all": the five labels as they are."""
+    merge = {"fnc": {"query": "discuss"}, "re": {"unrelated": "discuss"}, "all": {}}[scheme]
+    labs = {"fnc": FNC4, "re": SDQC, "all": LABELS}[scheme]
     pred = [merge.get(LABELS[i], LABELS[i]) for i in P.argmax(1)]
     out = {"n": len(gold), "macro_f1": float(f1_score(gold, pred, labels=labs, average="macro")),
            "accuracy": float(accuracy_score(gold, pred)),

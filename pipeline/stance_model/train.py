@@ -23,19 +23,25 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from pipeline.stage_cache import sha256_of
-from pipeline.stance_model.data import (DEFAULT_DATA, FILES, REPO, SEED, check_data, inner_mask, load_splits,
-                                        reply_rows, sentence_rows)
+from pipeline.stance_model.data import (DEFAULT_DATA, FILES, LABELLED, REPO, SEED, check_data, inner_mask,
+                                        load_labelled, load_splits, reply_rows, sentence_rows)
 from pipeline.stance_model.features import Tfidf
 from pipeline.stance_model.model import (LABELS, REPLY_LABELS, STANCE_HEADS, MLPHeads, ReplyModel, StanceModel,
                                          fit_temperature)
 
-SOURCES = ("fnc1", "arc", "rumoureval")
+SOURCES = ("fnc1", "arc", "rumoureval")  # the shared data sets
+NEWS = "news"  # labelled reader comments under news articles (data.LABELLED, and a user's own)
+REAL = SOURCES + (NEWS,)  # whole comments and bodies, not cut sentences
+QUERY_SOURCES = ("rumoureval", NEWS)  # the sources that tell query from discuss
 # total training weight of each source (ARC's sentences: see data.sentence_rows)
-SOURCE_WEIGHT = {"fnc1": 1.0, "arc": 1.0, "rumoureval": 1.0, "arc_sentences": 0.5}
+# (news: 0.5, 1 and 2 tried on the inner hold-out)
+SOURCE_WEIGHT = {"fnc1": 1.0, "arc": 1.0, "rumoureval": 1.0, "arc_sentences": 0.5, NEWS: 1.0}
+# total weight of the labelled news replies against RumourEval's in the reply model (inner hold-out: 0.5, 1)
+REPLY_NEWS_WEIGHT = 0.5
 INNER: dict = {}  # inner hold-out macro-F1 per source and of the reply head (what tuning looked at)
 RE_REL_WEIGHT = 0.3  # RumourEval replies only say "related" (no negatives): light in the R head
 S_MAP = {"agree": "agree", "disagree": "disagree", "discuss": "neutral", "query": "neutral"}
-MODEL_VERSION = "2.0"  # 1.0: linear heads with a bag of words; 2.0: multi-task networks + sentiment
+MODEL_VERSION = "2.1"  # 1.0: linear heads, bag of words; 2.0: multi-task networks, sentiment; 2.1: + news comments
 STANCE = dict(arc_sentences=True)  # chosen on the inner hold-out, with head_total
 STANCE_NET = dict(balance=0.75, head_total="labelled_rows")  # inner hold-out: balance 0, 0.5, 0.75, 1 tried
 REPLY_NET = dict(hidden=64, epochs=10, balance=0.5)  # ~2,800 labelled replies: a smaller network
@@ -57,16 +63,15 @@ def head_rows(labels, sources, g):
     for s in present:
         m = sources == s
         base[m] = len(labels) * SOURCE_WEIGHT[s] / (total * m.sum())
-    is_re = sources == "rumoureval"
     rel_y = np.where(labels == "unrelated", "unrelated", "related")
     related = labels != "unrelated"
     s_y = np.array([S_MAP.get(v, "") for v in labels])
     return {
         # a sentence cut from an on-topic comment need not be on topic itself: not for R
-        "rel": (np.isin(sources, SOURCES), rel_y, np.where(is_re, RE_REL_WEIGHT, 1.0) * base),
+        "rel": (np.isin(sources, REAL), rel_y, np.where(sources == "rumoureval", RE_REL_WEIGHT, 1.0) * base),
         "s_short": (related, s_y, base * (1 - g)),
         "s_long": (related, s_y, base * g),
-        "query": (is_re & np.isin(labels, ["query", "discuss"]), labels, base),
+        "query": (np.isin(sources, QUERY_SOURCES) & np.isin(labels, ["query", "discuss"]), labels, base),
     }
 
 
@@ -86,7 +91,7 @@ def inner_scores(P: np.ndarray, labels, sources) -> dict:
 
     labels, sources = np.asarray(labels), np.asarray(sources)
     out = {}
-    for source, scheme in (("arc", "fnc"), ("fnc1", "fnc"), ("rumoureval", "re")):
+    for source, scheme in (("arc", "fnc"), ("fnc1", "fnc"), ("rumoureval", "re"), (NEWS, "all")):
         m = sources == source
         if m.any():
             out[source] = round(slice_metrics(P[m], labels[m].tolist(), scheme)["macro_f1"], 4)
@@ -95,7 +100,7 @@ def inner_scores(P: np.ndarray, labels, sources) -> dict:
 
 def fit_stance_net(model: StanceModel, X, labels, sources, cal_mask, net_hp: dict | None = None) -> float:
     """Fit on the rows outside the inner hold-out, then the temperature of the composed
-    distribution on the hold-out's ARC, FNC-1 and RumourEval rows (each source the
+    distribution on the hold-out's whole comments and bodies (each source the
     same total weight). The network that ships is the one the temperature was fitted
     for: no refit on all rows, whose longer training would leave the temperature
     fitted for another network."""
@@ -103,7 +108,7 @@ def fit_stance_net(model: StanceModel, X, labels, sources, cal_mask, net_hp: dic
     if not cal_mask.any():
         raise ValueError("the inner hold-out is empty: nothing to fit the temperature on")
     model.net = MLPHeads(STANCE_HEADS, **hp).fit(X, *head_targets(labels, sources, g, ~cal_mask))
-    cal = cal_mask & np.isin(sources, SOURCES)  # real comments and bodies, not cut sentences
+    cal = cal_mask & np.isin(sources, REAL)
     P = model.proba_from_features(X[cal], temperature=1.0)
     yi = np.array([LABELS.index(v) for v in np.asarray(labels)[cal]])
     model.temperature = fit_temperature(np.log(P + 1e-12), yi, per_source(np.asarray(sources)[cal]))
@@ -129,26 +134,37 @@ def fit_vocabulary(obj, sets) -> None:
     obj.overlap = Tfidf("overlap", obj.hp["overlap_features"]).fit(texts + targets)
 
 
-def fit_reply(rm: ReplyModel, X, y, cal_mask, net_hp: dict | None = None) -> float:
+def fit_reply(rm: ReplyModel, X, y, cal_mask, sources, net_hp: dict | None = None) -> float:
     """Like fit_stance_net, on RumourEval's depth-1 replies (their parent is the source
-    post): fitted outside the inner hold-out, calibrated on it. (Adding ARC's claim and
-    comment pairs as parent and reply was tried in 1.0 and 2.0 and scored lower there.)"""
+    post) and the labelled news replies (toward their parent comment): fitted outside
+    the inner hold-out, calibrated on it. The news replies weigh REPLY_NEWS_WEIGHT
+    times RumourEval's in total. (Adding ARC's claim and comment pairs as parent and
+    reply was tried in 1.0 and 2.0 and scored lower there.)"""
+    sources = np.asarray(sources)
+    news = sources == NEWS
     w = np.ones(len(y))
+    if news.any():
+        w[news] = REPLY_NEWS_WEIGHT * (~news).sum() / news.sum()
     hp = {**REPLY_NET, **(net_hp or {})}
     rm.net = MLPHeads({"reply": REPLY_LABELS}, **hp).fit(X, {"reply": np.where(~cal_mask, y, "")},
                                                           {"reply": np.where(~cal_mask, w, 0.0)})
     T = rm.net.fit_temperatures(X, {"reply": np.where(cal_mask, y, "")}, {"reply": np.where(cal_mask, w, 0.0)})
-    pred = np.array(REPLY_LABELS)[rm.net.log_proba(X[cal_mask])["reply"].argmax(1)]
-    INNER["reply_re"] = round(float(f1_score(y[cal_mask], pred, average="macro")), 4)
+    pred = np.array(REPLY_LABELS)[rm.net.log_proba(X)["reply"].argmax(1)]
+    for name, m in (("reply_re", cal_mask & ~news), ("reply_news", cal_mask & news)):
+        if m.any():
+            INNER[name] = round(float(f1_score(y[m], pred[m], labels=list(REPLY_LABELS), average="macro")), 4)
     return T["reply"]
 
 
 def train(data: Path, encode, stance_hp: dict | None = None, net_hp: dict | None = None,
-          reply_net_hp: dict | None = None, log: dict | None = None):
+          reply_net_hp: dict | None = None, log: dict | None = None, labelled=(LABELLED,)):
+    """`labelled`: files of labelled news comments (data.load_labelled), the NEWS source."""
     log = {} if log is None else log
     INNER.clear()
     splits = load_splits(data)
     sets = [splits[s][0] for s in SOURCES]
+    if labelled:
+        sets.append(load_labelled(labelled, NEWS))
     model = StanceModel(**{**STANCE, **(stance_hp or {})})
     fit_vocabulary(model, sets)
     if model.hp["arc_sentences"]:
@@ -162,12 +178,21 @@ def train(data: Path, encode, stance_hp: dict | None = None, net_hp: dict | None
     del X
     rm = ReplyModel()
     rm.overlap = model.overlap
-    par, txt, y, grp = reply_rows(splits["rumoureval"][0])
-    log["temperatures"]["reply"] = fit_reply(rm, rm.features(par, txt, encode), np.array(y), inner_mask(grp),
-                                             reply_net_hp)
+    par, txt, y, cal, src = [], [], [], [], []
+    for ps in (ps for ps in sets if ps.reply_labels):  # RumourEval's and the news replies
+        p, t, lab, grp = reply_rows(ps)
+        par, txt, y, src = par + p, txt + t, y + lab, src + [ps.source] * len(lab)
+        cal.append(inner_mask(grp, universe=ps.groups))  # the threads the stance model holds out
+    log["temperatures"]["reply"] = fit_reply(rm, rm.features(par, txt, encode), np.array(y), np.concatenate(cal),
+                                             src, reply_net_hp)
     rm.hp["trained_with_arc"] = False
     log["inner_holdout_macro_f1"] = dict(INNER)
     return model, rm, log
+
+
+def _shown(path: Path) -> str:
+    path = path.resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def main(argv=None) -> None:
@@ -179,18 +204,23 @@ def main(argv=None) -> None:
     ap.add_argument("--embed-backend", default="torch", choices=("torch", "static"),
                     help="embeddings the model reads: torch (MiniLM, also for onnx and onnx-int8) or "
                          "static (the distilled model of embed.backend: static)")
+    ap.add_argument("--labelled", action="append", default=[], metavar="FILE",
+                    help="labelled comments of your own (format: pipeline/stance_model/labelled/README.md), "
+                         "trained on beside the team's news_comments.jsonl; may repeat")
     args = ap.parse_args(argv)
     from pipeline.errors import PipelineError
     from pipeline.stance_model.data import make_encoder
 
     try:
         data = check_data(Path(args.data).resolve() if not Path(args.data).is_absolute() else Path(args.data))
+        labelled = (LABELLED, *map(Path, args.labelled))
+        load_labelled(labelled)  # a malformed line stops here, before anything is embedded
     except PipelineError as error:  # one line, exit status 2, like the project's CLI
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     t_start = time.time()
     encode = make_encoder(args.cache_dir, args.embed_backend)
-    model, rm, log = train(data, encode)
+    model, rm, log = train(data, encode, labelled=labelled)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "stance.npz")
@@ -202,7 +232,8 @@ def main(argv=None) -> None:
             "reply_labels": list(REPLY_LABELS),
             "embedding": {"model": "all-MiniLM-L6-v2", "backend": args.embed_backend,
                           "fingerprint": encode.fingerprint},
-            "trained_on": {f: sha256_of(data / f) for f in FILES},
+            "trained_on": {**{f: sha256_of(data / f) for f in FILES},
+                           **{_shown(f): sha256_of(f) for f in labelled}},
             "trained_on_note": "rumoureval2019_dev.jsonl and the held-out ARC / FNC-1 headlines are validation only",
             "hyperparameters": {"stance": model.hp, "stance_net": model.net.hp, "reply": rm.hp,
                                 "reply_net": rm.net.hp, "split_seed": SEED, "source_weight": SOURCE_WEIGHT,
