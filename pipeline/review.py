@@ -204,6 +204,24 @@ def agreement(rows: Sequence[dict], reviewed: dict[str, dict]) -> dict:
     return {"stance": stance, "topics": dict(sorted(topics.items())), "unknown_ids": unknown}
 
 
+def stance_training_rows(rows: Sequence[dict], reviewed: dict[str, dict], target: str) -> list[dict]:
+    """The reviewed stances as labelled comments for `make train-stance LABELLED=...`
+    (pipeline/stance_model/labelled/README.md): the comment's cleaned text, the text
+    of the comment it answers (`reply_to`), the stance toward `target` (the article,
+    as the stance stage reads it). Comments without text or a reviewed stance are left out."""
+    text_of = {row["comment_id"]: row["text_clean"] for row in rows}
+    out = []
+    for row in rows:
+        stance = reviewed.get(row["comment_id"], {}).get("stance")
+        if not stance or not row["text_clean"]:
+            continue
+        line = {"id": row["comment_id"], "target": target, "text": row["text_clean"], "label": stance}
+        if text_of.get(row.get("reply_to")):
+            line["parent_text"] = text_of[row["reply_to"]]
+        out.append(line)
+    return out
+
+
 def corrected_rows(rows: Sequence[dict], reviewed: dict[str, dict]) -> list[dict]:
     out = []
     for row in rows:

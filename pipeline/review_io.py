@@ -1,6 +1,7 @@
 """review-import: the file I/O around pipeline.review."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pipeline import export, review
@@ -35,7 +36,18 @@ def import_review(review_file: Path, artifacts: Path | None) -> str:
     write_atomically(out / "corrected_labels.csv",
             lambda path: export.write_csv(corrected, path, list(corrected[0])))
     write_atomically(out / "agreement.json", lambda path: export.write_json(result, path))
+    training = review.stance_training_rows(rows, reviewed, _stance_target(folder))
+    write_atomically(out / "stance_labels.jsonl", lambda path: export.write_jsonl(training, path))
     return _summary(result, out)
+
+
+def _stance_target(folder: Path) -> str:
+    """The article as the stance stage read it, from the run's thread.json."""
+    from pipeline.records import Article
+    from pipeline.stance import article_target
+
+    article = json.loads((folder / "thread.json").read_text(encoding="utf-8"))["article"]
+    return article_target(Article(article["id"], article["title"], tuple(article["paragraphs"]), article["source"]))
 
 
 def _summary(result: dict, out: Path) -> str:
@@ -49,5 +61,6 @@ def _summary(result: dict, out: Path) -> str:
     if result["unknown_ids"]:
         lines.append(f"{len(result['unknown_ids'])} reviewed ids not in this run: "
                      f"{', '.join(result['unknown_ids'][:5])}")
-    lines.append(f"written: {out / 'corrected_labels.csv'}, {out / 'agreement.json'}")
+    lines.append(f"written: {out / 'corrected_labels.csv'}, {out / 'agreement.json'}, "
+                 f"{out / 'stance_labels.jsonl'} (make train-stance LABELLED=...)")
     return "\n".join(lines)

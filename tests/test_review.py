@@ -74,6 +74,8 @@ def test_review_csv_round_trip(run_copy):
     target = next(r for r in rows if r["topic_id"] not in ("", "-1"))
     target["reviewed_stance"] = "query"
     target["reviewed_topic_id"] = "-1"
+    reply = next(r for r in rows if r["depth"] != "0" and r["text"] and r is not target)
+    reply["reviewed_stance"] = "disagree"
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -81,10 +83,26 @@ def test_review_csv_round_trip(run_copy):
     result = cli("review-import", str(path))
     assert result.returncode == 0, result.stderr
     agreement = json.loads((run_copy / "review" / "agreement.json").read_text())
-    assert agreement["stance"]["reviewed"] == 1
-    assert agreement["stance"]["accuracy"] == (1.0 if target["stance"] == "query" else 0.0)
+    assert agreement["stance"]["reviewed"] == 2
+    assert agreement["stance"]["accuracy"] == ((target["stance"] == "query") + (reply["stance"] == "disagree")) / 2
     assert agreement["topics"][target["topic_id"]] == {"label": target["topic_label"], "reviewed": 1,
                                                        "kept": 0, "agreement": 0.0}
+    # the reviewed stance, ready to train on (make train-stance LABELLED=...)
+    from pipeline.stance_model.data import load_labelled
+
+    labelled = run_copy / "review" / "stance_labels.jsonl"
+    ps = load_labelled([labelled])
+    comments = {c["comment_id"]: c for c in map(json.loads, (run_copy / "comments.jsonl").open(encoding="utf-8"))}
+    thread = json.loads((run_copy / "thread.json").read_text(encoding="utf-8"))
+    wanted = {target["comment_id"]: "query", reply["comment_id"]: "disagree"}
+    order = [c for c in comments if c in wanted]  # the run's comment order
+    assert ps.labels == [wanted[c] for c in order]
+    assert ps.texts == [comments[c]["text_clean"] for c in order]
+    assert ps.parents == [comments[comments[c]["reply_to"]]["text_clean"] if comments[c]["reply_to"] else None
+                          for c in order]
+    assert ps.parents[order.index(reply["comment_id"])] is not None
+    assert all(t.startswith(thread["article"]["title"] + "\n") for t in ps.targets)
+    assert "stance_labels.jsonl" in result.stdout
 
 
 def test_review_csv_with_a_bad_label_names_the_line(run_copy):
