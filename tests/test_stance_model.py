@@ -199,7 +199,7 @@ def test_the_shipped_labelled_comments_stay_apart_from_the_obvious_test_set():
     assert [t for t in ps.texts if grams(t) & test_grams] == []
     assert not {r["target"] for r in obvious} & set(ps.targets)
     assert {r["target"].split("\n")[0] for r in obvious}.isdisjoint(t.split("\n")[0] for t in ps.targets)
-    assert len(set(ps.groups)) == 30 and len(ps) == 360
+    assert len(set(ps.groups)) == 44 and len(ps) == 556
 
 
 @pytest.mark.skipif(not (SHARED / "data" / "stance").is_dir(), reason="../shared/data/stance is not here")
@@ -213,3 +213,13 @@ def test_training_stops_on_a_malformed_labelled_file_before_writing_anything(tmp
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {bad}:1: label 'pro' is not a stance (each line is")
     assert not out.exists()
+
+
+def test_cross_validation_folds_keep_each_article_whole_and_are_repeatable():
+    from pipeline.stance_model.crossval import folds_of
+
+    groups = np.repeat(np.arange(30), 12)
+    fold = folds_of(groups, 5)
+    assert all(len(set(fold[groups == g])) == 1 for g in range(30))
+    assert np.bincount(fold).tolist() == [72] * 5
+    assert (folds_of(groups, 5) == fold).all() and not (folds_of(groups, 5, seed=1) == fold).all()

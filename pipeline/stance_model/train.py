@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from pipeline.stage_cache import sha256_of
-from pipeline.stance_model.data import (DEFAULT_DATA, FILES, LABELLED, REPO, SEED, check_data, inner_mask,
+from pipeline.stance_model.data import (DEFAULT_DATA, FILES, LABELLED, REPO, SEED, PairSet, check_data, inner_mask,
                                         load_labelled, load_splits, reply_rows, sentence_rows)
 from pipeline.stance_model.features import Tfidf
 from pipeline.stance_model.model import (LABELS, REPLY_LABELS, STANCE_HEADS, MLPHeads, ReplyModel, StanceModel,
@@ -158,13 +158,16 @@ def fit_reply(rm: ReplyModel, X, y, cal_mask, sources, net_hp: dict | None = Non
 
 def train(data: Path, encode, stance_hp: dict | None = None, net_hp: dict | None = None,
           reply_net_hp: dict | None = None, log: dict | None = None, labelled=(LABELLED,)):
-    """`labelled`: files of labelled news comments (data.load_labelled), the NEWS source."""
+    """`labelled`: the NEWS source, as files of labelled news comments (data.load_labelled)
+    or as a PairSet already loaded; empty for none."""
     log = {} if log is None else log
     INNER.clear()
     splits = load_splits(data)
     sets = [splits[s][0] for s in SOURCES]
-    if labelled:
-        sets.append(load_labelled(labelled, NEWS))
+    if not isinstance(labelled, PairSet):
+        labelled = load_labelled(labelled, NEWS) if labelled else None
+    if labelled is not None:
+        sets.append(labelled)
     model = StanceModel(**{**STANCE, **(stance_hp or {})})
     fit_vocabulary(model, sets)
     if model.hp["arc_sentences"]:
@@ -214,13 +217,13 @@ def main(argv=None) -> None:
     try:
         data = check_data(Path(args.data).resolve() if not Path(args.data).is_absolute() else Path(args.data))
         labelled = (LABELLED, *map(Path, args.labelled))
-        load_labelled(labelled)  # a malformed line stops here, before anything is embedded
+        news = load_labelled(labelled, NEWS)  # a malformed line stops here, before anything is embedded
     except PipelineError as error:  # one line, exit status 2, like the project's CLI
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     t_start = time.time()
     encode = make_encoder(args.cache_dir, args.embed_backend)
-    model, rm, log = train(data, encode, labelled=labelled)
+    model, rm, log = train(data, encode, labelled=news)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "stance.npz")
