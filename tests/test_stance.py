@@ -28,8 +28,8 @@ def obvious_rows():
     return [json.loads(line) for line in OBVIOUS.read_text(encoding="utf-8").splitlines()]
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped model (comment-stance 2.0) tells agree from disagree "
-                   "on comments only a little better than chance; see README, Stance: known limits. "
+@pytest.mark.xfail(strict=True, reason="the shipped model (comment-stance 2.1) still gets a few of these "
+                   "wrong (make eval-stance lists them); see README, Stance: known limits. "
                    "strict: this fails loudly once a model gets every case right, so the mark goes")
 def test_obvious_cases_come_out_right(encode, models):
     rows = obvious_rows()
