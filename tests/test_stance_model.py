@@ -173,19 +173,23 @@ def test_labelled_comments_load_with_articles_as_groups_and_replies_toward_their
     ({"id": 1, "target": "t", "text": "x", "label": "positive"}, "mine.jsonl:2: label 'positive' is not a stance"),
     ({"id": 1, "target": "t", "text": "x"}, "mine.jsonl:2: label None is not a stance"),
     ({"id": 1, "target": "t", "text": "x", "label": "agree", "reply_label": "agree"},
-     "mine.jsonl:2: reply_label 'agree' needs a parent_text"),
+     "mine.jsonl:2: reply_label needs the parent_text it is toward"),
     ({"id": 1, "target": "t", "text": "x", "parent_text": "p", "label": "agree", "reply_label": "yes"},
-     "mine.jsonl:2: reply_label 'yes' needs a parent_text"),
+     "mine.jsonl:2: reply_label 'yes' is not one of agree/disagree/neutral"),
+    ({"id": 1, "target": "t", "text": "  ", "label": "agree"}, "mine.jsonl:2: 'text' is empty"),
+    ({"id": 9, "target": " t", "text": "ok ", "label": "agree"},
+     "mine.jsonl:2: the same comment (target, text and parent_text) is already at "),
     ("{not json", "mine.jsonl:2: broken JSON"),
 ])
 def test_a_malformed_labelled_line_is_named_with_its_line(tmp_path, row, message):
     from pipeline.errors import PipelineError
-    from pipeline.stance_model.data import load_labelled
+    from pipeline.stance_model.data import LABELLED_FIX, load_labelled
 
     path = write_lines(tmp_path / "mine.jsonl", [{"id": 0, "target": "t", "text": "ok", "label": "query"}, row])
     with pytest.raises(PipelineError) as caught:
         load_labelled([path])
-    assert message in str(caught.value) and "reply_label" in str(caught.value)  # the fix names the format
+    assert message in str(caught.value)
+    assert str(caught.value).endswith(f"({LABELLED_FIX})")  # the fix names the labelled format
 
 
 def test_the_shipped_labelled_comments_stay_apart_from_the_obvious_test_set():
@@ -195,11 +199,29 @@ def test_the_shipped_labelled_comments_stay_apart_from_the_obvious_test_set():
     obvious = [json.loads(line) for line in (ROOT / "tests" / "data" / "stance_obvious.jsonl").open()]
     words = lambda text: re.findall(r"[a-z0-9']+", text.lower())  # noqa: E731
     grams = lambda text: {tuple(w[i:i + 5]) for w in [words(text)] for i in range(len(w) - 4)}  # noqa: E731
-    test_grams = set().union(*(grams(r["text"]) for r in obvious))
-    assert [t for t in ps.texts if grams(t) & test_grams] == []
-    assert not {r["target"] for r in obvious} & set(ps.targets)
+    test_texts = [r["text"] for r in obvious] + [r["parent_text"] for r in obvious if r.get("parent_text")]
+    train_texts = ps.texts + [p for p in ps.parents if p]
+    test_grams = set().union(*map(grams, test_texts))
+    assert [t for t in train_texts if grams(t) & test_grams] == []
+    assert {tuple(words(t)) for t in train_texts}.isdisjoint(tuple(words(t)) for t in test_texts)  # short ones too
     assert {r["target"].split("\n")[0] for r in obvious}.isdisjoint(t.split("\n")[0] for t in ps.targets)
     assert len(set(ps.groups)) == 44 and len(ps) == 556
+
+
+def test_a_reply_label_is_consistent_with_the_stances_of_reply_and_parent():
+    """In the shipped set: agreeing with a comment that takes a side takes the same
+    side; contradicting it takes the other."""
+    from pipeline.stance_model.data import LABELLED, load_labelled
+
+    ps = load_labelled([LABELLED])
+    label_of = {(t, x): lab for t, x, lab in zip(ps.targets, ps.texts, ps.labels)}
+    flip = {"agree": "disagree", "disagree": "agree"}
+    wrong = []
+    for target, text, parent, label, reply in zip(ps.targets, ps.texts, ps.parents, ps.labels, ps.reply_labels):
+        side = label_of[(target, parent)] if parent else None
+        if side in flip and reply in flip and label != (side if reply == "agree" else flip[side]):
+            wrong.append(text)
+    assert wrong == []
 
 
 @pytest.mark.skipif(not (SHARED / "data" / "stance").is_dir(), reason="../shared/data/stance is not here")
@@ -223,3 +245,31 @@ def test_cross_validation_folds_keep_each_article_whole_and_are_repeatable():
     assert all(len(set(fold[groups == g])) == 1 for g in range(30))
     assert np.bincount(fold).tolist() == [72] * 5
     assert (folds_of(groups, 5) == fold).all() and not (folds_of(groups, 5, seed=1) == fold).all()
+
+
+def test_cross_validation_never_trains_on_the_articles_it_scores(monkeypatch):
+    import pipeline.stance_model.crossval as crossval
+    import pipeline.stance_model.train as train_module
+    from pipeline.records import StanceAssignment
+    from pipeline.stance_model.data import LABELLED, load_labelled
+
+    news = load_labelled([LABELLED])
+    trained_on, scored = [], []
+
+    def fake_train(data, encode, labelled):
+        trained_on.append(set(labelled.targets))
+        return None, None, {}
+
+    monkeypatch.setattr(train_module, "train", fake_train)
+
+    def score(rows, encode, models):
+        scored.append({r["target"] for r in rows})
+        return {r["id"]: StanceAssignment(id=r["id"], stance="agree", confidence=1.0, probs=(1.0, 0, 0, 0, 0),
+                                          reply_to=None, reply_to_reason="article", reply_stance="agree")
+                for r in rows}
+
+    monkeypatch.setattr(crossval, "score_as_threads", score)
+    res = crossval.crossval(None, None, news, folds=5, log=lambda line: None)
+    assert len(trained_on) == len(scored) == 5
+    assert all(not (held & used) for held, used in zip(scored, trained_on))
+    assert set().union(*scored) == set(news.targets) and res["n"] == len(news)

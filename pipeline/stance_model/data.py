@@ -126,32 +126,45 @@ def load_rumoureval(folder: Path, split: str, with_sources: bool = False) -> Pai
 def load_labelled(paths, source: str = "news") -> PairSet:
     """Labelled comments: stance-predict's pair lines plus "label" (stance toward the
     target) and, on a reply, "reply_label" (toward parent_text). Rows under the same
-    target form one group (an article), held out together."""
+    target (whitespace aside) form one group, an article, held out together. The same
+    comment twice (target, text and parent_text) is an error: a file given twice, or a
+    review imported twice, would otherwise count double."""
     from pipeline.errors import PipelineError
     from pipeline.pairs import read_pairs
 
-    rows = []
+    rows, groups, seen = [], [], {}
     for path in paths:
         try:
             lines = list(read_pairs(Path(path)))
         except PipelineError as error:  # the pair format's own fix does not mention the labels
             raise PipelineError(error.message, path=error.path, line=error.line, hint=LABELLED_FIX) from None
         for number, pair in lines:
+            def bad(message, path=path, number=number):
+                return PipelineError(message, path=path, line=number, hint=LABELLED_FIX)
+
+            for key in ("target", "text"):
+                if not pair[key].strip():
+                    raise bad(f"'{key}' is empty")
             if pair.get("label") not in STANCE_LABELS:
-                raise PipelineError(f"label {pair.get('label')!r} is not a stance", path=path, line=number,
-                                    hint=LABELLED_FIX)
+                raise bad(f"label {pair.get('label')!r} is not a stance")
             reply = pair.get("reply_label")
-            if reply is not None and (reply not in REPLY_LABELS or not pair.get("parent_text")):
-                raise PipelineError(f"reply_label {reply!r} needs a parent_text and one of "
-                                    + "/".join(REPLY_LABELS), path=path, line=number, hint=LABELLED_FIX)
+            if reply is not None and reply not in REPLY_LABELS:
+                raise bad(f"reply_label {reply!r} is not one of " + "/".join(REPLY_LABELS))
+            if reply is not None and not pair.get("parent_text"):
+                raise bad("reply_label needs the parent_text it is toward")
+            article = " ".join(pair["target"].split())
+            key = (article, " ".join(pair["text"].split()), " ".join((pair.get("parent_text") or "").split()))
+            if key in seen:
+                raise bad("the same comment (target, text and parent_text) is already at " + seen[key])
+            seen[key] = f"{path}:{number}"
             rows.append(pair)
+            groups.append(article)
     if not rows:
         raise PipelineError("no labelled comments", path=", ".join(map(str, paths)), hint=LABELLED_FIX)
-    targets = [r["target"] for r in rows]
     parents = [r.get("parent_text") or None for r in rows]
-    return PairSet(source, targets, [r["text"] for r in rows], parents, [r["label"] for r in rows],
-                   np.unique(targets, return_inverse=True)[1], np.array([int(p is not None) for p in parents]),
-                   [r.get("reply_label") for r in rows])
+    return PairSet(source, [r["target"] for r in rows], [r["text"] for r in rows], parents,
+                   [r["label"] for r in rows], np.unique(groups, return_inverse=True)[1],
+                   np.array([int(p is not None) for p in parents]), [r.get("reply_label") for r in rows])
 
 
 def load_splits(folder: str | Path) -> dict[str, tuple[PairSet, PairSet]]:

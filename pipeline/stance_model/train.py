@@ -240,8 +240,8 @@ def main(argv=None) -> None:
             "trained_on_note": "rumoureval2019_dev.jsonl and the held-out ARC / FNC-1 headlines are validation only",
             "hyperparameters": {"stance": model.hp, "stance_net": model.net.hp, "reply": rm.hp,
                                 "reply_net": rm.net.hp, "split_seed": SEED, "source_weight": SOURCE_WEIGHT,
-                                "inner_holdout": "grouped 15% of training rows (claims / threads)",
-                                "re_rel_weight": RE_REL_WEIGHT},
+                                "inner_holdout": "grouped 15% of training rows (claims / threads / articles)",
+                                "re_rel_weight": RE_REL_WEIGHT, "reply_news_weight": REPLY_NEWS_WEIGHT},
             "training_log": log}
     if not args.no_eval:  # the saved weights (float16), as the pipeline will load them
         from pipeline.stance_model.evaluate import evaluate
