@@ -47,7 +47,7 @@ def _stance_target(folder: Path) -> str:
     from pipeline.stance import article_target
 
     article = json.loads((folder / "thread.json").read_text(encoding="utf-8"))["article"]
-    return article_target(Article(article["id"], article["title"], tuple(article["paragraphs"]), article["source"]))
+    return article_target(Article(**{**article, "paragraphs": tuple(article["paragraphs"])}))
 
 
 def _summary(result: dict, out: Path) -> str:

@@ -273,3 +273,14 @@ def test_cross_validation_never_trains_on_the_articles_it_scores(monkeypatch):
     assert len(trained_on) == len(scored) == 5
     assert all(not (held & used) for held, used in zip(scored, trained_on))
     assert set().union(*scored) == set(news.targets) and res["n"] == len(news)
+
+
+def test_source_weights_give_each_source_its_share_with_mean_one():
+    from pipeline.stance_model.train import source_weights
+
+    sources = ["a"] * 6 + ["b"] * 2 + ["c"] * 2
+    equal = source_weights(sources)
+    assert equal.mean() == pytest.approx(1.0)
+    assert [equal[np.array(sources) == s].sum() for s in "abc"] == pytest.approx([10 / 3] * 3)
+    shared = source_weights(sources, {"a": 1.0, "b": 0.5, "c": 2.0, "unused": 9.0})
+    assert [shared[np.array(sources) == s].sum() for s in "abc"] == pytest.approx([10 / 3.5, 5 / 3.5, 20 / 3.5])

@@ -45,7 +45,8 @@ def crossval(data: Path, encode, news: PairSet, folds: int = 5, log=print) -> di
     for k in range(folds):
         model, rm, _ = train(data, encode, labelled=news.subset(fold != k))
         held = np.flatnonzero(fold == k)
-        found = score_as_threads([rows[i] for i in held], encode, StanceModels(model, rm, {"name": "fold", "version": str(k)}))
+        models = StanceModels(model, rm, {"name": "fold", "version": str(k)})
+        found = score_as_threads([rows[i] for i in held], encode, models)
         for i in held:
             probs[i] = found[str(i)].probs
             reply_pred[i] = found[str(i)].reply_stance

@@ -12,6 +12,7 @@ The only module of the package that reads files. Splits (seed 13):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -139,9 +140,7 @@ def load_labelled(paths, source: str = "news") -> PairSet:
         except PipelineError as error:  # the pair format's own fix does not mention the labels
             raise PipelineError(error.message, path=error.path, line=error.line, hint=LABELLED_FIX) from None
         for number, pair in lines:
-            def bad(message, path=path, number=number):
-                return PipelineError(message, path=path, line=number, hint=LABELLED_FIX)
-
+            bad = partial(PipelineError, path=path, line=number, hint=LABELLED_FIX)
             for key in ("target", "text"):
                 if not pair[key].strip():
                     raise bad(f"'{key}' is empty")

@@ -120,16 +120,14 @@ def cue_features(texts: Sequence[str]) -> np.ndarray:
 
 
 class Tfidf:
-    """A TfidfVectorizer that saves as plain arrays (terms + idf)."""
+    """A TfidfVectorizer over unigram content words (for word overlap) that saves as
+    plain arrays (terms + idf)."""
 
-    KINDS = {  # overlap: unigram content words
-        "overlap": dict(lowercase=True, stop_words="english", sublinear_tf=True,
-                        token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9]+\b", dtype=np.float32),
-    }
+    PARAMS = dict(lowercase=True, stop_words="english", sublinear_tf=True,
+                  token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9]+\b", dtype=np.float32)
 
-    def __init__(self, kind: str, max_features: int = 20000, min_df: int = 2) -> None:
-        self.kind = kind
-        self.vec = TfidfVectorizer(max_features=max_features, min_df=min_df, **self.KINDS[kind])
+    def __init__(self, max_features: int = 20000, min_df: int = 2) -> None:
+        self.vec = TfidfVectorizer(max_features=max_features, min_df=min_df, **self.PARAMS)
 
     def fit(self, docs: Sequence[str]) -> "Tfidf":
         self.vec.fit(docs)
@@ -143,10 +141,10 @@ class Tfidf:
                 f"{prefix}_idf": self.vec.idf_.astype(np.float32)}
 
     @classmethod
-    def from_arrays(cls, a: dict, prefix: str, kind: str) -> "Tfidf":
-        obj = cls(kind)
+    def from_arrays(cls, a: dict, prefix: str) -> "Tfidf":
+        obj = cls()
         terms = a[f"{prefix}_terms"].tolist()
-        obj.vec = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(terms)}, **cls.KINDS[kind])
+        obj.vec = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(terms)}, **cls.PARAMS)
         obj.vec.idf_ = a[f"{prefix}_idf"].astype(np.float64)
         return obj
 

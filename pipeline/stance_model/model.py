@@ -283,7 +283,7 @@ def _load_with_vocabulary(cls, path):
     arrays of its npz (read without pickle) for the caller's network."""
     a = dict(np.load(path, allow_pickle=False))
     obj = cls(**json.loads(str(a["hp_json"])))
-    obj.overlap = Tfidf.from_arrays(a, "overlap", "overlap")
+    obj.overlap = Tfidf.from_arrays(a, "overlap")
     return obj, a
 
 

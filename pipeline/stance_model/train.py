@@ -47,22 +47,19 @@ STANCE_NET = dict(balance=0.75, head_total="labelled_rows")  # inner hold-out: b
 REPLY_NET = dict(hidden=64, epochs=10, balance=0.5)  # ~2,800 labelled replies: a smaller network
 
 
-def per_source(sources) -> np.ndarray:
-    """Row weights giving each source the same total (the mean row weight is 1)."""
-    _, inverse, counts = np.unique(np.asarray(sources), return_inverse=True, return_counts=True)
-    return len(inverse) / (len(counts) * counts[inverse])
+def source_weights(sources, share: dict | None = None) -> np.ndarray:
+    """Row weights giving each source present a total in proportion to its `share`
+    (the same total for each where None); the mean row weight is 1."""
+    names, inverse, counts = np.unique(np.asarray(sources), return_inverse=True, return_counts=True)
+    s = np.array([1.0 if share is None else share[n] for n in names])
+    return len(inverse) * s[inverse] / (s.sum() * counts[inverse])
 
 
 def head_rows(labels, sources, g):
     """Per-head (mask, y, weight) for featurised rows. Each source's total weight is its
     share of SOURCE_WEIGHT before the heads' masks and class balancing."""
     labels, sources = np.asarray(labels), np.asarray(sources)
-    base = np.zeros(len(labels))
-    present = [s for s in SOURCE_WEIGHT if (sources == s).any()]
-    total = sum(SOURCE_WEIGHT[s] for s in present)
-    for s in present:
-        m = sources == s
-        base[m] = len(labels) * SOURCE_WEIGHT[s] / (total * m.sum())
+    base = source_weights(sources, SOURCE_WEIGHT)
     rel_y = np.where(labels == "unrelated", "unrelated", "related")
     related = labels != "unrelated"
     s_y = np.array([S_MAP.get(v, "") for v in labels])
@@ -111,7 +108,7 @@ def fit_stance_net(model: StanceModel, X, labels, sources, cal_mask, net_hp: dic
     cal = cal_mask & np.isin(sources, REAL)
     P = model.proba_from_features(X[cal], temperature=1.0)
     yi = np.array([LABELS.index(v) for v in np.asarray(labels)[cal]])
-    model.temperature = fit_temperature(np.log(P + 1e-12), yi, per_source(np.asarray(sources)[cal]))
+    model.temperature = fit_temperature(np.log(P + 1e-12), yi, source_weights(np.asarray(sources)[cal]))
     INNER.update(inner_scores(model.proba_from_features(X[cal_mask]), np.asarray(labels)[cal_mask],
                               np.asarray(sources)[cal_mask]))
     return model.temperature
@@ -131,7 +128,7 @@ def stance_features(model: StanceModel, sets, encode):
 def fit_vocabulary(obj, sets) -> None:
     texts = sorted({t for ps in sets for t in ps.texts})
     targets = sorted({t for ps in sets for t in ps.targets})
-    obj.overlap = Tfidf("overlap", obj.hp["overlap_features"]).fit(texts + targets)
+    obj.overlap = Tfidf(obj.hp["overlap_features"]).fit(texts + targets)
 
 
 def fit_reply(rm: ReplyModel, X, y, cal_mask, sources, net_hp: dict | None = None) -> float:
@@ -140,11 +137,8 @@ def fit_reply(rm: ReplyModel, X, y, cal_mask, sources, net_hp: dict | None = Non
     the inner hold-out, calibrated on it. The news replies weigh REPLY_NEWS_WEIGHT
     times RumourEval's in total. (Adding ARC's claim and comment pairs as parent and
     reply was tried in 1.0 and 2.0 and scored lower there.)"""
-    sources = np.asarray(sources)
-    news = sources == NEWS
-    w = np.ones(len(y))
-    if news.any():
-        w[news] = REPLY_NEWS_WEIGHT * (~news).sum() / news.sum()
+    news = np.asarray(sources) == NEWS
+    w = source_weights(sources, {"rumoureval": 1.0, NEWS: REPLY_NEWS_WEIGHT})
     hp = {**REPLY_NET, **(net_hp or {})}
     rm.net = MLPHeads({"reply": REPLY_LABELS}, **hp).fit(X, {"reply": np.where(~cal_mask, y, "")},
                                                           {"reply": np.where(~cal_mask, w, 0.0)})
@@ -157,17 +151,13 @@ def fit_reply(rm: ReplyModel, X, y, cal_mask, sources, net_hp: dict | None = Non
 
 
 def train(data: Path, encode, stance_hp: dict | None = None, net_hp: dict | None = None,
-          reply_net_hp: dict | None = None, log: dict | None = None, labelled=(LABELLED,)):
-    """`labelled`: the NEWS source, as files of labelled news comments (data.load_labelled)
-    or as a PairSet already loaded; empty for none."""
+          reply_net_hp: dict | None = None, log: dict | None = None, labelled: PairSet | None = None):
+    """`labelled`: the NEWS source (data.load_labelled); None reads the team's file."""
     log = {} if log is None else log
     INNER.clear()
     splits = load_splits(data)
     sets = [splits[s][0] for s in SOURCES]
-    if not isinstance(labelled, PairSet):
-        labelled = load_labelled(labelled, NEWS) if labelled else None
-    if labelled is not None:
-        sets.append(labelled)
+    sets.append(labelled if labelled is not None else load_labelled([LABELLED], NEWS))
     model = StanceModel(**{**STANCE, **(stance_hp or {})})
     fit_vocabulary(model, sets)
     if model.hp["arc_sentences"]:
