@@ -284,3 +284,19 @@ def test_source_weights_give_each_source_its_share_with_mean_one():
     assert [equal[np.array(sources) == s].sum() for s in "abc"] == pytest.approx([10 / 3] * 3)
     shared = source_weights(sources, {"a": 1.0, "b": 0.5, "c": 2.0, "unused": 9.0})
     assert [shared[np.array(sources) == s].sum() for s in "abc"] == pytest.approx([10 / 3.5, 5 / 3.5, 20 / 3.5])
+
+
+def test_the_cross_encoder_ceiling_script_trains_and_scores_on_the_projects_metrics():
+    """pipeline/stance_model/ceiling.py, on six pairs: it fine-tunes the packaged MiniLM
+    (labels in training only: its head has four) and reports evaluate's ARC metrics."""
+    from pipeline.stance_model.ceiling import run
+
+    claim = "The city will build a new bridge over the river."
+    texts = ["Great, we need that bridge.", "A bridge is a waste of money.", "The old one is from 1950.",
+             "My dog likes long walks.", "Finally a second crossing.", "Scrap the bridge plan."]
+    labels = ["agree", "disagree", "discuss", "unrelated", "agree", "disagree"]
+    ps = PairSet("arc", [claim] * 6, texts, [None] * 6, labels, np.arange(6))
+    lines = []
+    result = run("arc", {"arc": (ps, ps)}, limit=None, max_length=32, log=lines.append)
+    assert result["epoch"] == 4 and len(lines) == 5 and lines[0].startswith("arc: 6 training rows")
+    assert 0.0 <= result["arc"]["macro_f1"] <= 1.0 and 0.0 <= result["arc"]["fnc_score"] <= 100.0
