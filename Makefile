@@ -49,7 +49,7 @@ eval-stance: $(STAMP)
 	$(PY) -m pipeline.stance_model.evaluate --data $(SHARED)/data/stance --weights pipeline/stance_model/weights_static --embed-backend static
 
 # In-domain figures: 5-fold cross-validation by article over the labelled news comments,
-# which the shipped model trains on whole (five trainings: 11 minutes on 2 cores with the embeddings cached).
+# which the shipped model trains on whole (five trainings: about 7 minutes on 2 cores with the embeddings cached).
 eval-stance-news: $(STAMP)
 	$(PY) -m pipeline.stance_model.crossval --data $(SHARED)/data/stance $(addprefix --labelled ,$(LABELLED))
 

@@ -28,7 +28,7 @@ def obvious_rows():
     return [json.loads(line) for line in OBVIOUS.read_text(encoding="utf-8").splitlines()]
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped model (comment-stance 2.1) still gets a few of these "
+@pytest.mark.xfail(strict=True, reason="the shipped model (comment-stance 2.2) still gets one of these "
                    "wrong (make eval-stance lists them); see README, Stance: known limits. "
                    "strict: this fails loudly once a model gets every case right, so the mark goes")
 def test_obvious_cases_come_out_right(encode, models):

@@ -205,7 +205,7 @@ def test_the_shipped_labelled_comments_stay_apart_from_the_obvious_test_set():
     assert [t for t in train_texts if grams(t) & test_grams] == []
     assert {tuple(words(t)) for t in train_texts}.isdisjoint(tuple(words(t)) for t in test_texts)  # short ones too
     assert {r["target"].split("\n")[0] for r in obvious}.isdisjoint(t.split("\n")[0] for t in ps.targets)
-    assert len(set(ps.groups)) == 44 and len(ps) == 556
+    assert len(set(ps.groups)) == 54 and len(ps) == 714
 
 
 def test_a_reply_label_is_consistent_with_the_stances_of_reply_and_parent():

@@ -7,7 +7,7 @@ them is left for make eval-stance. This retrains the model k times, each time
 without one fold of the articles (an article's comments stay together), and
 scores the held-out comments through the pipeline's own stance logic
 (evaluate.score_as_threads: a reply is read with the comment it answers). ARC,
-FNC-1 and RumourEval train as always. It costs k trainings: about 2 minutes each
+FNC-1 and RumourEval train as always. It costs k trainings: about 1.5 minutes each
 on 2 cores once the embeddings are cached.
 """
 from __future__ import annotations

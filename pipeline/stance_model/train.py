@@ -41,7 +41,8 @@ REPLY_NEWS_WEIGHT = 0.5
 INNER: dict = {}  # inner hold-out macro-F1 per source and of the reply head (what tuning looked at)
 RE_REL_WEIGHT = 0.3  # RumourEval replies only say "related" (no negatives): light in the R head
 S_MAP = {"agree": "agree", "disagree": "disagree", "discuss": "neutral", "query": "neutral"}
-MODEL_VERSION = "2.1"  # 1.0: linear heads, bag of words; 2.0: multi-task networks, sentiment; 2.1: + news comments
+MODEL_VERSION = "2.2"  # 1.0: linear heads, bag of words; 2.0: multi-task networks, sentiment; 2.1: + news
+# comments; 2.2: + 10 news articles of short rebuttals and evidence questions
 STANCE = dict(arc_sentences=True)  # chosen on the inner hold-out, with head_total
 STANCE_NET = dict(balance=0.75, head_total="labelled_rows")  # inner hold-out: balance 0, 0.5, 0.75, 1 tried
 REPLY_NET = dict(hidden=64, epochs=10, balance=0.5)  # ~2,800 labelled replies: a smaller network
