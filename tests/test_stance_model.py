@@ -286,10 +286,11 @@ def test_source_weights_give_each_source_its_share_with_mean_one():
     assert [shared[np.array(sources) == s].sum() for s in "abc"] == pytest.approx([10 / 3.5, 5 / 3.5, 20 / 3.5])
 
 
-def test_the_cross_encoder_ceiling_script_trains_and_scores_on_the_projects_metrics():
+def test_the_cross_encoder_ceiling_script_trains_and_scores_on_the_projects_metrics(capsys):
     """pipeline/stance_model/ceiling.py, on six pairs: it fine-tunes the packaged MiniLM
-    (labels in training only: its head has four) and reports evaluate's ARC metrics."""
-    from pipeline.stance_model.ceiling import run
+    with a head over the labels its training rows have, and reports evaluate's ARC
+    metrics for every epoch; its CLI turns away a count that is not above 0."""
+    from pipeline.stance_model.ceiling import main, run
 
     claim = "The city will build a new bridge over the river."
     texts = ["Great, we need that bridge.", "A bridge is a waste of money.", "The old one is from 1950.",
@@ -297,6 +298,11 @@ def test_the_cross_encoder_ceiling_script_trains_and_scores_on_the_projects_metr
     labels = ["agree", "disagree", "discuss", "unrelated", "agree", "disagree"]
     ps = PairSet("arc", [claim] * 6, texts, [None] * 6, labels, np.arange(6))
     lines = []
-    result = run("arc", {"arc": (ps, ps)}, limit=None, max_length=32, log=lines.append)
-    assert result["epoch"] == 4 and len(lines) == 5 and lines[0].startswith("arc: 6 training rows")
-    assert 0.0 <= result["arc"]["macro_f1"] <= 1.0 and 0.0 <= result["arc"]["fnc_score"] <= 100.0
+    result = run("arc", {"arc": (ps, ps)}, limit=None, max_length=32, epochs=2, log=lines.append)
+    assert result["classes"] == ["agree", "disagree", "discuss", "unrelated"]  # no query: ARC has none
+    assert lines[0].startswith("arc: 6 training rows from arc on ") and len(lines) == 3
+    epochs = [json.loads(line) for line in lines[1:]]
+    assert [e["epoch"] for e in epochs] == [1, 2] and set(epochs[-1]["arc"]) == {"macro_f1", "accuracy", "fnc_score"}
+    with pytest.raises(SystemExit):
+        main(["--epochs", "0"])
+    assert "--epochs: 0 is not above 0" in capsys.readouterr().err
