@@ -298,7 +298,7 @@ def test_the_cross_encoder_ceiling_script_trains_and_scores_on_the_projects_metr
     labels = ["agree", "disagree", "discuss", "unrelated", "agree", "disagree"]
     ps = PairSet("arc", [claim] * 6, texts, [None] * 6, labels, np.arange(6))
     lines = []
-    result = run("arc", {"arc": (ps, ps)}, limit=None, max_length=32, epochs=2, log=lines.append)
+    result = run("arc", {"arc": ps}, {"arc": (ps, "fnc")}, limit=None, max_length=32, epochs=2, log=lines.append)
     assert result["classes"] == ["agree", "disagree", "discuss", "unrelated"]  # no query: ARC has none
     assert lines[0].startswith("arc: 6 training rows from arc on ") and len(lines) == 3
     epochs = [json.loads(line) for line in lines[1:]]

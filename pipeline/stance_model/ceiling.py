@@ -31,16 +31,15 @@ import time
 
 import numpy as np
 
-from pipeline.stance_model.data import DEFAULT_DATA, check_data, load_rumoureval, load_splits
-from pipeline.stance_model.evaluate import slice_metrics
+from pipeline.stance_model.data import DEFAULT_DATA, cli_inputs, load_splits
+from pipeline.stance_model.evaluate import slice_metrics, validation_slices
 from pipeline.stance_model.model import LABELS
 
-RUNS = {  # name: (training sources, epochs, learning rate, validation slices)
+RUNS = {  # name: (training sources, epochs, learning rate, validation slices of evaluate.validation_slices)
     "joint": (("arc", "fnc1", "rumoureval"), 3, 3e-5, ("arc", "fnc1", "rumoureval", "rumoureval_all_posts")),
     "arc": (("arc",), 4, 3e-5, ("arc",)),
     "re": (("rumoureval",), 5, 4e-5, ("rumoureval", "rumoureval_all_posts")),
 }
-SCHEME = {"arc": "fnc", "fnc1": "fnc", "rumoureval": "re", "rumoureval_all_posts": "re"}
 
 
 def pair_inputs(ps, i: int) -> tuple[str, str]:
@@ -49,21 +48,23 @@ def pair_inputs(ps, i: int) -> tuple[str, str]:
     return ps.targets[i][:600], text[:3000]
 
 
-def run(name: str, splits: dict, limit: int | None, max_length: int, batch: int = 32, lr: float | None = None,
-        epochs: int | None = None, seed: int = 13, log=print) -> dict:
+def run(name: str, train_sets: dict, slices: dict, limit: int | None, max_length: int, batch: int = 32,
+        lr: float | None = None, epochs: int | None = None, seed: int = 13, log=print) -> dict:
+    """`train_sets`: source -> PairSet; `slices`: name -> (PairSet, scheme), as
+    evaluate.validation_slices gives them."""
     import torch
     from torch import nn
     from transformers import AutoModel, AutoTokenizer
 
     from pipeline.embed import resolve_model_path
 
-    sources, run_epochs, run_lr, slices = RUNS[name]
+    sources, run_epochs, run_lr, scored = RUNS[name]
     epochs = run_epochs if epochs is None else epochs
     lr = run_lr if lr is None else lr
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    rows = [(ps, i) for s in sources for ps in [splits[s][0]] for i in range(len(ps))[:limit]]
+    rows = [(ps, i) for s in sources for ps in [train_sets[s]] for i in range(len(ps))[:limit]]
     labels = [lab for lab in LABELS if any(ps.labels[i] == lab for ps, i in rows)]  # the head's classes
     y = np.array([labels.index(ps.labels[i]) for ps, i in rows])
     share = np.bincount(y, minlength=len(labels)) / len(y)
@@ -104,14 +105,14 @@ def run(name: str, splits: dict, limit: int | None, max_length: int, batch: int 
         model.eval()
         result = {"epoch": epoch, "classes": labels, "train_rows_per_s": round(len(rows) / seconds, 1)}
         with torch.no_grad():
-            for s in slices:
-                ps = splits[s] if s == "rumoureval_all_posts" else splits[s][1]
+            for s in scored:
+                ps, scheme = slices[s]
                 n = len(ps) if limit is None else min(limit, len(ps))
                 P = np.zeros((n, len(LABELS)))  # in LABELS' columns, as slice_metrics reads them
                 P[:, [LABELS.index(lab) for lab in labels]] = np.concatenate(
                     [torch.softmax(logits([(ps, i) for i in range(k, min(n, k + 256))]), -1).cpu().numpy()
                      for k in range(0, n, 256)])
-                m = slice_metrics(P, ps.labels[:n], SCHEME[s])
+                m = slice_metrics(P, ps.labels[:n], scheme)
                 result[s] = {k: round(m[k], 4) for k in ("macro_f1", "accuracy", "fnc_score") if k in m}
         log(json.dumps({"run": name, **result}))
     return result
@@ -137,16 +138,12 @@ def main(argv=None) -> None:
     ap.add_argument("--lr", type=positive(float), default=None, help="learning rate (default: the run's own)")
     ap.add_argument("--epochs", type=positive(int), default=None, help="epochs (default: the run's own)")
     args = ap.parse_args(argv)
-    from pipeline.errors import PipelineError
-
-    try:
-        data = check_data(args.data)
-    except PipelineError as error:
-        raise SystemExit(f"error: {error}")
+    data, _ = cli_inputs(args.data)
     splits = load_splits(data)
-    splits["rumoureval_all_posts"] = load_rumoureval(data, "dev", with_sources=True)
+    train_sets = {source: pair[0] for source, pair in splits.items()}
+    slices = validation_slices(data, splits)
     for name in args.runs:
-        run(name, splits, args.limit, args.max_length, args.batch, args.lr, args.epochs,
+        run(name, train_sets, slices, args.limit, args.max_length, args.batch, args.lr, args.epochs,
             log=lambda s: print(s, flush=True))
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-from pipeline.stance_model.data import DEFAULT_DATA, LABELLED, SEED, PairSet, check_data, load_labelled
+from pipeline.stance_model.data import DEFAULT_DATA, LABELLED, SEED, PairSet, cli_inputs
 from pipeline.stance_model.evaluate import score_as_threads, slice_metrics
 from pipeline.stance_model.model import LABELS, REPLY_LABELS
 
@@ -70,16 +70,10 @@ def main(argv=None) -> None:
     ap.add_argument("--labelled", action="append", default=[], metavar="FILE",
                     help="more labelled comments, cross-validated with the team's (as train.py --labelled)")
     args = ap.parse_args(argv)
-    from pipeline.errors import PipelineError
     from pipeline.stance_model.data import make_encoder
     from pipeline.stance_model.train import NEWS
 
-    try:
-        data = check_data(args.data)
-        news = load_labelled((LABELLED, *map(Path, args.labelled)), NEWS)
-    except PipelineError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    data, news = cli_inputs(args.data, (LABELLED, *map(Path, args.labelled)), NEWS)
     res = crossval(data, make_encoder(args.cache_dir), news, args.folds,
                    log=lambda line: print(line, file=sys.stderr))
     print(f"labelled news comments, {args.folds}-fold by article: n {res['n']}, macro-F1 {res['macro_f1']:.4f} "

@@ -86,6 +86,22 @@ def _claim_components(df) -> dict:
     return {h: rid[find("h:" + h)] for h in df.Headline.unique()}
 
 
+def cli_inputs(data, labelled=(), source: str = "news") -> tuple[Path, PairSet | None]:
+    """For the stance_model commands: the checked data folder and, where `labelled`
+    files are given, their comments (load_labelled). A problem with either ends the
+    command before anything is embedded: one line on stderr naming the file (and
+    line), exit status 2, like the project's CLI."""
+    import sys
+
+    from pipeline.errors import PipelineError
+
+    try:
+        return check_data(Path(data).resolve()), (load_labelled(labelled, source) if labelled else None)
+    except PipelineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def fnc_like_split(folder: Path, name: str, frac: float = 0.2, seed: int = SEED) -> tuple[PairSet, PairSet]:
     import pandas as pd
 

@@ -108,16 +108,19 @@ def obvious(models, encode, path: Path = OBVIOUS) -> dict:
                       or (o["reply_label"] and o["reply_pred"] != o["reply_label"])]}
 
 
+def validation_slices(data: Path, splits=None) -> dict:
+    """The stance slices kept out of training: name -> (PairSet, slice_metrics scheme)."""
+    splits = splits or load_splits(data)
+    out = {name: (splits[name][1], scheme) for name, scheme in (("arc", "fnc"), ("fnc1", "fnc"), ("rumoureval", "re"))}
+    # the task's official scoring also counts the source posts (stance of a post toward itself)
+    out["rumoureval_all_posts"] = (load_rumoureval(data, "dev", with_sources=True), "re")
+    return out
+
+
 def evaluate(data: Path, model: StanceModel, rm: ReplyModel, encode, splits=None) -> dict:
     splits = splits or load_splits(data)
-    res = {}
-    for name, scheme in (("arc", "fnc"), ("fnc1", "fnc"), ("rumoureval", "re")):
-        ps = splits[name][1]
-        res[name] = slice_metrics(model.predict_proba(ps.targets, ps.texts, ps.parents, encode), ps.labels, scheme)
-    # the task's official scoring also counts the source posts (stance of a post toward itself)
-    ps = load_rumoureval(data, "dev", with_sources=True)
-    res["rumoureval_all_posts"] = slice_metrics(model.predict_proba(ps.targets, ps.texts, ps.parents, encode),
-                                                ps.labels, "re")
+    res = {name: slice_metrics(model.predict_proba(ps.targets, ps.texts, ps.parents, encode), ps.labels, scheme)
+           for name, (ps, scheme) in validation_slices(data, splits).items()}
     par, txt, y, _ = reply_rows(splits["rumoureval"][1])
     res["reply_rumoureval_depth1"] = reply_metrics(rm.predict_proba(par, txt, encode), y)
     if OBVIOUS.is_file():

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from pipeline.stage_cache import sha256_of
-from pipeline.stance_model.data import (DEFAULT_DATA, FILES, LABELLED, REPO, SEED, PairSet, check_data, inner_mask,
+from pipeline.stance_model.data import (DEFAULT_DATA, FILES, LABELLED, REPO, SEED, PairSet, cli_inputs, inner_mask,
                                         load_labelled, load_splits, reply_rows, sentence_rows)
 from pipeline.stance_model.features import Tfidf
 from pipeline.stance_model.model import (LABELS, REPLY_LABELS, STANCE_HEADS, MLPHeads, ReplyModel, StanceModel,
@@ -202,16 +201,10 @@ def main(argv=None) -> None:
                     help="labelled comments of your own (format: pipeline/stance_model/labelled/README.md), "
                          "trained on beside the team's news_comments.jsonl; may repeat")
     args = ap.parse_args(argv)
-    from pipeline.errors import PipelineError
     from pipeline.stance_model.data import make_encoder
 
-    try:
-        data = check_data(Path(args.data).resolve() if not Path(args.data).is_absolute() else Path(args.data))
-        labelled = (LABELLED, *map(Path, args.labelled))
-        news = load_labelled(labelled, NEWS)  # a malformed line stops here, before anything is embedded
-    except PipelineError as error:  # one line, exit status 2, like the project's CLI
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    labelled = (LABELLED, *map(Path, args.labelled))
+    data, news = cli_inputs(args.data, labelled, NEWS)
     t_start = time.time()
     encode = make_encoder(args.cache_dir, args.embed_backend)
     model, rm, log = train(data, encode, labelled=news)
