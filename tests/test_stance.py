@@ -5,11 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, cli
+from conftest import REAL_DUMP, ROOT, cli
 from pipeline.records import STANCE_LABELS, Article, CleanComment, Comment
 from pipeline.replies import infer_reply_targets
 from pipeline.stance import annotate_stance, load_models
-from pipeline.stance_model.evaluate import score_as_threads
+from pipeline.stage_cache import sha256_of
+from pipeline.stance_model.evaluate import REAL_LABELS, real_dump, score_as_threads
 
 OBVIOUS = ROOT / "tests" / "data" / "stance_obvious.jsonl"
 
@@ -80,6 +81,55 @@ def test_stage_on_the_example_dump(example_run):
     assert manifest["models"]["stance"]["name"] == "comment-stance"
     assert manifest["stages"]["stance"]["model"].startswith("comment-stance-")
 
+
+def test_real_dump_scoring_runs_the_pipelines_own_stance_logic(example_run, encode, models, tmp_path):
+    """Labels equal to what `make pipeline` wrote score 1.0; one changed label costs
+    one comment; a changed dump is skipped, a missing one gives None."""
+    frame = pd.read_json(example_run.folder / "comments.jsonl", lines=True)
+    frame = frame[frame["stance"].notna()]
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    dump = dumps / example_run.dump.name
+    dump.write_bytes(example_run.dump.read_bytes())
+
+    def labelled(rows, sha=sha256_of(dump)):
+        path = tmp_path / "labels.json"
+        path.write_text(json.dumps({"dump": dump.name, "sha256": sha, "comments": rows}))
+        return path
+
+    rows = []
+    for r in frame.itertuples():
+        labels = {"stance": r.stance, "reply_stance": r.reply_stance if isinstance(r.reply_stance, str) else None}
+        rows.append({"id": r.comment_id, **labels, "annotators": [labels, labels]})
+    found = real_dump(models, encode, labelled(rows), dumps)
+    n, n_replies = len(rows), sum(1 for r in rows if r["reply_stance"])
+    assert (found["stance"]["n"], found["reply"]["n"]) == (n, n_replies) and n_replies > 0
+    assert found["stance"]["accuracy"] == 1.0 and found["reply"]["accuracy"] == 1.0
+    assert found["agreement"]["annotators_stance"]["kappa"] == 1.0
+    other = next(label for label in STANCE_LABELS if label != rows[0]["stance"])
+    rows[0] = {**rows[0], "stance": other}
+    assert real_dump(models, encode, labelled(rows), dumps)["stance"]["accuracy"] == pytest.approx((n - 1) / n)
+    assert "skipped" in real_dump(models, encode, labelled(rows, sha="0" * 64), dumps)
+    assert real_dump(models, encode, labelled(rows), tmp_path / "elsewhere") is None
+
+
+@pytest.mark.skipif(not REAL_DUMP.exists(), reason="../shared/dumps is not here")
+def test_real_dump_labels_cover_its_comments_and_hold_none_of_its_text(real_run):
+    spec = json.loads(REAL_LABELS.read_text(encoding="utf-8"))
+    assert spec["dump"] == REAL_DUMP.name and spec["sha256"] == sha256_of(REAL_DUMP)
+    frame = pd.read_json(real_run.folder / "comments.jsonl", lines=True)
+    with_text = frame[frame["text_clean"] != ""]
+    rows = {r["id"]: r for r in spec["comments"]}
+    assert list(rows) == with_text["comment_id"].tolist()
+    replies = set(with_text.loc[with_text["reply_to"].notna(), "comment_id"])
+    assert {i for i, r in rows.items() if r["reply_stance"]} == replies
+    for r in rows.values():
+        for labels in (r, *r["annotators"]):
+            assert labels["stance"] in STANCE_LABELS
+            assert (labels["reply_stance"] in ("agree", "disagree", "neutral")) == (r["id"] in replies)
+    text = REAL_DUMP.read_text(encoding="utf-8")
+    words = REAL_LABELS.read_text(encoding="utf-8").split()
+    assert not [" ".join(words[k:k + 5]) for k in range(len(words) - 4) if " ".join(words[k:k + 5]) in text]
 
 
 def test_pairs_cli_round_trip(tmp_path):

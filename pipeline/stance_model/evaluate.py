@@ -6,7 +6,9 @@
 Slices (all kept out of training, see data.py): ARC and FNC-1 held-out headlines,
 RumourEval 2019 dev replies (and all dev posts, source posts included, as the
 task's official scoring counts them); reply stance on RumourEval dev depth-1 replies; and the
-hand-written tests/data/stance_obvious.jsonl run through the pipeline's own logic.
+hand-written tests/data/stance_obvious.jsonl run through the pipeline's own logic;
+and, where ../shared is beside the repository, its real dump through ingest, clean
+and the stance stage, against labels of its comments (tests/data/, ids only).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
 from pipeline.stance_model.data import DEFAULT_DATA, REPO, check_data, load_rumoureval, load_splits, reply_rows
 from pipeline.stance_model.model import LABELS, REPLY_LABELS, ReplyModel, StanceModel
@@ -23,6 +25,8 @@ from pipeline.stance_model.model import LABELS, REPLY_LABELS, ReplyModel, Stance
 FNC4 = ["agree", "disagree", "discuss", "unrelated"]
 SDQC = ["agree", "disagree", "query", "discuss"]
 OBVIOUS = REPO / "tests" / "data" / "stance_obvious.jsonl"
+REAL_LABELS = REPO / "tests" / "data" / "southfront_deir_ezzor.stance.json"
+DUMPS = REPO.parent / "shared" / "dumps"
 
 
 def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
@@ -108,6 +112,57 @@ def obvious(models, encode, path: Path = OBVIOUS) -> dict:
                       or (o["reply_label"] and o["reply_pred"] != o["reply_label"])]}
 
 
+def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUMPS) -> dict | None:
+    """A real dump through ingest, clean, reply targets and the stance stage, as
+    `make pipeline` runs it, against labels of its comments (ids and labels only;
+    none of the dump's text is in this repository). None where the dump is not
+    there; {"skipped": why} where it is not the dump that was labelled."""
+    from pipeline import clean, ingest
+    from pipeline.config import load_config
+    from pipeline.replies import infer_reply_targets
+    from pipeline.stage_cache import sha256_of
+    from pipeline.stance import annotate_stance
+
+    spec = json.loads(labels_path.read_text(encoding="utf-8"))
+    dump = dumps / spec["dump"]
+    if not dump.is_file():
+        return None
+    if sha256_of(dump) != spec["sha256"]:
+        return {"skipped": f"{dump} is not the file that was labelled (sha256 differs)"}
+    with dump.open("rb") as handle:
+        thread = ingest.open_dump(handle, str(dump)).read()
+    config = load_config()["clean"]
+    cleaned = clean.clean_comments(thread.comments, thread.article, config, clean.load_nlp(config["spacy_model"]))
+    found = {a.id: a for a in annotate_stance(thread.article, thread.comments, cleaned,
+                                              infer_reply_targets(thread.comments, cleaned), encode, models)}
+    rows = spec["comments"]
+    missing = [r["id"] for r in rows if found.get(r["id"]) is None or found[r["id"]].stance is None
+               or bool(r.get("reply_stance")) != (found[r["id"]].reply_stance is not None)]
+    if missing:
+        raise ValueError(f"{labels_path}: comments whose labels do not fit {dump} (no stance, or a reply "
+                         f"stance where the pipeline finds none, or the other way): {missing[:5]}")
+    gold = [r["stance"] for r in rows]
+    out = {"dump": spec["dump"],
+           "stance": slice_metrics(np.array([found[r["id"]].probs for r in rows]), gold, "all")}
+    replies = [r for r in rows if r.get("reply_stance")]
+    gold_r = [r["reply_stance"] for r in replies]
+    pred_r = [found[r["id"]].reply_stance for r in replies]
+    out["reply"] = {"n": len(replies), "accuracy": float(accuracy_score(gold_r, pred_r)),
+                    "macro_f1": float(f1_score(gold_r, pred_r, labels=list(REPLY_LABELS), average="macro"))}
+    # how far the two annotators agreed, and the model with each: the scale for the figures above
+    a1, a2 = ([r["annotators"][k] for r in rows] for k in (0, 1))
+    model = [found[r["id"]].stance for r in rows]
+    out["agreement"] = {
+        "annotators_stance": {"raw": float(accuracy_score([a["stance"] for a in a1], [a["stance"] for a in a2])),
+                              "kappa": float(cohen_kappa_score([a["stance"] for a in a1],
+                                                               [a["stance"] for a in a2]))},
+        "model_stance_kappa": [float(cohen_kappa_score(model, [a["stance"] for a in ann])) for ann in (a1, a2)],
+        "annotators_reply_kappa": float(cohen_kappa_score(
+            [r["annotators"][0]["reply_stance"] for r in replies], [r["annotators"][1]["reply_stance"] for r in replies])),
+    }
+    return out
+
+
 def validation_slices(data: Path, splits=None) -> dict:
     """The stance slices kept out of training: name -> (PairSet, slice_metrics scheme)."""
     splits = splits or load_splits(data)
@@ -126,7 +181,10 @@ def evaluate(data: Path, model: StanceModel, rm: ReplyModel, encode, splits=None
     if OBVIOUS.is_file():
         from pipeline.stance import StanceModels
 
-        res["obvious"] = obvious(StanceModels(model, rm, {"name": "candidate", "version": "-"}), encode)
+        models = StanceModels(model, rm, {"name": "candidate", "version": "-"})
+        res["obvious"] = obvious(models, encode)
+        if REAL_LABELS.is_file() and (found := real_dump(models, encode)) is not None:
+            res["real_dump"] = found
     return json.loads(json.dumps(res, default=float), parse_float=lambda s: round(float(s), 4))
 
 
@@ -145,7 +203,24 @@ def table(res: dict) -> str:
         for w in o["wrong"]:
             lines.append(f"  wrong {w['id']}: gold {w['label']} pred {w['pred']} "
                          f"reply gold {w['reply_label']} pred {w['reply_pred']} p={w['p']}")
+    if "real_dump" in res:
+        lines.append(real_dump_lines(res["real_dump"]))
     return "\n".join(lines)
+
+
+def real_dump_lines(r: dict) -> str:
+    if "skipped" in r:
+        return f"real dump: skipped, {r['skipped']}"
+    s, a = r["stance"], r["agreement"]
+    pc = " ".join(f"{k}={v:.3f}" for k, v in s["per_class_f1"].items())
+    return "\n".join([
+        f"real dump {r['dump']}: stance n={s['n']} macro-F1 {s['macro_f1']:.4f} acc {s['accuracy']:.4f} "
+        f"ECE15 {s['ece15']:.4f}  {pc}",
+        f"  reply stance n={r['reply']['n']} macro-F1 {r['reply']['macro_f1']:.4f} acc {r['reply']['accuracy']:.4f}",
+        f"  agreement (Cohen's kappa): annotators {a['annotators_stance']['kappa']:.3f} "
+        f"(raw {a['annotators_stance']['raw']:.3f}), model with each "
+        + " / ".join(f"{k:.3f}" for k in a["model_stance_kappa"])
+        + f"; annotators on reply stance {a['annotators_reply_kappa']:.3f}"])
 
 
 def main(argv=None) -> None:
