@@ -89,6 +89,18 @@ def _mix_bar(counts: Counter) -> str:
     return f'<div class="mix">{parts}</div><small>{esc(text)}</small>'
 
 
+def _stance_note(rows: Sequence[dict]) -> str:
+    """How sure the model was here, and how far to trust it (README: Stance, known limits)."""
+    conf = sorted(r["stance_confidence"] for r in rows if r.get("stance"))
+    if not conf:
+        return ""
+    sure = sum(1 for c in conf if c >= 0.8)
+    return (f'<p class="quiet" id="stance-note">Read by a model, not a person. Its confidence here: median '
+            f'<b>{float(np.median(conf)):.2f}</b>; <b>{sure}</b> of {len(conf)} comments at 0.8 or above. On the one '
+            'real thread the team has labelled (a partisan article whose readers mostly side with it), its '
+            'stances agreed with the labels no better than chance: read a sample before counting.</p>')
+
+
 def _marker(shape: str, x: float, y: float, colour: str) -> str:
     r = 5
     if shape == "square":
@@ -226,6 +238,7 @@ def build_report(article, rows: Sequence[dict], topic_rows: Sequence[dict],
 <ul class="numbers" id="numbers">{numbers}</ul>
 <h2>Stance toward the article</h2>
 <div id="stance-mix">{_mix_bar(stance_counts) if stance_counts else '<p class="quiet">No stance annotations in this run.</p>'}</div>
+{_stance_note(rows)}
 <h2>Topics</h2>
 {_topics_table(rows, topic_rows)}
 <h2>Map of the comments</h2>

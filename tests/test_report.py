@@ -50,6 +50,15 @@ def test_report_is_self_contained(example_run):
     assert "<link" not in html and "@import" not in html
 
 
+def test_report_says_how_sure_the_stance_model_was(example_run):
+    comments = pd.read_parquet(example_run.folder / "comments.parquet")
+    conf = comments["stance_confidence"].dropna()
+    html = (example_run.folder / "report.html").read_text(encoding="utf-8")
+    note = re.search(r'<p class="quiet" id="stance-note">(.*?)</p>', html).group(1)
+    assert f"median <b>{conf.median():.2f}</b>" in note
+    assert f"<b>{(conf >= 0.8).sum()}</b> of {len(conf)} comments at 0.8 or above" in note
+
+
 def test_comment_text_is_escaped(tmp_path, config):
     dump = tmp_path / "hostile.txt"
     dump.write_text(HOSTILE, encoding="utf-8")

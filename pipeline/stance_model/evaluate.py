@@ -144,11 +144,15 @@ def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUM
     gold = [r["stance"] for r in rows]
     out = {"dump": spec["dump"],
            "stance": slice_metrics(np.array([found[r["id"]].probs for r in rows]), gold, "all")}
+    majority = [max(LABELS, key=gold.count)] * len(gold)
+    out["stance"].update(majority_label=majority[0], majority_accuracy=float(accuracy_score(gold, majority)),
+                         majority_macro_f1=float(f1_score(gold, majority, labels=LABELS, average="macro")))
     replies = [r for r in rows if r.get("reply_stance")]
     gold_r = [r["reply_stance"] for r in replies]
     pred_r = [found[r["id"]].reply_stance for r in replies]
     out["reply"] = {"n": len(replies), "accuracy": float(accuracy_score(gold_r, pred_r)),
-                    "macro_f1": float(f1_score(gold_r, pred_r, labels=list(REPLY_LABELS), average="macro"))}
+                    "macro_f1": float(f1_score(gold_r, pred_r, labels=list(REPLY_LABELS), average="macro")),
+                    "majority_accuracy": max(map(gold_r.count, REPLY_LABELS)) / max(len(gold_r), 1)}
     # how far the two annotators agreed, and the model with each: the scale for the figures above
     a1, a2 = ([r["annotators"][k] for r in rows] for k in (0, 1))
     model = [found[r["id"]].stance for r in rows]
@@ -216,7 +220,10 @@ def real_dump_lines(r: dict) -> str:
     return "\n".join([
         f"real dump {r['dump']}: stance n={s['n']} macro-F1 {s['macro_f1']:.4f} acc {s['accuracy']:.4f} "
         f"ECE15 {s['ece15']:.4f}  {pc}",
-        f"  reply stance n={r['reply']['n']} macro-F1 {r['reply']['macro_f1']:.4f} acc {r['reply']['accuracy']:.4f}",
+        f"  majority baseline (always {s['majority_label']}): macro-F1 {s['majority_macro_f1']:.4f} "
+        f"acc {s['majority_accuracy']:.4f}",
+        f"  reply stance n={r['reply']['n']} macro-F1 {r['reply']['macro_f1']:.4f} acc {r['reply']['accuracy']:.4f} "
+        f"(majority class: acc {r['reply']['majority_accuracy']:.4f})",
         f"  agreement (Cohen's kappa): annotators {a['annotators_stance']['kappa']:.3f} "
         f"(raw {a['annotators_stance']['raw']:.3f}), model with each "
         + " / ".join(f"{k:.3f}" for k in a["model_stance_kappa"])
