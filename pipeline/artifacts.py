@@ -18,8 +18,8 @@ from pipeline.errors import PipelineError, check_interrupted
 
 
 def write_report(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
-                 embeddings: np.ndarray | None, seed: int) -> None:
-    """report.html and the PNG files of its plots."""
+                 embeddings: np.ndarray | None, seed: int, stance_card: dict | None = None) -> None:
+    """report.html and the PNG files of its plots; `stance_card`: the stance model's card."""
     coords = None
     if embeddings is not None:
         has_text = np.array([bool(r["text_clean"]) for r in rows], dtype=bool)
@@ -27,7 +27,7 @@ def write_report(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
     figures = plots.summary_plots(rows, topic_rows)
     for figure_name, (_, png) in figures.items():
         (folder / f"{figure_name}.png").write_bytes(png)
-    html = report.build_report(thread.article, rows, topic_rows, coords, figures)
+    html = report.build_report(thread.article, rows, topic_rows, coords, figures, stance_card)
     (folder / "report.html").write_text(html, encoding="utf-8")
 
 

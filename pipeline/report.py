@@ -89,16 +89,29 @@ def _mix_bar(counts: Counter) -> str:
     return f'<div class="mix">{parts}</div><small>{esc(text)}</small>'
 
 
-def _stance_note(rows: Sequence[dict]) -> str:
-    """How sure the model was here, and how far to trust it (README: Stance, known limits)."""
-    conf = sorted(r["stance_confidence"] for r in rows if r.get("stance"))
+def _stance_note(rows: Sequence[dict], card: dict | None) -> str:
+    """Who read the stances, how sure it was here, and how it did on the labelled real
+    thread, from its model card (README: Stance, known limits)."""
+    conf = [r["stance_confidence"] for r in rows if r.get("stance")]
     if not conf:
         return ""
-    sure = sum(1 for c in conf if c >= 0.8)
-    return (f'<p class="quiet" id="stance-note">Read by a model, not a person. Its confidence here: median '
-            f'<b>{float(np.median(conf)):.2f}</b>; <b>{sure}</b> of {len(conf)} comments at 0.8 or above. On the one '
-            'real thread the team has labelled (a partisan article whose readers mostly side with it), its '
-            'stances agreed with the labels no better than chance: read a sample before counting.</p>')
+    name = f"{card['name']}-{card['version']}" if card else "the stance model"
+    text = f"Read by {esc(name)}, a model, not a person. Its median confidence here: {float(np.median(conf)):.2f}."
+    real = ((card or {}).get("validation") or {}).get("real_dump") or {}
+    if "stance" in real:
+        s, agreement = real["stance"], real["agreement"]
+        kappas = " and ".join(f"{k:.2f}" for k in agreement["model_stance_kappa"])
+        text += (" On the one real thread the team has labelled (a partisan article whose readers mostly side "
+                 f"with it), it got {s['accuracy']:.0%} of the stances right, where always answering "
+                 f"{esc(s['majority_label'])} gets {s['majority_accuracy']:.0%}; its Cohen's kappa with the two "
+                 f"annotators was {kappas} (0 is chance; theirs with each other "
+                 f"{agreement['annotators_stance']['kappa']:.2f}).")
+        top = s["by_confidence"][-1]
+        if top["n"]:
+            text += f" Of its stances there at {top['from']:.1f} or above, {top['correct']} of {top['n']} were right."
+    else:
+        text += " Its card has no figures on a labelled real thread."
+    return f'<p class="quiet" id="stance-note">{text} Read a sample before counting.</p>'
 
 
 def _marker(shape: str, x: float, y: float, colour: str) -> str:
@@ -216,7 +229,8 @@ def headline_numbers(rows: Sequence[dict], topic_rows: Sequence[dict]) -> dict[s
 
 
 def build_report(article, rows: Sequence[dict], topic_rows: Sequence[dict],
-                 coords: np.ndarray | None, plots: dict[str, tuple[str, bytes]]) -> str:
+                 coords: np.ndarray | None, plots: dict[str, tuple[str, bytes]],
+                 stance_card: dict | None = None) -> str:
     numbers = "".join(f"<li><b>{value}</b>{esc(name)}</li>"
                       for name, value in headline_numbers(rows, topic_rows).items())
     stance_counts = Counter(r["stance"] for r in rows if r.get("stance"))
@@ -238,7 +252,7 @@ def build_report(article, rows: Sequence[dict], topic_rows: Sequence[dict],
 <ul class="numbers" id="numbers">{numbers}</ul>
 <h2>Stance toward the article</h2>
 <div id="stance-mix">{_mix_bar(stance_counts) if stance_counts else '<p class="quiet">No stance annotations in this run.</p>'}</div>
-{_stance_note(rows)}
+{_stance_note(rows, stance_card)}
 <h2>Topics</h2>
 {_topics_table(rows, topic_rows)}
 <h2>Map of the comments</h2>

@@ -314,7 +314,8 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
         export.write_json(export.build_thread_tree(thread, rows), staging / "thread.json",
                           depth=max((c.depth for c in thread.comments), default=0))
         if config["report"]["enabled"]:
-            artifacts.write_report(staging, thread, rows, topic_rows, embeddings, config["seed"])
+            artifacts.write_report(staging, thread, rows, topic_rows, embeddings, config["seed"],
+                                   resources.stance_models.card if stances is not None else None)
         artifacts.write_review(staging / "review", thread, rows, topic_rows,
                                resources.stance_models.name if stances is not None else "no-stance-model")
         # the manifest goes last, so it can time the export that wrote the rest

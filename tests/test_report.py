@@ -51,12 +51,22 @@ def test_report_is_self_contained(example_run):
 
 
 def test_report_says_how_sure_the_stance_model_was(example_run):
+    from pipeline.report import _stance_note
+    from pipeline.stance import load_models
+
     comments = pd.read_parquet(example_run.folder / "comments.parquet")
-    conf = comments["stance_confidence"].dropna()
+    card = load_models().card
+    real = card["validation"]["real_dump"]["stance"]
     html = (example_run.folder / "report.html").read_text(encoding="utf-8")
     note = re.search(r'<p class="quiet" id="stance-note">(.*?)</p>', html).group(1)
-    assert f"median <b>{conf.median():.2f}</b>" in note
-    assert f"<b>{(conf >= 0.8).sum()}</b> of {len(conf)} comments at 0.8 or above" in note
+    assert f"Read by {card['name']}-{card['version']}" in note
+    assert f"median confidence here: {comments['stance_confidence'].median():.2f}." in note
+    assert f"got {real['accuracy']:.0%} of the stances right, where always answering {real['majority_label']}" in note
+    top = real["by_confidence"][-1]
+    assert f"{top['correct']} of {top['n']} were right" in note
+    rows = comments.to_dict("records")
+    assert "no figures on a labelled real thread" in _stance_note(rows, {"name": "mine", "version": "1"})
+    assert _stance_note([dict(r, stance=None) for r in rows], card) == ""
 
 
 def test_comment_text_is_escaped(tmp_path, config):

@@ -1,5 +1,6 @@
 """The stance stage, the shipped model on obvious cases, and the pairs CLI."""
 import json
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -83,8 +84,9 @@ def test_stage_on_the_example_dump(example_run):
 
 
 def test_real_dump_scoring_runs_the_pipelines_own_stance_logic(example_run, encode, models, tmp_path):
-    """Labels equal to what `make pipeline` wrote score 1.0; one changed label costs
-    one comment; a changed dump is skipped, a missing one gives None."""
+    """Labels equal to what `make pipeline` wrote score 1.0; labels that are all wrong
+    score 0 with the baselines and kappas of a hand count; labels that do not fit
+    the thread, a changed dump and a missing one are not scored."""
     frame = pd.read_json(example_run.folder / "comments.jsonl", lines=True)
     frame = frame[frame["stance"].notna()]
     dumps = tmp_path / "dumps"
@@ -97,18 +99,53 @@ def test_real_dump_scoring_runs_the_pipelines_own_stance_logic(example_run, enco
         path.write_text(json.dumps({"dump": dump.name, "sha256": sha, "comments": rows}))
         return path
 
-    rows = []
-    for r in frame.itertuples():
-        labels = {"stance": r.stance, "reply_stance": r.reply_stance if isinstance(r.reply_stance, str) else None}
-        rows.append({"id": r.comment_id, **labels, "annotators": [labels, labels]})
-    found = real_dump(models, encode, labelled(rows), dumps)
-    n, n_replies = len(rows), sum(1 for r in rows if r["reply_stance"])
+    written = [{"stance": r.stance, "reply_stance": r.reply_stance if isinstance(r.reply_stance, str) else None}
+               for r in frame.itertuples()]
+    ids = frame["comment_id"].tolist()
+    found = real_dump(models, encode, labelled([{"id": i, **w, "annotators": [w, w]} for i, w in zip(ids, written)]),
+                      dumps)
+    n, n_replies = len(ids), sum(1 for w in written if w["reply_stance"])
     assert (found["stance"]["n"], found["reply"]["n"]) == (n, n_replies) and n_replies > 0
     assert found["stance"]["accuracy"] == 1.0 and found["reply"]["accuracy"] == 1.0
-    assert found["agreement"]["annotators_stance"]["kappa"] == 1.0
-    other = next(label for label in STANCE_LABELS if label != rows[0]["stance"])
-    rows[0] = {**rows[0], "stance": other}
-    assert real_dump(models, encode, labelled(rows), dumps)["stance"]["accuracy"] == pytest.approx((n - 1) / n)
+    assert found["stance"]["macro_f1"] == pytest.approx(len({w["stance"] for w in written}) / len(STANCE_LABELS))
+    assert found["agreement"]["model_stance_kappa"] == [1.0, 1.0]
+
+    # every label moved to the next one: gold and the second annotator all wrong, the first one the model
+    def shifted(w):
+        nxt = {"agree": "disagree", "disagree": "neutral", "neutral": "agree", None: None}
+        return {"stance": STANCE_LABELS[(STANCE_LABELS.index(w["stance"]) + 1) % len(STANCE_LABELS)],
+                "reply_stance": nxt[w["reply_stance"]]}
+    wrong = [shifted(w) for w in written]
+    found = real_dump(models, encode, labelled([{"id": i, **x, "annotators": [w, x]}
+                                                for i, w, x in zip(ids, written, wrong)]), dumps)
+    stance_count = Counter(x["stance"] for x in wrong)
+    reply_count = Counter(x["reply_stance"] for x in wrong if x["reply_stance"])
+    assert found["stance"]["accuracy"] == 0.0 and found["reply"]["accuracy"] == 0.0
+    assert found["stance"]["majority_label"] == max(STANCE_LABELS, key=lambda label: stance_count[label])
+    assert found["stance"]["majority_accuracy"] == pytest.approx(max(stance_count.values()) / n)
+    assert found["reply"]["majority_accuracy"] == pytest.approx(max(reply_count.values()) / n_replies)
+    agreement = found["agreement"]
+    assert agreement["annotators_stance"]["raw"] == 0.0
+    assert agreement["model_stance_kappa"][0] == 1.0
+    assert agreement["model_stance_kappa"][1] == pytest.approx(agreement["annotators_stance"]["kappa"])
+    assert agreement["annotators_stance"]["kappa"] < 0.2
+    assert agreement["annotators_reply_kappa"] < 0.2
+    bands = found["stance"]["by_confidence"]
+    assert sum(b["n"] for b in bands) == n and sum(b["correct"] for b in bands) == 0
+
+    # one comment's label changed from the model's L to another label M the model also gives
+    rows = [{"id": i, **w, "annotators": [w, w]} for i, w in zip(ids, written)]
+    count = Counter(w["stance"] for w in written)
+    L = written[0]["stance"]
+    M = next(label for label in STANCE_LABELS if label != L and count[label])
+    per_class = {label: 1.0 if count[label] else 0.0 for label in STANCE_LABELS}
+    per_class[L] = 2 * (count[L] - 1) / (2 * (count[L] - 1) + 1)  # one false positive
+    per_class[M] = 2 * count[M] / (2 * count[M] + 1)  # one false negative
+    one_off = real_dump(models, encode, labelled([{**rows[0], "stance": M}] + rows[1:]), dumps)["stance"]
+    assert one_off["accuracy"] == pytest.approx((n - 1) / n)
+    assert one_off["macro_f1"] == pytest.approx(sum(per_class.values()) / len(STANCE_LABELS))
+
+    assert "skipped" in real_dump(models, encode, labelled(rows[1:]), dumps)  # a scored comment without a label
     assert "skipped" in real_dump(models, encode, labelled(rows, sha="0" * 64), dumps)
     assert real_dump(models, encode, labelled(rows), tmp_path / "elsewhere") is None
 
@@ -127,9 +164,10 @@ def test_real_dump_labels_cover_its_comments_and_hold_none_of_its_text(real_run)
         for labels in (r, *r["annotators"]):
             assert labels["stance"] in STANCE_LABELS
             assert (labels["reply_stance"] in ("agree", "disagree", "neutral")) == (r["id"] in replies)
-    text = REAL_DUMP.read_text(encoding="utf-8")
-    words = REAL_LABELS.read_text(encoding="utf-8").split()
-    assert not [" ".join(words[k:k + 5]) for k in range(len(words) - 4) if " ".join(words[k:k + 5]) in text]
+    # ids and labels only: none of the dump's text
+    assert set(spec) == {"dump", "sha256", "labelled", "guide", "protocol", "comments"}
+    assert all(set(r) <= {"id", "stance", "reply_stance", "annotators", "adjudicated"} for r in rows.values())
+    assert all(set(a) == {"stance", "reply_stance"} for r in rows.values() for a in r["annotators"])
 
 
 def test_pairs_cli_round_trip(tmp_path):

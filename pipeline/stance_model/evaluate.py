@@ -48,7 +48,7 @@ def slice_metrics(P: np.ndarray, gold: list[str], scheme: str) -> dict:
     merge = {"fnc": {"query": "discuss"}, "re": {"unrelated": "discuss"}, "all": {}}[scheme]
     labs = {"fnc": FNC4, "re": SDQC, "all": LABELS}[scheme]
     pred = [merge.get(LABELS[i], LABELS[i]) for i in P.argmax(1)]
-    out = {"n": len(gold), "macro_f1": float(f1_score(gold, pred, labels=labs, average="macro")),
+    out = {"n": len(gold), "macro_f1": float(f1_score(gold, pred, labels=labs, average="macro", zero_division=0)),
            "accuracy": float(accuracy_score(gold, pred)),
            "per_class_f1": dict(zip(labs, f1_score(gold, pred, labels=labs, average=None, zero_division=0)
                                     .round(4).tolist())),
@@ -112,11 +112,15 @@ def obvious(models, encode, path: Path = OBVIOUS) -> dict:
                       or (o["reply_label"] and o["reply_pred"] != o["reply_label"])]}
 
 
+CONFIDENCE_BANDS = (0.0, 0.4, 0.5, 0.6, 0.8, 1.0)
+
+
 def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUMPS) -> dict | None:
     """A real dump through ingest, clean, reply targets and the stance stage, as
     `make pipeline` runs it, against labels of its comments (ids and labels only;
     none of the dump's text is in this repository). None where the dump is not
-    there; {"skipped": why} where it is not the dump that was labelled."""
+    there; {"skipped": why} where it is not the dump that was labelled, or where
+    the labels no longer fit what the pipeline makes of it."""
     from pipeline import clean, ingest
     from pipeline.config import load_config
     from pipeline.replies import infer_reply_targets
@@ -136,34 +140,44 @@ def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUM
     found = {a.id: a for a in annotate_stance(thread.article, thread.comments, cleaned,
                                               infer_reply_targets(thread.comments, cleaned), encode, models)}
     rows = spec["comments"]
-    missing = [r["id"] for r in rows if found.get(r["id"]) is None or found[r["id"]].stance is None
-               or bool(r.get("reply_stance")) != (found[r["id"]].reply_stance is not None)]
-    if missing:
-        raise ValueError(f"{labels_path}: comments whose labels do not fit {dump} (no stance, or a reply "
-                         f"stance where the pipeline finds none, or the other way): {missing[:5]}")
+    scored = {i for i, a in found.items() if a.stance is not None}
+    misfits = sorted(scored ^ {r["id"] for r in rows}) + [
+        r["id"] for r in rows if r["id"] in scored and bool(r.get("reply_stance")) != bool(found[r["id"]].reply_stance)]
+    if misfits:
+        return {"skipped": f"{labels_path.name} does not fit what the pipeline makes of {dump.name}: comments "
+                           f"{misfits[:5]} are labelled without a stance, or scored without a label, or differ "
+                           "on being a reply"}
     gold = [r["stance"] for r in rows]
+    model = [found[r["id"]].stance for r in rows]
     out = {"dump": spec["dump"],
            "stance": slice_metrics(np.array([found[r["id"]].probs for r in rows]), gold, "all")}
     majority = [max(LABELS, key=gold.count)] * len(gold)
     out["stance"].update(majority_label=majority[0], majority_accuracy=float(accuracy_score(gold, majority)),
-                         majority_macro_f1=float(f1_score(gold, majority, labels=LABELS, average="macro")))
-    replies = [r for r in rows if r.get("reply_stance")]
-    gold_r = [r["reply_stance"] for r in replies]
-    pred_r = [found[r["id"]].reply_stance for r in replies]
-    out["reply"] = {"n": len(replies), "accuracy": float(accuracy_score(gold_r, pred_r)),
-                    "macro_f1": float(f1_score(gold_r, pred_r, labels=list(REPLY_LABELS), average="macro")),
-                    "majority_accuracy": max(map(gold_r.count, REPLY_LABELS)) / max(len(gold_r), 1)}
-    # how far the two annotators agreed, and the model with each: the scale for the figures above
+                         majority_macro_f1=float(f1_score(gold, majority, labels=LABELS, average="macro",
+                                                          zero_division=0)))
+    conf = np.array([found[r["id"]].confidence for r in rows])
+    right = np.array(model) == np.array(gold)
+    bands = list(zip(CONFIDENCE_BANDS[:-1], CONFIDENCE_BANDS[1:]))
+    out["stance"]["by_confidence"] = [
+        {"from": lo, "to": hi, "n": int(m.sum()), "correct": int(right[m].sum())}
+        for lo, hi in bands for m in [(conf >= lo) & ((conf < hi) if hi < 1.0 else (conf <= hi))]]
     a1, a2 = ([r["annotators"][k] for r in rows] for k in (0, 1))
-    model = [found[r["id"]].stance for r in rows]
+    # how far the two annotators agreed, and the model with each: the scale for the figures above
     out["agreement"] = {
         "annotators_stance": {"raw": float(accuracy_score([a["stance"] for a in a1], [a["stance"] for a in a2])),
                               "kappa": float(cohen_kappa_score([a["stance"] for a in a1],
                                                                [a["stance"] for a in a2]))},
-        "model_stance_kappa": [float(cohen_kappa_score(model, [a["stance"] for a in ann])) for ann in (a1, a2)],
-        "annotators_reply_kappa": float(cohen_kappa_score(
-            [r["annotators"][0]["reply_stance"] for r in replies], [r["annotators"][1]["reply_stance"] for r in replies])),
-    }
+        "model_stance_kappa": [float(cohen_kappa_score(model, [a["stance"] for a in ann])) for ann in (a1, a2)]}
+    replies = [r for r in rows if r.get("reply_stance")]
+    if replies:
+        gold_r = [r["reply_stance"] for r in replies]
+        pred_r = [found[r["id"]].reply_stance for r in replies]
+        out["reply"] = {"n": len(replies), "accuracy": float(accuracy_score(gold_r, pred_r)),
+                        "macro_f1": float(f1_score(gold_r, pred_r, labels=list(REPLY_LABELS), average="macro",
+                                                   zero_division=0)),
+                        "majority_accuracy": max(map(gold_r.count, REPLY_LABELS)) / len(gold_r)}
+        out["agreement"]["annotators_reply_kappa"] = float(cohen_kappa_score(
+            [r["annotators"][0]["reply_stance"] for r in replies], [r["annotators"][1]["reply_stance"] for r in replies]))
     return out
 
 
@@ -182,13 +196,14 @@ def evaluate(data: Path, model: StanceModel, rm: ReplyModel, encode, splits=None
            for name, (ps, scheme) in validation_slices(data, splits).items()}
     par, txt, y, _ = reply_rows(splits["rumoureval"][1])
     res["reply_rumoureval_depth1"] = reply_metrics(rm.predict_proba(par, txt, encode), y)
-    if OBVIOUS.is_file():
-        from pipeline.stance import StanceModels
+    from pipeline.stance import StanceModels
 
-        models = StanceModels(model, rm, {"name": "candidate", "version": "-"})
+    models = StanceModels(model, rm, {"name": "candidate", "version": "-"})
+    if OBVIOUS.is_file():
         res["obvious"] = obvious(models, encode)
-        if REAL_LABELS.is_file() and (found := real_dump(models, encode)) is not None:
-            res["real_dump"] = found
+    # the real dump sits in ../shared/dumps, beside ../shared/data/stance
+    if REAL_LABELS.is_file() and (found := real_dump(models, encode, dumps=Path(data).parent.parent / "dumps")):
+        res["real_dump"] = found
     return json.loads(json.dumps(res, default=float), parse_float=lambda s: round(float(s), 4))
 
 
@@ -217,17 +232,20 @@ def real_dump_lines(r: dict) -> str:
         return f"real dump: skipped, {r['skipped']}"
     s, a = r["stance"], r["agreement"]
     pc = " ".join(f"{k}={v:.3f}" for k, v in s["per_class_f1"].items())
-    return "\n".join([
-        f"real dump {r['dump']}: stance n={s['n']} macro-F1 {s['macro_f1']:.4f} acc {s['accuracy']:.4f} "
-        f"ECE15 {s['ece15']:.4f}  {pc}",
-        f"  majority baseline (always {s['majority_label']}): macro-F1 {s['majority_macro_f1']:.4f} "
-        f"acc {s['majority_accuracy']:.4f}",
-        f"  reply stance n={r['reply']['n']} macro-F1 {r['reply']['macro_f1']:.4f} acc {r['reply']['accuracy']:.4f} "
-        f"(majority class: acc {r['reply']['majority_accuracy']:.4f})",
-        f"  agreement (Cohen's kappa): annotators {a['annotators_stance']['kappa']:.3f} "
-        f"(raw {a['annotators_stance']['raw']:.3f}), model with each "
-        + " / ".join(f"{k:.3f}" for k in a["model_stance_kappa"])
-        + f"; annotators on reply stance {a['annotators_reply_kappa']:.3f}"])
+    bands = ", ".join(f"{b['from']:.1f}-{b['to']:.1f} {b['correct']}/{b['n']}" for b in s["by_confidence"])
+    lines = [f"real dump {r['dump']}: stance n={s['n']} macro-F1 {s['macro_f1']:.4f} acc {s['accuracy']:.4f} "
+             f"ECE15 {s['ece15']:.4f}  {pc}",
+             f"  majority baseline (always {s['majority_label']}): macro-F1 {s['majority_macro_f1']:.4f} "
+             f"acc {s['majority_accuracy']:.4f}",
+             f"  right by confidence: {bands}"]
+    if "reply" in r:
+        lines.append(f"  reply stance n={r['reply']['n']} macro-F1 {r['reply']['macro_f1']:.4f} "
+                     f"acc {r['reply']['accuracy']:.4f} (majority class: acc {r['reply']['majority_accuracy']:.4f})")
+    lines.append(f"  agreement (Cohen's kappa): annotators {a['annotators_stance']['kappa']:.3f} "
+                 f"(raw {a['annotators_stance']['raw']:.3f}), model with each "
+                 + " / ".join(f"{k:.3f}" for k in a["model_stance_kappa"])
+                 + (f"; annotators on reply stance {a['annotators_reply_kappa']:.3f}" if "reply" in r else ""))
+    return "\n".join(lines)
 
 
 def main(argv=None) -> None:
