@@ -101,8 +101,9 @@ def _stance_note(rows: Sequence[dict], card: dict | None) -> str:
     if "stance" in real:
         s, agreement = real["stance"], real["agreement"]
         kappas = " and ".join(f"{k:.2f}" for k in agreement["model_stance_kappa"])
-        text += (" On the one real thread the team has labelled (a partisan article whose readers mostly side "
-                 f"with it), it got {s['accuracy']:.0%} of the stances right, where always answering "
+        about = f" ({esc(real['description'])})" if real.get("description") else ""
+        text += (f" On the one real thread the team has labelled{about}, it got {s['accuracy']:.0%} of the "
+                 f"stances right, where always answering "
                  f"{esc(s['majority_label'])} gets {s['majority_accuracy']:.0%}; its Cohen's kappa with the two "
                  f"annotators was {kappas} (0 is chance; theirs with each other "
                  f"{agreement['annotators_stance']['kappa']:.2f}).")

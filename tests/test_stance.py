@@ -165,7 +165,7 @@ def test_real_dump_labels_cover_its_comments_and_hold_none_of_its_text(real_run)
             assert labels["stance"] in STANCE_LABELS
             assert (labels["reply_stance"] in ("agree", "disagree", "neutral")) == (r["id"] in replies)
     # ids and labels only: none of the dump's text
-    assert set(spec) == {"dump", "sha256", "labelled", "guide", "protocol", "comments"}
+    assert set(spec) == {"dump", "sha256", "description", "labelled", "guide", "protocol", "comments"}
     assert all(set(r) <= {"id", "stance", "reply_stance", "annotators", "adjudicated"} for r in rows.values())
     assert all(set(a) == {"stance", "reply_stance"} for r in rows.values() for a in r["annotators"])
 

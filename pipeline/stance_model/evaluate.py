@@ -149,7 +149,7 @@ def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUM
                            "on being a reply"}
     gold = [r["stance"] for r in rows]
     model = [found[r["id"]].stance for r in rows]
-    out = {"dump": spec["dump"],
+    out = {"dump": spec["dump"], "description": spec.get("description", ""),
            "stance": slice_metrics(np.array([found[r["id"]].probs for r in rows]), gold, "all")}
     majority = [max(LABELS, key=gold.count)] * len(gold)
     out["stance"].update(majority_label=majority[0], majority_accuracy=float(accuracy_score(gold, majority)),
