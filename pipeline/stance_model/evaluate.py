@@ -25,8 +25,16 @@ from pipeline.stance_model.model import LABELS, REPLY_LABELS, ReplyModel, Stance
 FNC4 = ["agree", "disagree", "discuss", "unrelated"]
 SDQC = ["agree", "disagree", "query", "discuss"]
 OBVIOUS = REPO / "tests" / "data" / "stance_obvious.jsonl"
-REAL_LABELS = REPO / "tests" / "data" / "southfront_deir_ezzor.stance.json"
-DUMPS = REPO.parent / "shared" / "dumps"
+# our labels of the real dump in ../shared/dumps (its file name and sha256, comment ids, labels: no text)
+REAL_LABELS = REPO / "tests" / "data" / "real_dump_stance_labels.json"
+
+
+def dumps_beside(data: Path) -> Path:
+    """../shared/dumps, beside ../shared/data/stance."""
+    return Path(data).parent.parent / "dumps"
+
+
+DUMPS = dumps_beside(DEFAULT_DATA)
 
 
 def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
@@ -201,8 +209,7 @@ def evaluate(data: Path, model: StanceModel, rm: ReplyModel, encode, splits=None
     models = StanceModels(model, rm, {"name": "candidate", "version": "-"})
     if OBVIOUS.is_file():
         res["obvious"] = obvious(models, encode)
-    # the real dump sits in ../shared/dumps, beside ../shared/data/stance
-    if REAL_LABELS.is_file() and (found := real_dump(models, encode, dumps=Path(data).parent.parent / "dumps")):
+    if REAL_LABELS.is_file() and (found := real_dump(models, encode, dumps=dumps_beside(data))):
         res["real_dump"] = found
     return json.loads(json.dumps(res, default=float), parse_float=lambda s: round(float(s), 4))
 
