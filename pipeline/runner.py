@@ -1,9 +1,11 @@
 """The runner: reads dumps, chains the stages, caches, times, writes.
 
 All file I/O of a run happens here (and in the write_* helpers it calls);
-the stages only see records and their config section. Artifacts for a dump
-are written into a staging folder beside the target and swapped in whole, so
-a run that fails or is interrupted leaves the previous artifacts as they were.
+the stages only see records and their config section. Where the per-comment
+work runs is the executor's business (pipeline/executors/): the runner calls
+it under each stage's cache. Artifacts for a dump are written into a staging
+folder beside the target and swapped in whole, so a run that fails or is
+interrupted leaves the previous artifacts as they were.
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from pipeline import __version__, artifacts, clean, export, ingest, replies, sta
 from pipeline.cache import EmbeddingCache
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError, check_interrupted
-from pipeline.records import STANCE_LABELS, Thread
+from pipeline.executors import Executor, LocalExecutor, make_executor
+from pipeline.records import STANCE_LABELS
 from pipeline.stage_cache import MISS, StageCache, code_version, sha256_of, stage_key
 from pipeline.stance import StanceModels
 
@@ -84,8 +87,6 @@ class Resources:
     _stance_models: StanceModels | None = None
     _pending: dict = field(default_factory=dict)
     _kept: dict = field(default_factory=dict)  # vectors held for the whole run (keep_pending)
-    # texts not in any cache go here; the Ray executor points it at its workers
-    encode_missing: Callable[[list[str]], np.ndarray] | None = None
 
     @property
     def nlp(self):
@@ -118,9 +119,11 @@ class Resources:
             self._stance_models = stance.load_models(stance.weights_for(self.config["embed"]["backend"]))
         return self._stance_models
 
-    def embed(self, texts: list[str]) -> tuple[np.ndarray, int, int]:
+    def embed(self, texts: list[str], encode: Callable[[list[str]], np.ndarray] | None = None
+              ) -> tuple[np.ndarray, int, int]:
         """Vectors for texts through the cache: (matrix, cache hits, newly encoded).
-        New vectors wait in memory until `flush`, so a dump adds one cache shard."""
+        Texts no cache has go to `encode` (by default the embedder here). New
+        vectors wait in memory until `flush`, so a dump adds one cache shard."""
         embedder, cache = self.embedder, self.cache
 
         def lookup(keys: list[str]) -> dict[str, np.ndarray]:
@@ -131,7 +134,7 @@ class Resources:
                 found.update(cache.lookup(rest))
             return found
 
-        encode = self.encode_missing or (lambda batch: embedder.encode(batch, progress=len(batch) > 256))
+        encode = encode or (lambda batch: embedder.encode(batch, progress=len(batch) > 256))
         matrix, new, hits = embed_texts(texts, encode, lookup, embedder.info_.dimension)
         self._pending.update(new)
         return matrix, hits, len(new)
@@ -144,25 +147,13 @@ class Resources:
 
     def keep_pending(self) -> None:
         """Store the pending vectors (when caching) and hold them for the
-        rest of the run: the Ray executor embeds every dump's texts up front."""
+        rest of the run, for an executor that embeds every dump's texts up front."""
         kept = dict(self._pending)
         self.flush()
         self._kept.update(kept)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self.embed(texts)[0]
-
-
-@dataclass
-class Prepared:
-    """A dump's ingest and clean output and its stance scores, computed
-    elsewhere (the Ray executor); process_dump takes them instead of
-    computing them, and does the rest as for a local run."""
-
-    thread: Thread
-    cleaned: list
-    stance_scores: tuple[np.ndarray, np.ndarray] | None
-    executor: dict
 
 
 class RunLog:
@@ -215,11 +206,6 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def unreadable(path: Path, error: OSError) -> PipelineError:
-    return PipelineError(f"cannot read the dump: {error.strerror}", path=path,
-                         hint="check the path and its permissions")
-
-
 def note_failure(error: PipelineError, n_dumps: int, failures: list[PipelineError]) -> None:
     """A dump that fails stops a one-dump run; in a folder run it is reported
     and the others go on."""
@@ -229,22 +215,18 @@ def note_failure(error: PipelineError, n_dumps: int, failures: list[PipelineErro
     failures.append(error)
 
 
-def _read_thread(path: Path) -> Thread:
-    with path.open("rb") as handle:
-        return ingest.open_dump(handle, str(path)).read()
-
-
 def process_dump(path: Path, name: str, config: dict, resources: Resources,
-                 prepared: Prepared | None = None) -> Path:
+                 executor: Executor | None = None) -> Path:
     """Run every stage on one dump and swap its artifacts into place."""
+    executor = executor or LocalExecutor(config, resources)
     try:
         sha256, size = sha256_of(path), path.stat().st_size
     except OSError as error:
-        raise unreadable(path, error) from None
+        raise ingest.unreadable(path, error) from None
     run = RunLog(name, StageCache(config["cache_dir"], config["cache_stages"]))
     ingest_key = stage_key("ingest", sha256, str(path), code_version("ingest"))
     thread = run.cached("ingest", ingest_key,
-                        (lambda: prepared.thread) if prepared else (lambda: _read_thread(path)),
+                        lambda: executor.read_thread(name, path),
                         lambda t: {"comments": len(t.comments),
                                    "top_level": sum(1 for c in t.comments if c.depth == 0),
                                    "max_depth": max((c.depth for c in t.comments), default=None),
@@ -255,10 +237,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
 
     clean_key = stage_key("clean", ingest_key, config["clean"], package_versions().get("spacy"),
                           code_version("clean"))
-    cleaned = run.cached("clean", clean_key,
-                         (lambda: prepared.cleaned) if prepared else
-                         (lambda: clean.clean_comments(thread.comments, thread.article, config["clean"],
-                                                       resources.nlp)),
+    cleaned = run.cached("clean", clean_key, lambda: executor.clean(name, thread),
                          lambda cc: {flag: sum(1 for c in cc if flag in c.flags)
                                      for flag in ("empty", "near_empty", "link_only", "quote_only")})
     reply_targets = replies.infer_reply_targets(thread.comments, cleaned)
@@ -287,17 +266,16 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
             "stance", stance_key,
             lambda: stance.annotate_stance(thread.article, thread.comments, cleaned, reply_targets,
                                            resources.encode, models,
-                                           prepared.stance_scores if prepared else None),
+                                           executor.stance_scores(name)),
             lambda found: {"model": models.name,
                            **{label: sum(1 for a in found if a.stance == label)
                               for label in STANCE_LABELS},
                            "moved_by_thread": sum(1 for a in found if a.context == "thread")})
 
     resources.flush()
-    if prepared:  # their work ran on Ray; its seconds are under executor.seconds_all_dumps
-        for stage_name in ("ingest", "clean", "embed", "stance"):
-            if stage_name in run.stages and not run.stages[stage_name].get("from_cache"):
-                run.stages[stage_name]["ran_on"] = "ray"
+    for stage_name in executor.ran_elsewhere:  # their seconds are in the executor's manifest entry
+        if stage_name in run.stages and not run.stages[stage_name].get("from_cache"):
+            run.stages[stage_name]["ran_on"] = executor.name
 
     log.info("%s: export ...", name)
     start = time.perf_counter()
@@ -321,7 +299,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
         # the manifest goes last, so it can time the export that wrote the rest
         run.stages["export"] = {"seconds": round(time.perf_counter() - start, 3), "rows": len(rows)}
         manifest = build_manifest(path, sha256, size, thread, config, resources, run, topic_result)
-        manifest["executor"] = prepared.executor if prepared else {"name": "local"}
+        manifest["executor"] = executor.about()
         export.write_json(manifest, staging / "manifest.json")
     return out_root / name
 
@@ -361,17 +339,15 @@ def run(inputs: list[str], config: dict) -> list[Path]:
     dumps = find_dumps(inputs)
     names = artifact_names(dumps)
     resources = Resources(config)
+    executor = make_executor(config, resources)
     written, failures = [], []
-    prepared: dict[str, Prepared] = {}
-    if config["executor"] == "ray":
-        from pipeline import ray_executor
-
-        prepared, failures = ray_executor.prepare(dumps, names, config, resources)
+    checks_failed = executor.start(dumps, names)
     for path, name in zip(dumps, names):
-        if config["executor"] == "ray" and name not in prepared:
-            continue  # failed its check; reported with the failures
+        if name in checks_failed:
+            note_failure(checks_failed[name], len(dumps), failures)
+            continue
         try:
-            written.append(process_dump(path, name, config, resources, prepared.get(name)))
+            written.append(process_dump(path, name, config, resources, executor))
             log.info("%s: artifacts in %s", name, written[-1])
         except PipelineError as error:
             note_failure(error, len(dumps), failures)

@@ -49,7 +49,7 @@ def test_ray_run_reports_a_bad_dump_and_keeps_the_good_one(ray_run):
 
 def test_a_worker_error_reaches_the_user_as_the_projects_own():
     from pipeline.errors import PipelineError
-    from pipeline.ray_executor import root_cause
+    from pipeline.executors.ray import root_cause
 
     inner = PipelineError("broken JSON", path="d.jsonl", line=3)
     wrapped = RuntimeError("task failed")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+from pathlib import Path
 from typing import BinaryIO
 
 from pipeline.errors import PipelineError
@@ -24,7 +25,7 @@ from pipeline.ingest.jsonl import open_jsonl
 from pipeline.ingest.text import open_text
 from pipeline.records import Thread
 
-__all__ = ["Dump", "article_id_for", "open_dump", "parse_dump"]
+__all__ = ["Dump", "article_id_for", "open_dump", "parse_dump", "unreadable"]
 MAGIC = {
     b"\xff\xd8\xff": "a JPEG image",
     b"\x89PNG": "a PNG image",
@@ -39,6 +40,12 @@ CHUNK = 1 << 20
 def parse_dump(data: bytes, source: str) -> Thread:
     """Parse a dump held in memory (either shape) into a Thread."""
     return open_dump(io.BytesIO(data), source).read()
+
+
+def unreadable(path: Path, error: OSError) -> PipelineError:
+    """The error for a dump the operating system would not let us read."""
+    return PipelineError(f"cannot read the dump: {error.strerror}", path=path,
+                         hint="check the path and its permissions")
 
 
 def open_dump(handle: BinaryIO, source: str) -> Dump:

@@ -26,6 +26,7 @@ import pickle
 import time
 import warnings
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ import numpy as np
 from pipeline import clean, ingest, replies, stance
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError
+from pipeline.executors._base import Executor
 from pipeline.records import CleanComment, Thread
 
 
@@ -159,41 +161,69 @@ class StanceWorker:
 
 # --- the driver --------------------------------------------------------------------------------
 
-def prepare(dumps: list[Path], names: list[str], config: dict,
-            resources) -> tuple[dict, list[PipelineError]]:
-    """Ingest, clean, embed and score stance on Ray; returns a Prepared per
-    dump that passed its check, and the errors of those that did not."""
-    from pipeline.runner import note_failure, unreadable
+@dataclass
+class Prepared:
+    """A dump's ingest and clean output and its stance scores, computed on Ray."""
 
-    checked: dict[str, tuple[Path, ingest.Dump]] = {}
-    failures: list[PipelineError] = []
-    for path, name in zip(dumps, names):  # bad input fails here, as in a local run
+    thread: Thread
+    cleaned: list[CleanComment]
+    stance_scores: tuple[np.ndarray, np.ndarray] | None
+
+
+class RayExecutor(Executor):
+    """Ingest, clean, embed and stance scores for every dump on Ray, in
+    `start`; the per-dump calls then hand out what it computed."""
+
+    name = "ray"
+    ran_elsewhere = ("ingest", "clean", "embed", "stance")
+
+    def __init__(self, config: dict, resources) -> None:
+        super().__init__(config, resources)
+        self.prepared: dict[str, Prepared] = {}
+        self.about_run: dict = {"name": self.name}
+
+    def start(self, dumps: list[Path], names: list[str]) -> dict[str, PipelineError]:
+        checked: dict[str, tuple[Path, ingest.Dump]] = {}
+        failures: dict[str, PipelineError] = {}
+        for path, name in zip(dumps, names):  # bad input fails here, as in a local run
+            try:
+                with path.open("rb") as handle:
+                    checked[name] = (path, ingest.open_dump(handle, str(path)))
+            except PipelineError as error:
+                failures[name] = error
+            except OSError as error:
+                failures[name] = ingest.unreadable(path, error)
+        if not checked:
+            return failures
+        resources = self.resources
+        # a missing model package fails here with its one-line error, not inside an actor
+        resources.nlp
+        resources.embedder
+        if self.config["stance"]["enabled"]:
+            resources.stance_models
+
+        ray, workers = _start(self.config)
         try:
-            with path.open("rb") as handle:
-                checked[name] = (path, ingest.open_dump(handle, str(path)))
-        except PipelineError as error:
-            note_failure(error, len(dumps), failures)
-        except OSError as error:
-            note_failure(unreadable(path, error), len(dumps), failures)
-    if not checked:
-        return {}, failures
-    # a missing model package fails here with its one-line error, not inside an actor
-    resources.nlp
-    resources.embedder
-    if config["stance"]["enabled"]:
-        resources.stance_models
+            self.prepared, self.about_run = _prepare_on_ray(ray, workers, checked, self.config, resources)
+        except ray.exceptions.RayError as error:
+            cause = root_cause(error)
+            if isinstance(cause, PipelineError):
+                raise cause from None
+            raise PipelineError(f"a Ray worker failed: {cause!r}".splitlines()[0],
+                                hint="the workers' logs are under /tmp/ray/session_latest/logs") from None
+        return failures
 
-    ray, workers = _start(config)
-    try:
-        return _prepare_on_ray(ray, workers, checked, config, resources), failures
-    except ray.exceptions.RayError as error:
-        cause = root_cause(error)
-        if isinstance(cause, PipelineError):
-            raise cause from None
-        raise PipelineError(f"a Ray worker failed: {cause!r}".splitlines()[0],
-                            hint="the workers' logs are under /tmp/ray/session_latest/logs") from None
-    finally:
-        resources.encode_missing = None
+    def read_thread(self, name: str, path: Path) -> Thread:
+        return self.prepared[name].thread
+
+    def clean(self, name: str, thread: Thread) -> list[CleanComment]:
+        return self.prepared[name].cleaned
+
+    def stance_scores(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        return self.prepared[name].stance_scores
+
+    def about(self) -> dict:
+        return self.about_run
 
 
 def root_cause(error: BaseException) -> BaseException:
@@ -211,8 +241,9 @@ def root_cause(error: BaseException) -> BaseException:
     return error
 
 
-def _prepare_on_ray(ray, workers: int, checked: dict, config: dict, resources) -> dict:
-    from pipeline.runner import Prepared
+def _prepare_on_ray(ray, workers: int, checked: dict, config: dict,
+                    resources) -> tuple[dict[str, Prepared], dict]:
+    """A Prepared per checked dump, and the manifest's executor entry."""
     from ray.data import ActorPoolStrategy
 
     pool = ActorPoolStrategy(size=workers)
@@ -242,8 +273,8 @@ def _prepare_on_ray(ray, workers: int, checked: dict, config: dict, resources) -
     seconds["clean"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    resources.encode_missing = lambda texts: _encode_on_ray(ray, texts, config, pool)
-    resources.embed([c.text for _, cleaned in prepared_threads.values() for c in cleaned])
+    resources.embed([c.text for _, cleaned in prepared_threads.values() for c in cleaned],
+                    encode=lambda texts: _encode_on_ray(ray, texts, config, pool))
     resources.keep_pending()  # every dump's vectors stay at hand, cache or no cache
     seconds["embed"] = time.perf_counter() - start
 
@@ -256,8 +287,8 @@ def _prepare_on_ray(ray, workers: int, checked: dict, config: dict, resources) -
     about = {"name": "ray", "workers": workers, "address": os.environ.get("RAY_ADDRESS") or "local",
              "ray_version": ray.__version__,
              "seconds_all_dumps": {k: round(v, 3) for k, v in seconds.items()}}
-    return {name: Prepared(thread, cleaned, scores.get(name), about)
-            for name, (thread, cleaned) in prepared_threads.items()}
+    return {name: Prepared(thread, cleaned, scores.get(name))
+            for name, (thread, cleaned) in prepared_threads.items()}, about
 
 
 def _models_dir(config: dict) -> str:
