@@ -85,6 +85,9 @@ def odd_but_valid():
                "text": f"Answer {i} in a long argument about parking."} for i in range(600))]).encode(),
         "spam.txt": text_dump([(0, f"bot{i}", "Buy cheap watches at my shop today!") for i in range(30)]
                               + [(0, "Ann", ENGLISH[0])]).encode(),
+        # a download that stopped inside the last character (\u00e9 is 2 bytes)
+        "cut_short.txt": text_dump([(0, "Ann", ENGLISH[0]), (0, "Bob", "See you at the caf\u00e9")])
+        .rstrip("\n").encode()[:-1],
     }
 
 
@@ -113,6 +116,7 @@ def test_encodings_and_line_ends_read_alike(odd_run):
         assert frames[name]["text_raw"].tolist() == texts, name
     assert frames["tabs"]["depth"].tolist() == frames["bom"]["depth"].tolist()
     assert frames["cp1252"]["author"].tolist() == ["Ren\u00e9"]
+    assert frames["cut_short"]["text_raw"].tolist() == [ENGLISH[0], "See you at the caf"]
 
 
 def test_warnings_name_the_encoding_and_the_jump(odd_run):
@@ -121,6 +125,8 @@ def test_warnings_name_the_encoding_and_the_jump(odd_run):
     assert any("Windows-1252" in w for w in warnings)
     jump = json.loads((out / "jump" / "manifest.json").read_text())
     assert any("jumps" in w for w in jump["warnings"])
+    cut_short = json.loads((out / "cut_short" / "manifest.json").read_text())["warnings"]
+    assert any("cut_short.txt:11: the file ends inside a UTF-8 character" in w for w in cut_short)
 
 
 def test_odd_shapes_keep_every_comment(odd_run):

@@ -217,3 +217,41 @@ def test_windows_1252_warning_names_the_line_even_across_a_read_boundary(monkeyp
     bad = head + pad + "\u201c".encode("utf-8") + b"\x93\n    more\n"  # \x93: not UTF-8
     thread = parse(bad)
     assert any(w.startswith("dump.txt:7:") and "Windows-1252" in w for w in thread.warnings), thread.warnings
+
+
+CUT_SHORT = "Title\n\nBody.\n\n  \u2022 Ann\n\n    Hi.\n\n  \u2022 Bob\n\n    Ends with "
+
+
+@pytest.mark.parametrize("char, kept", [("\u201d", 1), ("\u201d", 2), ("\U0001F602", 3), ("\u00e9", 1)])
+def test_a_dump_cut_inside_a_character_keeps_the_text_before_it(char, kept):
+    data = (CUT_SHORT + "caf\u00e9 \u2014 " + char).encode("utf-8")
+    thread = parse(data[: len(data) - len(char.encode("utf-8")) + kept])
+    ann, bob = thread.comments
+    assert (ann.text, bob.text) == ("Hi.", "Ends with caf\u00e9 \u2014")
+    (warning,) = thread.warnings
+    assert warning.startswith("dump.txt:11: the file ends inside a UTF-8 character")
+
+
+def test_a_file_cut_inside_a_character_streams_the_same_across_read_boundaries(tmp_path, monkeypatch):
+    import pipeline.ingest as ingest
+
+    monkeypatch.setattr(ingest, "CHUNK", 3)
+    path = tmp_path / "cut.txt"
+    whole = (CUT_SHORT + "the \u201cend\u201d").encode("utf-8")
+    path.write_bytes(whole[:-1])
+    with path.open("rb") as handle:
+        dump = open_dump(handle, str(path))
+        first, second = tuple(dump.comments()), tuple(dump.comments())
+    assert first == second and first[-1].text == "Ends with the \u201cend"
+    assert dump.warnings[0].startswith(f"{path}:11: the file ends inside a UTF-8 character")
+
+
+def test_a_jsonl_cut_inside_a_character_is_broken_json_on_its_last_line():
+    """Not 'not UTF-8 and not Windows-1252' (\u201d holds a byte Windows-1252 lacks):
+    what is wrong is the last line, cut short."""
+    rows = [ARTICLE, {"type": "comment", "id": 1, "text": "\u201cfine\u201d"},
+            {"type": "comment", "id": 2, "text": "caf\u00e9"}]
+    data = "\n".join(json.dumps(row, ensure_ascii=False) for row in rows).encode("utf-8")
+    cut = data[: data.rindex("\u00e9".encode("utf-8")) + 1]
+    with pytest.raises(PipelineError, match=r"^d\.jsonl:3: broken JSON"):
+        parse(cut, "d.jsonl")

@@ -63,7 +63,9 @@ def open_dump(handle: BinaryIO, source: str) -> Dump:
 def _sniff(handle: BinaryIO, source: str) -> tuple[BinaryIO, str, list[str]]:
     """The dump's encoding, read in chunks: UTF-8 (with or without BOM) and
     UTF-16 with a BOM as such; other text as Windows-1252 with a warning, since
-    that is what browsers on Windows save. Binary files are refused."""
+    that is what browsers on Windows save. Binary files are refused. A UTF-8
+    file that ends inside a character (a download or copy that stopped early)
+    is read without that character's bytes, with a warning."""
     handle.seek(0)
     head = handle.read(CHUNK)
     for magic, kind in MAGIC.items():
@@ -82,7 +84,7 @@ def _sniff(handle: BinaryIO, source: str) -> tuple[BinaryIO, str, list[str]]:
         raise PipelineError("binary data (NUL bytes), not a text dump", path=source,
                             line=line, hint=FIX_FORMAT)
     decoder = codecs.getincrementaldecoder("utf-8")()
-    newlines, has_text, bad_line, chunk = 0, False, None, head
+    newlines, has_text, bad_line, chunk, cut_short = 0, False, None, head, b""
     while chunk:
         has_text = has_text or bool(chunk.strip())
         held = len(decoder.getstate()[0])  # bytes of a character split by the last chunk end
@@ -94,13 +96,16 @@ def _sniff(handle: BinaryIO, source: str) -> tuple[BinaryIO, str, list[str]]:
         newlines += chunk.count(b"\n")
         chunk = handle.read(CHUNK)
     else:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            bad_line = newlines + 1
+        cut_short = decoder.getstate()[0]  # the first bytes of a character the file ends inside
     if not has_text:
         raise _empty(source)
     handle.seek(0)
+    if bad_line is None and cut_short:
+        size = handle.seek(0, io.SEEK_END) - len(cut_short)
+        return io.BufferedReader(_Prefix(handle, size)), "utf-8", [
+            f"{source}:{newlines + 1}: the file ends inside a UTF-8 character (a download or copy "
+            "cut short?); read without that character, everything before it is kept "
+            "(get the dump again if its end is missing)"]
     if bad_line is None:
         return handle, "utf-8", []
     while chunk := handle.read(CHUNK):
@@ -112,6 +117,38 @@ def _sniff(handle: BinaryIO, source: str) -> tuple[BinaryIO, str, list[str]]:
     handle.seek(0)
     return handle, "cp1252", [f"{source}:{bad_line}: not UTF-8; decoded as Windows-1252 "
                               "(re-save as UTF-8 to silence this)"]
+
+
+class _Prefix(io.RawIOBase):
+    """The first `size` bytes of a seekable binary file, read as a file of
+    their own; the file itself stays open and is its owner's to close."""
+
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self.handle = handle
+        self.size = size
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        start = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, start + offset)
+        return self.position
+
+    def readinto(self, buffer) -> int:
+        wanted = max(0, min(len(buffer), self.size - self.position))
+        self.handle.seek(self.position)
+        data = self.handle.read(wanted)
+        buffer[:len(data)] = data
+        self.position += len(data)
+        return len(data)
 
 
 def _empty(source: str) -> PipelineError:
