@@ -5,10 +5,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT
 from pipeline import runner
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -139,10 +139,19 @@ def test_filtering_by_stance_hides_the_others(example_run, tmp_path):
 
 
 @needs_browser
-def test_screenshot_for_the_readme(example_run, tmp_path):
-    target = ROOT / "artifacts" / "screenshots" / "report.png"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)
+def test_the_report_draws_as_a_picture(example_run, tmp_path):
+    """The report as a browser draws it (docs/report.png is taken the same
+    way, by hand): a PNG of the window's size, with text and coloured plots on it."""
+    from PIL import Image
+
+    target = tmp_path / "report.png"
     browser(tmp_path, (example_run.folder / "report.html").as_uri(), f"--screenshot={target}",
             "--window-size=1280,2400")
-    assert target.exists() and target.stat().st_size > 50_000
+    with Image.open(target) as image:
+        assert image.format == "PNG" and image.size == (1280, 2400)
+        pixels = np.asarray(image.convert("RGB"), dtype=np.int16).reshape(-1, 3)
+    colours, counts = np.unique(pixels, axis=0, return_counts=True)
+    dark = (pixels.max(axis=1) < 100).mean()  # text
+    coloured = (pixels.max(axis=1) - pixels.min(axis=1) > 60).mean()  # the plots and stance colours
+    assert len(colours) > 100 and counts.max() < 0.97 * len(pixels), (len(colours), counts.max() / len(pixels))
+    assert dark > 0.002 and coloured > 0.002, (dark, coloured)
