@@ -1,5 +1,5 @@
 # make pipeline [DUMP=file-or-folder] [CONFIG=file.yaml] [SET="key=value key=value"] [EXECUTOR=ray]
-# make test | make train-stance [LABELLED=file.jsonl] | make eval-stance | make eval-stance-news | make bench | make clean-cache
+# make test | make test-fast | make train-stance [LABELLED=file.jsonl] | make eval-stance | make eval-stance-news | make bench | make clean-cache
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -13,7 +13,7 @@ RAY_STAMP := $(VENV)/.installed-ray
 SHARED ?= ../shared
 LABELLED ?=
 
-.PHONY: pipeline test setup clean-cache train-stance eval-stance eval-stance-news bench
+.PHONY: pipeline test test-fast setup clean-cache train-stance eval-stance eval-stance-news bench
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ pipeline: $(STAMP) $(if $(filter ray,$(EXECUTOR)),$(RAY_STAMP))
 
 test: $(RAY_STAMP)
 	$(PY) -m pytest -q
+
+# the tests that run no full pipeline and build no model (under a minute on 2 cores)
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 # Retrain the shipped stance models from ../shared/data/stance (deterministic): the one
 # that reads MiniLM's vectors (backends torch, onnx, onnx-int8), then the fast mode's (static).

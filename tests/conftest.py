@@ -25,6 +25,15 @@ def cli(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.Com
 
 
 needs_shared = pytest.mark.skipif(not REAL_DUMP.exists(), reason="../shared/dumps is not here")
+FULL_RUNS = {"example_run", "real_run"}  # the fixtures below that run the whole pipeline
+
+
+def pytest_collection_modifyitems(items):
+    """A test that needs a full pipeline run is slow, in whichever file it is;
+    tests that run the pipeline themselves carry the mark where they are."""
+    for item in items:
+        if FULL_RUNS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from pipeline.backends import RECIPE
 from pipeline.embed import Embedder
 from pipeline.records import Article
 
+pytestmark = pytest.mark.slow  # builds ONNX graphs and a static model (minutes on 2 cores)
 
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory):

@@ -103,12 +103,14 @@ def odd_run(tmp_path_factory, config):
     return {p.name: pd.read_parquet(p / "comments.parquet") for p in written}, base / "out"
 
 
+@pytest.mark.slow
 def test_odd_dumps_all_run_to_completion(odd_run):
     frames, out = odd_run
     assert set(frames) == {name.rsplit(".", 1)[0] for name in odd_but_valid()}
     assert (out / "index.html").exists()
 
 
+@pytest.mark.slow
 def test_encodings_and_line_ends_read_alike(odd_run):
     frames, _ = odd_run
     texts = frames["bom"]["text_raw"].tolist()
@@ -119,6 +121,7 @@ def test_encodings_and_line_ends_read_alike(odd_run):
     assert frames["cut_short"]["text_raw"].tolist() == [ENGLISH[0], "See you at the caf"]
 
 
+@pytest.mark.slow
 def test_warnings_name_the_encoding_and_the_jump(odd_run):
     _, out = odd_run
     warnings = json.loads((out / "cp1252" / "manifest.json").read_text())["warnings"]
@@ -129,6 +132,7 @@ def test_warnings_name_the_encoding_and_the_jump(odd_run):
     assert any("cut_short.txt:11: the file ends inside a UTF-8 character" in w for w in cut_short)
 
 
+@pytest.mark.slow
 def test_odd_shapes_keep_every_comment(odd_run):
     frames, _ = odd_run
     jump = frames["jump"]["parent_id"]
@@ -139,6 +143,7 @@ def test_odd_shapes_keep_every_comment(odd_run):
     assert "long" in list(long["flags"]) and len(long["text_raw"].split()) == 100_000
 
 
+@pytest.mark.slow
 def test_jsonl_replies_before_parents_and_deep_chains(odd_run):
     frames, out = odd_run
     child_first = frames["child_first"]
@@ -148,6 +153,7 @@ def test_jsonl_replies_before_parents_and_deep_chains(odd_run):
     assert chain["depth"].max() == 599 and (out / "chain" / "report.html").exists()
 
 
+@pytest.mark.slow
 def test_languages_emoji_and_duplicates_are_flagged(odd_run):
     frames, _ = odd_run
     languages = frames["languages"]

@@ -10,6 +10,7 @@ from pipeline import runner
 from pipeline.errors import PipelineError
 from pipeline.records import COMMENT_COLUMNS
 
+pytestmark = pytest.mark.slow
 ARTIFACTS = {"comments.parquet", "comments.jsonl", "topics.csv", "thread.json", "embeddings.npy",
              "manifest.json", "report.html", "topic_sizes.png", "stance_by_topic.png",
              "stance_by_depth.png", "review"}

@@ -58,6 +58,7 @@ def test_killed_run_keeps_old_artifacts_and_the_next_run_resumes(tmp_path, examp
         assert stages["clean"]["from_cache"] is True
 
 
+@pytest.mark.slow
 def test_changing_one_key_reruns_only_what_depends_on_it(tmp_path):
     first = start_run(tmp_path)
     first.communicate(timeout=600)
@@ -85,6 +86,7 @@ def test_two_runs_at_once_on_the_same_dump(tmp_path, example_run):
     assert 1 <= len(shards) <= 2  # each run writes its own shard; neither is damaged
 
 
+@pytest.mark.slow
 def test_unwritable_output_is_a_clear_error(tmp_path):
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file where the output folder should be")

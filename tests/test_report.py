@@ -69,6 +69,7 @@ def test_report_says_how_sure_the_stance_model_was(example_run):
     assert _stance_note([dict(r, stance=None) for r in rows], card) == ""
 
 
+@pytest.mark.slow
 def test_comment_text_is_escaped(tmp_path, config):
     dump = tmp_path / "hostile.txt"
     dump.write_text(HOSTILE, encoding="utf-8")
@@ -80,6 +81,7 @@ def test_comment_text_is_escaped(tmp_path, config):
     assert html.count("<script>") == 1  # the report's own
 
 
+@pytest.mark.slow
 def test_index_links_are_escaped_and_relative(tmp_path, config):
     folder = tmp_path / "dumps"
     folder.mkdir()
@@ -94,6 +96,7 @@ def test_index_links_are_escaped_and_relative(tmp_path, config):
     assert "<b>plain" not in index and "Content-Security-Policy" in index
 
 
+@pytest.mark.slow
 @needs_browser
 def test_hostile_comments_run_no_script_in_a_browser(tmp_path, config):
     dump = tmp_path / "hostile.txt"

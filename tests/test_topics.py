@@ -36,6 +36,7 @@ def example_inputs(config, nlp, embedder, example_thread):
     return cleaned, matrix
 
 
+@pytest.mark.slow
 def test_example_thread_has_several_readable_topics(config, example_inputs):
     cleaned, matrix = example_inputs
     result = fit_topics(cleaned, matrix, config["topics"], 42)
@@ -54,6 +55,7 @@ def test_example_thread_has_several_readable_topics(config, example_inputs):
     assert empty and all(a.topic_id is None and a.source == "no_text" for a in empty)
 
 
+@pytest.mark.slow
 def test_same_input_same_topics(config, example_inputs):
     cleaned, matrix = example_inputs
     first = fit_topics(cleaned, matrix, config["topics"], 42)
@@ -61,6 +63,7 @@ def test_same_input_same_topics(config, example_inputs):
     assert first == second
 
 
+@pytest.mark.slow
 def test_big_thread_is_clustered_on_a_sample_and_the_rest_join_nearest(config, example_inputs):
     cleaned, matrix = example_inputs
     section = {**config["topics"], "max_fit_comments": 30}
