@@ -15,19 +15,18 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from pipeline import __version__, artifacts, clean, export, ingest, replies, stance, topics
+from pipeline import __version__, artifacts, clean, export, ingest, stages, stance
 from pipeline.cache import EmbeddingCache
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError, check_interrupted
 from pipeline.executors import Executor, LocalExecutor, make_executor
-from pipeline.records import STANCE_LABELS
-from pipeline.stage_cache import MISS, StageCache, code_version, sha256_of, stage_key
+from pipeline.stage_cache import MISS, StageCache, content_hash, installed_version, sha256_of
+from pipeline.stages import StageContext
 from pipeline.stance import StanceModels
 
 log = logging.getLogger("pipeline")
@@ -191,18 +190,11 @@ class RunLog:
         return value
 
 
-def _installed_version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "pipeline": __version__}
     for name in VERSIONED_PACKAGES:
-        if _installed_version(name):
-            versions[name] = _installed_version(name)
+        if installed_version(name):
+            versions[name] = installed_version(name)
     return versions
 
 
@@ -215,6 +207,35 @@ def note_failure(error: PipelineError, n_dumps: int, failures: list[PipelineErro
     failures.append(error)
 
 
+def run_stages(ctx: StageContext, run: RunLog, sha256: str) -> None:
+    """Each stage the config asks for, in order, into ctx.outputs: from the
+    stage cache under the key its declaration gives (pipeline/stages.py), or
+    computed and then cached."""
+    config, resources = ctx.config, ctx.resources
+    by_name = {stage.name: stage for stage in stages.STAGES}
+    hashes = {stages.DUMP: content_hash([sha256, str(ctx.path)])}
+
+    def input_hash(name: str) -> str:  # hashed once, when a stage first reads it
+        if name not in hashes:
+            hashes[name] = content_hash(by_name[name].content(ctx.outputs[name]))
+        return hashes[name]
+
+    for stage in stages.planned(config):
+        if stage.cached:
+            key = stages.stage_key(stage, config, {name: input_hash(name) for name in stage.reads},
+                                   stage.versions(config),
+                                   {name: stages.MODEL_FINGERPRINTS[name](resources) for name in stage.models})
+            output = run.cached(stage.name, key, lambda: stage.run(ctx),
+                                lambda out: stage.describe(out, ctx))
+        else:
+            with run.stage(stage.name) as facts:
+                output = stage.run(ctx)
+                facts.update(stage.describe(output, ctx))
+        ctx.outputs[stage.name] = output
+        for note in stage.notes(output) if stage.notes else ():
+            log.warning("%s", note)
+
+
 def process_dump(path: Path, name: str, config: dict, resources: Resources,
                  executor: Executor | None = None) -> Path:
     """Run every stage on one dump and swap its artifacts into place."""
@@ -224,53 +245,12 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
     except OSError as error:
         raise ingest.unreadable(path, error) from None
     run = RunLog(name, StageCache(config["cache_dir"], config["cache_stages"]))
-    ingest_key = stage_key("ingest", sha256, str(path), code_version("ingest"))
-    thread = run.cached("ingest", ingest_key,
-                        lambda: executor.read_thread(name, path),
-                        lambda t: {"comments": len(t.comments),
-                                   "top_level": sum(1 for c in t.comments if c.depth == 0),
-                                   "max_depth": max((c.depth for c in t.comments), default=None),
-                                   "authors": len({c.author for c in t.comments}),
-                                   "empty": sum(1 for c in t.comments if not c.text.strip())})
-    for warning in thread.warnings:
-        log.warning("%s", warning)
-
-    clean_key = stage_key("clean", ingest_key, config["clean"], package_versions().get("spacy"),
-                          code_version("clean"))
-    cleaned = run.cached("clean", clean_key, lambda: executor.clean(name, thread),
-                         lambda cc: {flag: sum(1 for c in cc if flag in c.flags)
-                                     for flag in ("empty", "near_empty", "link_only", "quote_only")})
-    reply_targets = replies.infer_reply_targets(thread.comments, cleaned)
-
-    stances = embeddings = topic_result = None
-    if config["topics"]["enabled"] or config["stance"]["enabled"]:
-        with run.stage("embed") as facts:
-            texts = [c.text for c in cleaned]
-            embeddings, hits, encoded = resources.embed(texts)
-            facts.update(texts=sum(1 for t in texts if t), cache_hits=hits, encoded=encoded)
-        model_key = resources.embedder.info_.fingerprint
-    if config["topics"]["enabled"]:
-        topic_key = stage_key("topics", clean_key, model_key, config["topics"], config["seed"],
-                              code_version("topics"))
-        topic_result = run.cached(
-            "topics", topic_key,
-            lambda: topics.fit_topics(cleaned, embeddings, config["topics"], config["seed"]),
-            lambda r: {"topics": len(r.topics),
-                       "outliers": sum(1 for a in r.assignments if a.topic_id == -1), **r.params})
-    if config["stance"]["enabled"]:
-        models = resources.stance_models
-        stance_key = stage_key("stance", clean_key, model_key, models.fingerprint,
-                               code_version("stance", "stance_model", "replies", "clean"),
-                               _installed_version("vaderSentiment"))
-        stances = run.cached(
-            "stance", stance_key,
-            lambda: stance.annotate_stance(thread.article, thread.comments, cleaned, reply_targets,
-                                           resources.encode, models,
-                                           executor.stance_scores(name)),
-            lambda found: {"model": models.name,
-                           **{label: sum(1 for a in found if a.stance == label)
-                              for label in STANCE_LABELS},
-                           "moved_by_thread": sum(1 for a in found if a.context == "thread")})
+    ctx = StageContext(name, path, config, resources, executor)
+    run_stages(ctx, run, sha256)
+    thread, cleaned = ctx.outputs["ingest"], ctx.outputs["clean"]
+    topic_result, stances = ctx.outputs.get("topics"), ctx.outputs.get("stance")
+    embeddings = ctx.outputs["embed"].vectors if "embed" in ctx.outputs else None
+    reply_targets = ctx.reply_targets
 
     resources.flush()
     for stage_name in executor.ran_elsewhere:  # their seconds are in the executor's manifest entry
@@ -308,7 +288,7 @@ def build_manifest(path: Path, sha256: str, size: int, thread, config: dict, res
                    run: RunLog, topic_result) -> dict[str, Any]:
     spacy_name = config["clean"]["spacy_model"]
     models: dict[str, Any] = {"spacy": {"name": spacy_name,
-                                        "version": _installed_version(spacy_name.replace("_", "-"))}}
+                                        "version": installed_version(spacy_name.replace("_", "-"))}}
     if resources._stance_models is not None:
         card = resources.stance_models.card
         models["stance"] = {"name": card["name"], "version": card["version"],
