@@ -43,7 +43,9 @@ def stance_vs_embed(n: int) -> list[tuple[str, str]]:
         resources.embed(texts)
         embed_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        models.stance.predict_proba([article_target(article)] * n, texts, [None] * n, resources.encode)
+        from pipeline.stance_model._base import Pairs
+
+        models.method.stance_proba(Pairs([article_target(article)] * n, texts), resources.encode)
         stance_seconds = time.perf_counter() - start
     return [("corpus", f"{n:,} comments from {source}"),
             ("embed (no cache)", f"{embed_seconds:.1f} s, {n / embed_seconds:,.0f} comments/s"),

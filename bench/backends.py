@@ -84,7 +84,7 @@ def measure(n: int) -> list[dict]:
                          "overlap": _neighbour_overlap(vectors, reference),
                          "ari": float(adjusted_rand_score(torch_topics, labels)), "topics": n_topics,
                          "stance": (card["name"] + (" (validated on torch vectors)" if backend.startswith("onnx")
-                                                    else ""), card.get("validation"))})
+                                                    else ""), card)})
     for row in rows:
         row["per_s"] = n / row["seconds"]
         row["speedup"] = plain_s / row["seconds"]
@@ -94,12 +94,14 @@ def measure(n: int) -> list[dict]:
 def _stance_cell(entry) -> str:
     if not entry:
         return "-"
-    name, validation = entry
-    if not validation:
+    name, card = entry
+    slices = (card.get("validation") or {}).get("slices")
+    if not slices:
         return f"{name}: no validation in card"
-    arc = validation.get("arc", {}).get("macro_f1")
-    fnc = validation.get("fnc1", {}).get("fnc_score")
-    rumour = validation.get("rumoureval", {}).get("macro_f1")
+    own = {s: by_method.get(card["method"], {}) for s, by_method in slices.items()}
+    arc = own.get("arc", {}).get("macro_f1")
+    fnc = own.get("fnc1", {}).get("fnc_score")
+    rumour = own.get("rumoureval", {}).get("macro_f1")
     parts = [f"ARC {arc:.3f}" if arc is not None else None, f"FNC {fnc:.1f}" if fnc is not None else None,
              f"RE {rumour:.3f}" if rumour is not None else None]
     return f"{name}: " + ", ".join(p for p in parts if p)

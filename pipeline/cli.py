@@ -97,7 +97,7 @@ def _stance_predict(args: argparse.Namespace) -> int:
     from pipeline.runner import Resources
 
     resources = Resources(load_config(args.config, args.overrides))
-    count = predict_pairs(Path(args.in_path), Path(args.out_path), resources.stance_models.stance,
+    count = predict_pairs(Path(args.in_path), Path(args.out_path), resources.stance_models.method,
                           resources.encode, progress=not args.quiet, flush=resources.flush)
     print(f"{count} pairs scored by {resources.stance_models.name}: {args.out_path}", file=sys.stderr)
     return 0

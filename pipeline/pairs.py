@@ -2,7 +2,9 @@
 
 Input: JSON lines `{"id", "target", "text", "parent_text" (optional)}`.
 Output: JSON lines `{"id", "stance", "confidence", "probs": {label: p}}`, in
-input order. The input is read and scored in chunks, so memory stays flat;
+input order; a line with `parent_text` also gets `reply_stance`,
+`reply_confidence` and `reply_probs` (the text toward the comment it answers).
+The target may be an article (title and lead), a headline or a short topic phrase. The input is read and scored in chunks, so memory stays flat;
 the output goes to a temporary file that replaces --out only when every line
 was good, so a malformed line leaves no half-written file behind.
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import PipelineError
-from pipeline.records import STANCE_LABELS
+from pipeline.records import REPLY_LABELS, STANCE_LABELS
 
 CHUNK = 512
 FLUSH_EVERY = 20  # chunks
@@ -70,9 +72,20 @@ def _chunks(pairs: Iterator[tuple[int, dict]], size: int) -> Iterator[list[dict]
         yield chunk
 
 
-def predict_pairs(in_path: Path, out_path: Path, model, encode: Callable[[list[str]], np.ndarray],
+def _scored(pair_id, row: np.ndarray, labels, prefix: str) -> dict:
+    best = int(row.argmax())
+    out = {"id": pair_id} if pair_id is not None else {}
+    out.update({f"{prefix}stance": labels[best], f"{prefix}confidence": round(float(row[best]), 4),
+                f"{prefix}probs": {label: round(float(p), 4) for label, p in zip(labels, row)}})
+    return out
+
+
+def predict_pairs(in_path: Path, out_path: Path, method, encode: Callable[[list[str]], np.ndarray],
                   progress: bool = True, flush: Callable[[], None] | None = None) -> int:
-    """Score every pair in `in_path` into `out_path`; returns the count."""
+    """Score every pair in `in_path` into `out_path` with a stance method
+    (stance_model._base.StanceMethod); returns the count."""
+    from pipeline.stance_model._base import Pairs
+
     from tqdm import tqdm
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,15 +95,17 @@ def predict_pairs(in_path: Path, out_path: Path, model, encode: Callable[[list[s
     try:
         with tmp.open("w", encoding="utf-8", newline="\n") as out:
             for chunk in _chunks(read_pairs(in_path), CHUNK):
-                probs = model.predict_proba([p["target"] for p in chunk], [p["text"] for p in chunk],
-                                            [p.get("parent_text") or None for p in chunk], encode)
-                for pair, row in zip(chunk, probs):
-                    best = int(row.argmax())
-                    out.write(json.dumps({
-                        "id": pair["id"], "stance": STANCE_LABELS[best],
-                        "confidence": round(float(row[best]), 4),
-                        "probs": {label: round(float(p), 4) for label, p in zip(STANCE_LABELS, row)},
-                    }, ensure_ascii=False) + "\n")
+                parents = [p.get("parent_text") or None for p in chunk]
+                probs = method.stance_proba(Pairs([p["target"] for p in chunk], [p["text"] for p in chunk],
+                                                  parents), encode)
+                replies = [k for k, parent in enumerate(parents) if parent]
+                reply = dict(zip(replies, method.reply_proba([parents[k] for k in replies],
+                                                             [chunk[k]["text"] for k in replies], encode)))
+                for k, (pair, row) in enumerate(zip(chunk, probs)):
+                    line = _scored(pair["id"], row, STANCE_LABELS, "")
+                    if k in reply:
+                        line.update(_scored(None, reply[k], REPLY_LABELS, "reply_"))
+                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 count += len(chunk)
                 bar.update(len(chunk))
                 if flush is not None and count % (FLUSH_EVERY * CHUNK) == 0:

@@ -97,7 +97,19 @@ def _stance_note(rows: Sequence[dict], card: dict | None) -> str:
         return ""
     name = f"{card['name']}-{card['version']}" if card else "the stance model"
     text = f"Read by {esc(name)}, a model, not a person. Its median confidence here: {float(np.median(conf)):.2f}."
-    real = ((card or {}).get("validation") or {}).get("real_dump") or {}
+    validation = (card or {}).get("validation") or {}
+    own = (card or {}).get("method")
+    real = ((validation.get("pipeline") or {}).get(own) or {}).get("real_dump") or {}
+    slices = validation.get("slices") or {}
+    if slices and own:
+        parts = []
+        for source, by_method in slices.items():
+            others = {n: r["macro_f1"] for n, r in by_method.items() if n != own}
+            best = max(others, key=others.get) if others else None
+            parts.append(f"{esc(source)} {by_method[own]['macro_f1']:.2f}"
+                         + (f" ({esc(best)} {others[best]:.2f})" if best else ""))
+        text += (" Its macro-F1 on held-out labelled slices of its training corpora, beside the best "
+                 "baseline trained on the same splits: " + ", ".join(parts) + ".")
     if "stance" in real:
         s, agreement = real["stance"], real["agreement"]
         kappas = " and ".join(f"{k:.2f}" for k in agreement["model_stance_kappa"])

@@ -206,7 +206,7 @@ def agreement(rows: Sequence[dict], reviewed: dict[str, dict]) -> dict:
 
 def stance_training_rows(rows: Sequence[dict], reviewed: dict[str, dict], target: str) -> list[dict]:
     """The reviewed stances as labelled comments for `make train-stance LABELLED=...`
-    (pipeline/stance_model/labelled/README.md): the comment's cleaned text, the text
+    (pipeline/stance_train/labelled/README.md): the comment's cleaned text, the text
     of the comment it answers (`reply_to`), the stance toward `target` (the article,
     as the stance stage reads it). Comments without text or a reviewed stance are left out."""
     text_of = {row["comment_id"]: row["text_clean"] for row in rows}

@@ -115,7 +115,10 @@ class Resources:
     @property
     def stance_models(self) -> StanceModels:
         if self._stance_models is None:
-            self._stance_models = stance.load_models(stance.weights_for(self.config["embed"]["backend"]))
+            section = self.config["stance"]
+            stance.check_section(section)
+            self._stance_models = stance.load_models(stance.weights_for(self.config["embed"]["backend"],
+                                                                        section["method"]))
         return self._stance_models
 
     def embed(self, texts: list[str], encode: Callable[[list[str]], np.ndarray] | None = None
@@ -319,6 +322,8 @@ def run(inputs: list[str], config: dict) -> list[Path]:
     dumps = find_dumps(inputs)
     names = artifact_names(dumps)
     resources = Resources(config)
+    if config["stance"]["enabled"]:
+        resources.stance_models  # a wrong stance.method or missing weights fail here, before any work
     executor = make_executor(config, resources)
     written, failures = [], []
     checks_failed = executor.start(dumps, names)

@@ -29,15 +29,12 @@ MISS = object()
 
 
 @lru_cache(maxsize=None)
-def code_version(*modules: str, exclude: tuple[str, ...] = ()) -> str:
+def code_version(*modules: str) -> str:
     """Hash of the source of the named pipeline modules (and the records); a
-    package counts with its .py files, less those in `exclude` (paths
-    relative to pipeline/, as "stance_model/train.py")."""
+    package counts with its .py files."""
     digest = hashlib.sha256()
     for name in sorted(set(modules) | {"records"}):
         for path in sorted(PACKAGE.glob(f"{name}.py")) + sorted(PACKAGE.glob(f"{name}/*.py")):
-            if path.relative_to(PACKAGE).as_posix() in exclude:
-                continue
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -65,7 +65,6 @@ class Stage:
     config: tuple[str, ...] = ()  # config sections (or top-level keys: seed) it reads
     reads: tuple[str, ...] = ()  # upstream stages whose output it reads (or DUMP)
     modules: tuple[str, ...] = ()  # pipeline modules (or packages) whose source it runs
-    exclude: tuple[str, ...] = ()  # files of those packages it does not run
     packages: tuple[str, ...] = ()  # installed distributions it imports
     package_keys: tuple[str, ...] = ()  # config keys that name one more distribution (clean.spacy_model)
     models: tuple[str, ...] = ()  # model files it loads, by fingerprint (see MODEL_FINGERPRINTS)
@@ -84,7 +83,7 @@ class Stage:
         return {name: stage_cache.installed_version(name) for name in self.distributions(config)}
 
     def code(self) -> str:
-        return stage_cache.code_version(*self.modules, exclude=self.exclude)
+        return stage_cache.code_version(*self.modules)
 
 
 def _lookup(config: dict, dotted: str) -> Any:
@@ -160,9 +159,11 @@ def _describe_topics(result, ctx: StageContext) -> dict:
 
 def _stance(ctx: StageContext):
     thread, cleaned = ctx.outputs["ingest"], ctx.outputs["clean"]
+    section = ctx.config["stance"]
     return stance.annotate_stance(thread.article, thread.comments, cleaned, ctx.reply_targets,
                                   ctx.resources.encode, ctx.resources.stance_models,
-                                  ctx.executor.stance_scores(ctx.name))
+                                  ctx.executor.stance_scores(ctx.name),
+                                  target=section["target"], adapt_priors=section["adapt_priors"])
 
 
 def _describe_stance(found, ctx: StageContext) -> dict:
@@ -205,10 +206,9 @@ TOPICS = Stage(
     packages=("bertopic", "umap-learn", "hdbscan", "scikit-learn", "numpy"),
     switch="topics.enabled")
 
-# The stance models' training and evaluation tools are not what the stage
-# runs, so editing them keeps its cache: in this tree they still sit in
-# stance_model/ beside the estimators (once they move to stance_train/, drop
-# `exclude`). clean is hashed for replies.py, which reads clean.AuthorNames;
+# The stance models' training and evaluation tools (stance_train/) are not what
+# the stage runs, so editing them keeps its cache. clean is hashed for
+# replies.py, which reads clean.AuthorNames;
 # the embedding model encodes the article's sentences, beyond the vectors of
 # the comments.
 STANCE = Stage(
@@ -216,8 +216,6 @@ STANCE = Stage(
     config=("stance",),
     reads=("ingest", "clean", "embed"),
     modules=("stance", "stance_model", "replies", "clean"),
-    exclude=("stance_model/train.py", "stance_model/evaluate.py", "stance_model/crossval.py",
-             "stance_model/ceiling.py", "stance_model/data.py"),
     packages=("scikit-learn", "scipy", "numpy", "vaderSentiment"),
     models=("embedding", "stance_weights"),
     switch="stance.enabled")

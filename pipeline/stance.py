@@ -30,15 +30,14 @@ import numpy as np
 from pipeline.records import (REPLY_LABELS, STANCE_LABELS, Article, CleanComment, Comment,
                               StanceAssignment)
 
-WEIGHTS = Path(__file__).resolve().parent / "stance_model" / "weights"
-# the fast mode's models, trained on the static embeddings (embed.backend: static)
-WEIGHTS_STATIC = Path(__file__).resolve().parent / "stance_model" / "weights_static"
+WEIGHTS_ROOT = Path(__file__).resolve().parent / "stance_model" / "weights"
+DEFAULT_METHOD = "stance-heads"
 
 
-def weights_for(backend: str) -> Path:
-    """The stance models that read this embedding backend's vectors: the onnx
+def weights_for(backend: str, method: str = DEFAULT_METHOD) -> Path:
+    """The folder of a method trained on this embedding backend's vectors: the onnx
     backends give MiniLM's vectors (cosine 0.99 and more), static its own."""
-    return WEIGHTS_STATIC if backend == "static" else WEIGHTS
+    return WEIGHTS_ROOT / ("static" if backend == "static" else "minilm") / method
 
 
 Encoder = Callable[[list[str]], np.ndarray]
@@ -46,13 +45,11 @@ Encoder = Callable[[list[str]], np.ndarray]
 
 @dataclass
 class StanceModels:
-    """The article-stance and reply-stance models, with their model card."""
+    """A fitted stance method (stance_model/methods.py) with its model card."""
 
-    stance: object
-    reply: object
+    method: object
     card: dict
-
-    folder: Path = WEIGHTS
+    folder: Path | None = None
 
     @property
     def name(self) -> str:
@@ -64,30 +61,54 @@ class StanceModels:
         import hashlib
 
         digest = hashlib.sha256()
-        for path in sorted(self.folder.iterdir()):
+        for path in sorted(self.folder.iterdir()) if self.folder else ():
             if path.is_file():
                 digest.update(path.name.encode() + path.read_bytes())
         return digest.hexdigest()[:16]
 
 
-def load_models(folder: str | Path = WEIGHTS) -> StanceModels:
-    import json
+TARGETS = ("title", "title_lead", "title_body")
 
+
+def check_section(section: dict) -> None:
+    """The stance config's values, before anything is loaded."""
     from pipeline.errors import PipelineError
-    from pipeline.stance_model.model import ReplyModel, StanceModel
+    from pipeline.stance_model.methods import METHODS
+
+    if section["method"] not in METHODS:
+        raise PipelineError(f"unknown stance method {section['method']!r}", path="stance.method",
+                            hint="one of " + ", ".join(METHODS))
+    if section["target"] not in TARGETS:
+        raise PipelineError(f"unknown stance target {section['target']!r}", path="stance.target",
+                            hint="one of " + ", ".join(TARGETS))
+
+
+def load_models(folder: str | Path) -> StanceModels:
+    from pipeline.errors import PipelineError
+    from pipeline.stance_model.methods import load_method
 
     folder = Path(folder)
+    if not (folder / "card.json").is_file():
+        method = folder.name
+        hint = ("run make train-stance METHOD=" + method + " (it needs ../shared/data)"
+                if folder.parent.is_dir() else "check out the repository again")
+        raise PipelineError(f"no trained weights for stance method '{method}' ({folder.parent.name} embeddings)",
+                            path=folder, hint=hint)
     try:
-        card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
-        return StanceModels(StanceModel.load(folder / "stance.npz"),
-                            ReplyModel.load(folder / "reply.npz"), card, folder)
-    except FileNotFoundError as error:
-        raise PipelineError(f"stance model file missing: {error.filename}", path=folder,
+        method = load_method(folder)
+    except (FileNotFoundError, KeyError) as error:
+        raise PipelineError(f"stance model files unreadable ({error})", path=folder,
                             hint="run make train-stance, or check out the repository again") from None
+    return StanceModels(method, method.card, folder)
 
 
-def article_target(article: Article) -> str:
-    """What a comment's stance is toward: the title, then the body."""
+def article_target(article: Article, part: str = "title_lead") -> str:
+    """What a comment's stance is toward: the title alone, the title and the first
+    paragraph (the lead), or the title and the whole body."""
+    if part == "title" or not article.paragraphs:
+        return article.title.strip() or article.body.strip()
+    if part == "title_lead":
+        return f"{article.title}\n{article.paragraphs[0]}".strip()
     return f"{article.title}\n{article.body}".strip()
 
 
@@ -97,41 +118,46 @@ def score_comments(target: str, texts: Sequence[str], parent_texts: Sequence[str
     `target` (n, 5) and, where there is a parent text, reply stance toward it
     (n, 3; NaN rows for comments without one). Rows are independent, so a
     thread can be scored in any batches, on any machine."""
-    own = (models.stance.predict_proba([target] * len(texts), texts, parent_texts, encode)
-           if len(texts) else np.zeros((0, len(STANCE_LABELS))))
+    from pipeline.stance_model._base import Pairs
+
+    own = models.method.stance_proba(Pairs([target] * len(texts), list(texts), list(parent_texts)), encode)
     replies = [k for k, p in enumerate(parent_texts) if p]
     reply_probs = np.full((len(texts), len(REPLY_LABELS)), np.nan)
     if replies:
-        reply_probs[replies] = models.reply.predict_proba(
-            [parent_texts[k] for k in replies], [texts[k] for k in replies], encode)
+        reply_probs[replies] = models.method.reply_proba([parent_texts[k] for k in replies],
+                                                         [texts[k] for k in replies], encode)
     return own, reply_probs
 
 
 def stance_inputs(article: Article, cleaned: Sequence[CleanComment],
-                  reply_targets: dict[str, tuple[str | None, str]]) -> tuple[list[int], str, list[str],
-                                                                           list[str | None]]:
+                  reply_targets: dict[str, tuple[str | None, str]],
+                  target: str = "title_lead") -> tuple[list[int], str, list[str], list[str | None]]:
     """The comments with text (their indices), the target, their texts and
     the texts of the comments they answer."""
     text_of = {c.id: c.text for c in cleaned}
     rows = [i for i, c in enumerate(cleaned) if c.text]
     answered = [reply_targets[cleaned[i].id][0] for i in rows]
     parent_texts = [text_of.get(a) or None if a else None for a in answered]
-    return rows, article_target(article), [cleaned[i].text for i in rows], parent_texts
+    return rows, article_target(article, target), [cleaned[i].text for i in rows], parent_texts
 
 
 def annotate_stance(article: Article, comments: Sequence[Comment],
                     cleaned: Sequence[CleanComment],
                     reply_targets: dict[str, tuple[str | None, str]],
                     encode: Encoder, models: StanceModels,
-                    scores: tuple[np.ndarray, np.ndarray] | None = None) -> list[StanceAssignment]:
+                    scores: tuple[np.ndarray, np.ndarray] | None = None,
+                    target: str = "title_lead", adapt_priors: bool = False) -> list[StanceAssignment]:
     """One StanceAssignment per comment, in comment order. `scores` are
-    score_comments' output where it ran elsewhere (the Ray executor)."""
-    from pipeline.stance_model.model import propagate_from_parent, short_text_gate
+    score_comments' output where it ran elsewhere (the Ray executor).
+    `adapt_priors`: re-estimate the thread's own label mix first (thread.adapt_priors)."""
+    from pipeline.stance_model.thread import adapt_priors as adapt, propagate_from_parent, short_text_gate
 
-    rows, target, texts, parent_texts = stance_inputs(article, cleaned, reply_targets)
+    rows, target_text, texts, parent_texts = stance_inputs(article, cleaned, reply_targets, target)
     answered = [reply_targets[cleaned[i].id][0] for i in rows]
-    own, reply_probs = scores if scores is not None else score_comments(target, texts, parent_texts,
+    own, reply_probs = scores if scores is not None else score_comments(target_text, texts, parent_texts,
                                                                         encode, models)
+    if adapt_priors and len(own) and models.card.get("reference_priors"):
+        own = adapt(own, np.array(models.card["reference_priors"]))
     gates = short_text_gate(texts) if rows else np.zeros(0)
 
     final: dict[str, np.ndarray] = {}

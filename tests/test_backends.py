@@ -55,6 +55,7 @@ def test_static_backend_and_its_own_stance_models(models_dir, config, texts):
     assert models.card["embedding"]["backend"] == "static"
     assert models.card["embedding"]["fingerprint"] == static.info_.fingerprint
     article = Article("a", "Council closes Elm Street to cars", ("The street closes in March.",), "x")
-    probs = models.stance.predict_proba([stance.article_target(article)] * 3, texts[:3], [None] * 3,
-                                        static.encode)
+    from pipeline.stance_model._base import Pairs
+
+    probs = models.method.stance_proba(Pairs([stance.article_target(article)] * 3, texts[:3]), static.encode)
     assert probs.shape == (3, 5) and np.allclose(probs.sum(axis=1), 1)

@@ -175,6 +175,18 @@ def test_unknown_key_and_missing_model_package(tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_a_wrong_or_untrained_stance_method_stops_the_run_before_any_work(tmp_path):
+    result = cli("run", str(EXAMPLE_DUMP), "--out", "out", "--set", "stance.method=bert", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == (
+        "error: stance.method: unknown stance method 'bert' (one of minilm-lr, tfidf-mlp, joined-mlp, stance-heads)")
+    result = cli("run", str(EXAMPLE_DUMP), "--out", "out", "--set", "stance.method=tfidf-mlp",
+                 "--set", f"cache_dir={tmp_path / 'cache'}", cwd=tmp_path)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert "no trained weights for stance method 'tfidf-mlp'" in last and "make train-stance METHOD=tfidf-mlp" in last
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cache" / "stages").exists()
+
+
 VALID_LINES = st.sampled_from([
     "Title", "", "Body text.", f"  {B} Ann", f"    {B} Bob", f"      {B} Cy", "    Some text.",
     "      Reply text.", "        Deep text.", f"   {B} Odd", "\t" + f"{B} Tab", "Unindented line",

@@ -52,11 +52,11 @@ def test_report_is_self_contained(example_run):
 
 def test_report_says_how_sure_the_stance_model_was(example_run):
     from pipeline.report import _stance_note
-    from pipeline.stance import load_models
+    from pipeline.stance import load_models, weights_for
 
     comments = pd.read_parquet(example_run.folder / "comments.parquet")
-    card = load_models().card
-    real = card["validation"]["real_dump"]["stance"]
+    card = load_models(weights_for("torch")).card
+    real = card["validation"]["pipeline"][card["method"]]["real_dump"]["stance"]
     html = (example_run.folder / "report.html").read_text(encoding="utf-8")
     note = re.search(r'<p class="quiet" id="stance-note">(.*?)</p>', html).group(1)
     assert f"Read by {card['name']}-{card['version']}" in note
@@ -64,6 +64,10 @@ def test_report_says_how_sure_the_stance_model_was(example_run):
     assert f"got {real['accuracy']:.0%} of the stances right, where always answering {real['majority_label']}" in note
     top = real["by_confidence"][-1]
     assert f"{top['correct']} of {top['n']} were right" in note
+    # the held-out slices, the shipped method's macro-F1 beside the best baseline's, from the card
+    arc = card["validation"]["slices"]["arc"]
+    best = max((n for n in arc if n != card["method"]), key=lambda n: arc[n]["macro_f1"])
+    assert f"arc {arc[card['method']]['macro_f1']:.2f} ({best} {arc[best]['macro_f1']:.2f})" in note
     rows = comments.to_dict("records")
     assert "no figures on a labelled real thread" in _stance_note(rows, {"name": "mine", "version": "1"})
     assert _stance_note([dict(r, stance=None) for r in rows], card) == ""

@@ -88,7 +88,7 @@ def test_review_csv_round_trip(run_copy):
     assert agreement["topics"][target["topic_id"]] == {"label": target["topic_label"], "reviewed": 1,
                                                        "kept": 0, "agreement": 0.0}
     # the reviewed stance, ready to train on (make train-stance LABELLED=...)
-    from pipeline.stance_model.data import load_labelled
+    from pipeline.stance_train.data import load_labelled
 
     labelled = run_copy / "review" / "stance_labels.jsonl"
     ps = load_labelled([labelled])

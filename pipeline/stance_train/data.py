@@ -1,16 +1,19 @@
-"""Training data (../shared/data/stance), grouped splits, and the cached embedder.
+"""Training data (../shared/data), grouped splits, and the cached embedder.
 
-The only module of the package that reads files. Splits (seed 13):
+The only module of the stance tools that reads the corpora. Validation slices,
+grouped so that no target or thread is on both sides (seed 13):
 * ARC, FNC-1: claim components (union-find over related headline-body edges) are
   held out whole until ~20% of headlines are; validation = pairs with a held-out
   headline; training drops pairs whose body is related to a held-out claim.
-* RumourEval 2019: train / dev as shipped; depth-0 source posts dropped (evaluate.py's
-  all-posts slice keeps them, as the task's official scoring does).
-* inner_mask: a grouped 15% hold-out inside the training rows, used for
-  temperatures and all tuning (validation slices are never used for fitting).
+* RumourEval 2019: train / dev as shipped; depth-0 source posts dropped.
+* VAST, Perspectrum: train / dev as shipped (VAST dev is split by comment,
+  Perspectrum by claim).
+* Reddit agreement: a grouped 20% of the quoted comments held out.
+Each labelled set is a PairSet in its source's own labels (_base.SOURCES).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -20,14 +23,15 @@ import numpy as np
 from pipeline.records import REPLY_LABELS, STANCE_LABELS
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "stance"
+DEFAULT_DATA = REPO.parent / "shared" / "data"
 SEED = 13
-FILES = ("arc_train_bodies.csv", "arc_train_stances.csv", "fnc1_train_bodies.csv", "fnc1_train_stances.csv",
-         "rumoureval2019_train.jsonl", "rumoureval2019_dev.jsonl")
+FILES = ("stance/arc_train_bodies.csv", "stance/arc_train_stances.csv", "stance/fnc1_train_bodies.csv",
+         "stance/fnc1_train_stances.csv", "stance/rumoureval2019_train.jsonl", "stance/rumoureval2019_dev.jsonl",
+         "stance_extra/vast_train.jsonl", "stance_extra/vast_dev.jsonl", "stance_extra/perspectrum_train.jsonl",
+         "stance_extra/perspectrum_dev.jsonl", "stance_extra/subreddit_agreement.jsonl")
 RE_MAP = {"support": "agree", "deny": "disagree", "query": "query", "comment": "discuss"}
-RE_REPLY_MAP = {"support": "agree", "deny": "disagree", "query": "neutral", "comment": "neutral"}
 # reader comments under news articles, written and labelled by the team (labelled/README.md)
-LABELLED = REPO / "pipeline" / "stance_model" / "labelled" / "news_comments.jsonl"
+LABELLED = REPO / "pipeline" / "stance_train" / "labelled" / "news_comments.jsonl"
 LABELLED_FIX = ('each line is {"id", "target", "text", "parent_text" (optional), "label": one of '
                 + "/".join(STANCE_LABELS) + ', "reply_label" (optional, with parent_text): '
                 + "/".join(REPLY_LABELS) + "}")
@@ -62,7 +66,8 @@ def check_data(folder: str | Path) -> Path:
     missing = [f for f in FILES if not (folder / f).is_file()]
     if missing:
         raise PipelineError(f"stance training data not found ({', '.join(missing)})", path=folder,
-                            hint="pass --data with the folder holding the ARC, FNC-1 and RumourEval files")
+                            hint="pass --data with the folder holding stance/ (ARC, FNC-1, RumourEval) and "
+                                 "stance_extra/ (VAST, Perspectrum, Reddit agreement), as ../shared/data does")
     return folder
 
 
@@ -105,8 +110,8 @@ def cli_inputs(data, labelled=(), source: str = "news") -> tuple[Path, PairSet |
 def fnc_like_split(folder: Path, name: str, frac: float = 0.2, seed: int = SEED) -> tuple[PairSet, PairSet]:
     import pandas as pd
 
-    df = pd.read_csv(folder / f"{name}_train_stances.csv").merge(
-        pd.read_csv(folder / f"{name}_train_bodies.csv"), on="Body ID", how="left")
+    df = pd.read_csv(folder / "stance" / f"{name}_train_stances.csv").merge(
+        pd.read_csv(folder / "stance" / f"{name}_train_bodies.csv"), on="Body ID", how="left")
     comp = _claim_components(df)
     comps = np.array(sorted(set(comp.values())))
     np.random.default_rng(seed).shuffle(comps)
@@ -132,12 +137,44 @@ def load_rumoureval(folder: Path, split: str, with_sources: bool = False) -> Pai
     themselves (stance of a post toward itself), as the task's official scoring does."""
     import pandas as pd
 
-    d = pd.read_json(folder / f"rumoureval2019_{split}.jsonl", lines=True)
+    d = pd.read_json(folder / "stance" / f"rumoureval2019_{split}.jsonl", lines=True)
     d = d if with_sources else d[d.depth > 0]
     parents = [None if dep <= 1 else p for dep, p in zip(d.depth, d.parent_text)]
-    reply = [RE_REPLY_MAP[lab] if dep == 1 else None for dep, lab in zip(d.depth, d.label)]
     return PairSet("rumoureval", d.source_text.tolist(), d.text.tolist(), parents,
-                   [RE_MAP[lab] for lab in d.label], pd.factorize(d.thread_id)[0], d.depth.to_numpy(), reply)
+                   [RE_MAP[lab] for lab in d.label], pd.factorize(d.thread_id)[0], d.depth.to_numpy())
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _grouped(source: str, rows: list[dict], target: str, text: str, group: str) -> PairSet:
+    import pandas as pd
+
+    return PairSet(source, [r[target] for r in rows], [r[text] for r in rows], [None] * len(rows),
+                   [r["label"] for r in rows], pd.factorize(pd.Series([r[group] for r in rows]))[0])
+
+
+def load_vast(folder: Path, split: str) -> PairSet:
+    """VAST: a reader comment toward a topic phrase; grouped by comment."""
+    return _grouped("vast", _jsonl(folder / "stance_extra" / f"vast_{split}.jsonl"), "target", "text", "text")
+
+
+def load_perspectrum(folder: Path, split: str) -> PairSet:
+    """Perspectrum: a perspective toward a claim; grouped by claim."""
+    return _grouped("perspectrum", _jsonl(folder / "stance_extra" / f"perspectrum_{split}.jsonl"),
+                    "claim", "perspective", "claim")
+
+
+def reddit_split(folder: Path, frac: float = 0.2, seed: int = SEED) -> tuple[PairSet, PairSet]:
+    """Reddit agreement: a reply toward the comment it answers (the target); a grouped
+    `frac` of the quoted comments is held out."""
+    from pipeline.stance_model.methods import inner_mask
+
+    full = _grouped("reddit", _jsonl(folder / "stance_extra" / "subreddit_agreement.jsonl"),
+                    "quote", "response", "quote")
+    held = inner_mask(full.groups, frac, seed)
+    return full.subset(~held), full.subset(held)
 
 
 def load_labelled(paths, source: str = "news") -> PairSet:
@@ -183,45 +220,13 @@ def load_labelled(paths, source: str = "news") -> PairSet:
 
 
 def load_splits(folder: str | Path) -> dict[str, tuple[PairSet, PairSet]]:
+    """source -> (training set, validation slice)."""
     folder = check_data(folder)
     return {"arc": fnc_like_split(folder, "arc"), "fnc1": fnc_like_split(folder, "fnc1"),
-            "rumoureval": (load_rumoureval(folder, "train"), load_rumoureval(folder, "dev"))}
-
-
-def inner_mask(groups: np.ndarray, frac: float = 0.15, seed: int = SEED,
-               universe: np.ndarray | None = None) -> np.ndarray:
-    """True for rows of a grouped inner hold-out (whole claims / threads). `universe`
-    draws from another set's groups, so rows derived from it are held out with it."""
-    g = np.unique(groups if universe is None else universe)
-    held = np.random.default_rng(seed).choice(g, size=max(1, int(round(frac * len(g)))), replace=False)
-    return np.isin(groups, held)
-
-
-def sentence_rows(ps: PairSet, source: str) -> PairSet:
-    """Short comments for training the agree / disagree / neutral head, cut from long
-    ones: every sentence (split_sentences: 15 characters or more, the first 40; and 4
-    words or more here) of a related comment of two such sentences or more, with the
-    comment's label. Reader comments are often one or two sentences,
-    while ARC's are paragraphs; without these, "short" would mean RumourEval's tweets,
-    mostly comment."""
-    from pipeline.stance_model.features import TOKEN_RE, split_sentences
-
-    rows = []
-    for i, (text, label) in enumerate(zip(ps.texts, ps.labels)):
-        sents = [x for x in split_sentences(text) if len(TOKEN_RE.findall(x)) >= 4]
-        if label != "unrelated" and len(sents) >= 2:
-            rows += [(i, x) for x in sents]
-    idx = [i for i, _ in rows]
-    return PairSet(source, [ps.targets[i] for i in idx], [x for _, x in rows], [None] * len(rows),
-                   [ps.labels[i] for i in idx], ps.groups[idx])
-
-
-def reply_rows(ps: PairSet) -> tuple[list, list, list, np.ndarray]:
-    """(parent_texts, texts, reply_labels, groups) of the rows that carry a reply label;
-    a reply with no parent text answers the target (RumourEval's depth-1 replies)."""
-    idx = [i for i, r in enumerate(ps.reply_labels or []) if r is not None]
-    return ([ps.parents[i] or ps.targets[i] for i in idx], [ps.texts[i] for i in idx],
-            [ps.reply_labels[i] for i in idx], ps.groups[idx])
+            "rumoureval": (load_rumoureval(folder, "train"), load_rumoureval(folder, "dev")),
+            "vast": (load_vast(folder, "train"), load_vast(folder, "dev")),
+            "perspectrum": (load_perspectrum(folder, "train"), load_perspectrum(folder, "dev")),
+            "reddit": reddit_split(folder)}
 
 
 def make_encoder(cache_dir: str | Path | None = None, backend: str = "torch"):

@@ -1,14 +1,14 @@
-"""Validation metrics of the saved stance and reply models.
+"""Validation figures of a stance method, beside the baselines trained on the same splits in the same run.
 
-    python -m pipeline.stance_model.evaluate [--data ../shared/data/stance] [--weights pipeline/stance_model/weights]
-                                             [--cache-dir .cache] [--json]
+    python -m pipeline.stance_train.evaluate [--data ../shared/data] [--weights pipeline/stance_model/weights/minilm]
+                                             [--baselines minilm-lr,tfidf-mlp,joined-mlp] [--cache-dir .cache] [--json]
 
-Slices (all kept out of training, see data.py): ARC and FNC-1 held-out headlines,
-RumourEval 2019 dev replies (and all dev posts, source posts included, as the
-task's official scoring counts them); reply stance on RumourEval dev depth-1 replies; and the
-hand-written tests/data/stance_obvious.jsonl run through the pipeline's own logic;
-and, where ../shared is beside the repository, its real dump through ingest, clean
-and the stance stage, against labels of its comments (tests/data/, ids only).
+Slices (all kept out of training, data.py): ARC and FNC-1 held-out headlines,
+RumourEval 2019 dev replies, VAST dev, Perspectrum dev, the held-out fifth of the
+Reddit agreement set; each scored in its own labels by the method's head for that
+source, with the majority baseline. Then, through the pipeline's own stance stage:
+the hand-written tests/data/stance_obvious.jsonl, and, where ../shared is beside the
+repository, its real dump against labels of its comments (tests/data/, ids only).
 """
 from __future__ import annotations
 
@@ -19,23 +19,23 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
-from pipeline.stance_model.data import DEFAULT_DATA, REPO, check_data, load_rumoureval, load_splits, reply_rows
-from pipeline.stance_model.model import LABELS, REPLY_LABELS, ReplyModel, StanceModel
+from pipeline.stance_model._base import LABELS, REPLY_LABELS, SOURCES
+from pipeline.stance_model.blocks import Lexicon, featurize
+from pipeline.stance_model.methods import ALL_BLOCKS, BASELINES, METHODS, as_pairs, lexicon_docs, load_method
+from pipeline.stance_train.data import DEFAULT_DATA, REPO, load_splits
 
-FNC4 = ["agree", "disagree", "discuss", "unrelated"]
-SDQC = ["agree", "disagree", "query", "discuss"]
 OBVIOUS = REPO / "tests" / "data" / "stance_obvious.jsonl"
 # our labels of the real dump in ../shared/dumps (its file name and sha256, comment ids, labels: no text)
 REAL_LABELS = REPO / "tests" / "data" / "real_dump_stance_labels.json"
+SLICES = ("arc", "fnc1", "rumoureval", "vast", "perspectrum", "reddit")
 
 
 def dumps_beside(data: Path) -> Path:
-    """../shared/dumps, beside ../shared/data/stance."""
-    return Path(data).parent.parent / "dumps"
+    """../shared/dumps, beside ../shared/data."""
+    return Path(data).parent / "dumps"
 
 
 DUMPS = dumps_beside(DEFAULT_DATA)
-
 
 def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
     idx = np.clip(np.digitize(conf, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
@@ -50,35 +50,103 @@ def fnc_score(gold, pred) -> float:
     return 100 * sum(s(g, p) for g, p in zip(gold, pred)) / sum(s(g, g) for g in gold)
 
 
-def slice_metrics(P: np.ndarray, gold: list[str], scheme: str) -> dict:
-    """FNC scheme: query counted as discuss. SDQC scheme: unrelated counted as comment
-    (discuss). "all": the five labels as they are."""
-    merge = {"fnc": {"query": "discuss"}, "re": {"unrelated": "discuss"}, "all": {}}[scheme]
-    labs = {"fnc": FNC4, "re": SDQC, "all": LABELS}[scheme]
-    pred = [merge.get(LABELS[i], LABELS[i]) for i in P.argmax(1)]
+def slice_metrics(P: np.ndarray, gold: list[str], labels: tuple[str, ...]) -> dict:
+    """Macro-F1 over `labels`, accuracy, per-class F1, ECE (15 bins), the FNC-1 score
+    where the labels are FNC-1's, and the majority baseline's macro-F1 and accuracy."""
+    labs = list(labels)
+    pred = [labs[i] for i in P.argmax(1)]
+    majority = [max(labs, key=list(gold).count)] * len(gold)
     out = {"n": len(gold), "macro_f1": float(f1_score(gold, pred, labels=labs, average="macro", zero_division=0)),
            "accuracy": float(accuracy_score(gold, pred)),
            "per_class_f1": dict(zip(labs, f1_score(gold, pred, labels=labs, average=None, zero_division=0)
                                     .round(4).tolist())),
-           "ece15": ece(P.max(1), np.array(pred) == np.array(gold))}
-    if scheme == "fnc":
+           "ece15": ece(P.max(1), np.array(pred) == np.array(gold)),
+           "majority_macro_f1": float(f1_score(gold, majority, labels=labs, average="macro", zero_division=0)),
+           "majority_accuracy": float(accuracy_score(gold, majority))}
+    if labs == list(SOURCES["fnc1"]):
         out["fnc_score"] = fnc_score(gold, pred)
     return out
 
 
-def reply_metrics(P: np.ndarray, gold: list[str]) -> dict:
-    pred = [REPLY_LABELS[i] for i in P.argmax(1)]
-    maj = ["neutral"] * len(gold)
-    return {"n": len(gold), "accuracy": float(accuracy_score(gold, pred)),
-            "macro_f1": float(f1_score(gold, pred, labels=list(REPLY_LABELS), average="macro")),
-            "per_class_f1": dict(zip(REPLY_LABELS, f1_score(gold, pred, labels=list(REPLY_LABELS), average=None,
-                                                            zero_division=0).round(4).tolist())),
-            "ece15": ece(P.max(1), np.array(pred) == np.array(gold)),
-            "majority_accuracy": float(accuracy_score(gold, maj)),
-            "majority_macro_f1": float(f1_score(gold, maj, labels=list(REPLY_LABELS), average="macro"))}
+def slice_features(splits: dict, encode, lexicon: Lexicon | None = None):
+    """The lexicon of the training texts and every block of every training set and slice,
+    computed once for all the methods of a run."""
+    lexicon = lexicon or Lexicon().fit(lexicon_docs({s: tr for s, (tr, _) in splits.items()}))
+    feats = {(s, part): featurize(as_pairs(ps), lexicon, encode, ALL_BLOCKS)
+             for s, sets in splits.items() for part, ps in zip(("train", "val"), sets)}
+    return lexicon, feats
 
 
-def score_as_threads(rows: list[dict], encode, models) -> dict:
+def score_slices(method, splits: dict, feats: dict, encode) -> dict:
+    return {s: slice_metrics(method.predict_proba(s, as_pairs(splits[s][1]), encode, features=feats[(s, "val")]),
+                             splits[s][1].labels, SOURCES[s]) for s in SLICES if s in splits}
+
+
+def train_baselines(splits: dict, feats: dict, lexicon: Lexicon, encode, names=BASELINES) -> dict:
+    """Each baseline fitted on the same training sets as the shipped method."""
+    train = {s: tr for s, (tr, _) in splits.items()}
+    return {name: METHODS[name]().fit(train, encode, lexicon=lexicon,
+                                      features={s: feats[(s, "train")] for s in train}) for name in names}
+
+
+def evaluate(data: Path, method, encode, baselines=BASELINES, splits=None) -> dict:
+    """{"slices": {slice: {method name: metrics}}, "pipeline": {method name: obvious / real dump}}.
+    The method under test is scored as given (as saved: float16 weights); the
+    baselines are trained here, on the same splits."""
+    splits = splits or load_splits(data)
+    lexicon, feats = slice_features(splits, encode, getattr(method, "lexicon_", None))
+    fitted = train_baselines(splits, feats, lexicon, encode, baselines)
+    every = {method.name: method, **fitted}
+    res = {"slices": {s: {} for s in SLICES}, "pipeline": {}}
+    for name, m in every.items():
+        for s, r in score_slices(m, splits, feats, encode).items():
+            res["slices"][s][name] = r
+        res["pipeline"][name] = pipeline_checks(m, encode, data)
+    return json.loads(json.dumps(res, default=float), parse_float=lambda x: round(float(x), 4))
+
+
+def pipeline_checks(method, encode, data: Path) -> dict:
+    """The obvious cases and the real dump, through the pipeline's stance stage."""
+    from pipeline.stance import StanceModels
+
+    models = StanceModels(method, method.card)
+    out = {}
+    if OBVIOUS.is_file():
+        out["obvious"] = obvious(models, encode)
+    if REAL_LABELS.is_file() and (found := real_dump(models, encode, dumps=dumps_beside(data))):
+        out["real_dump"] = found
+    out["rumour_threads"] = rumour_threads(models, encode, data)
+    return out
+
+
+def table(res: dict, shipped: str) -> str:
+    lines = []
+    for s, by_method in res["slices"].items():
+        if not by_method:
+            continue
+        first = next(iter(by_method.values()))
+        lines.append(f"{s} (n={first['n']}; majority: macro-F1 {first['majority_macro_f1']:.3f}, "
+                     f"acc {first['majority_accuracy']:.3f})")
+        for name, r in by_method.items():
+            fs = f"  FNC {r['fnc_score']:.1f}" if "fnc_score" in r else ""
+            pc = " ".join(f"{k}={v:.3f}" for k, v in r["per_class_f1"].items())
+            mark = "*" if name == shipped else " "
+            lines.append(f" {mark}{name:<14} macro-F1 {r['macro_f1']:.4f}  acc {r['accuracy']:.4f}  "
+                         f"ECE {r['ece15']:.4f}{fs}  {pc}")
+    for name, checks in res["pipeline"].items():
+        if "obvious" in checks:
+            o = checks["obvious"]
+            lines.append(f"{name}: obvious set stance {o['stance_correct']}/{o['n']}, "
+                         f"reply {o['reply_correct']}/{o['n_reply']}")
+        if "real_dump" in checks:
+            lines.append(f"{name}: " + real_dump_lines(checks["real_dump"]))
+        r = checks["rumour_threads"]
+        lines.append(f"{name}: RumourEval dev threads through the stance stage (SDQC): macro-F1 {r['macro_f1']:.4f} "
+                     f"acc {r['accuracy']:.4f} (majority: macro-F1 {r['majority_macro_f1']:.4f})")
+    return "\n".join(lines)
+
+
+def score_as_threads(rows: list[dict], encode, models, **stage) -> dict:
     """Score (target, text, parent_text?) rows through the pipeline's own stance
     stage: each row is a comment under its target article, and a row with a
     parent_text is a reply to a comment holding that text. id -> assignment."""
@@ -101,7 +169,7 @@ def score_as_threads(rows: list[dict], encode, models) -> dict:
             wanted.add(str(row["id"]))
         cleaned = [CleanComment(id=c.id, text=c.text) for c in comments]
         assignments = annotate_stance(article, comments, cleaned, infer_reply_targets(comments, cleaned),
-                                      encode, models)
+                                      encode, models, **stage)
         found.update({a.id: a for a in assignments if a.id in wanted})
     return found
 
@@ -120,10 +188,28 @@ def obvious(models, encode, path: Path = OBVIOUS) -> dict:
                       or (o["reply_label"] and o["reply_pred"] != o["reply_label"])]}
 
 
+def rumour_threads(models, encode, data: Path, **stage) -> dict:
+    """RumourEval dev through the pipeline's stance stage: each thread's source post is
+    the article, each reply a comment under it (after the comment it answers); the
+    five stances read as SDQC (unrelated as comment), macro-F1 over SDQC."""
+    from pipeline.stance_train.data import load_rumoureval
+
+    ps = load_rumoureval(data, "dev")
+    rows = [{"id": str(i), "target": t, "text": x, **({"parent_text": p} if p else {})}
+            for i, (t, x, p) in enumerate(zip(ps.targets, ps.texts, ps.parents))]
+    found = score_as_threads(rows, encode, models, **stage)
+    probs = np.array([found[r["id"]].probs for r in rows])
+    sdqc = SOURCES["rumoureval"]
+    P = np.stack([probs[:, LABELS.index(label)] for label in sdqc], 1)
+    P[:, sdqc.index("discuss")] += probs[:, LABELS.index("unrelated")]
+    return slice_metrics(P, ps.labels, sdqc)
+
+
 CONFIDENCE_BANDS = (0.0, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
-def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUMPS) -> dict | None:
+def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUMPS,
+              target: str = "title_lead", adapt_priors: bool = False) -> dict | None:
     """A real dump through ingest, clean, reply targets and the stance stage, as
     `make pipeline` runs it, against labels of its comments (ids and labels only;
     none of the dump's text is in this repository). None where the dump is not
@@ -146,7 +232,8 @@ def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUM
     config = load_config()["clean"]
     cleaned = clean.clean_comments(thread.comments, thread.article, config, clean.load_nlp(config["spacy_model"]))
     found = {a.id: a for a in annotate_stance(thread.article, thread.comments, cleaned,
-                                              infer_reply_targets(thread.comments, cleaned), encode, models)}
+                                              infer_reply_targets(thread.comments, cleaned), encode, models,
+                                              target=target, adapt_priors=adapt_priors)}
     rows = spec["comments"]
     scored = {i for i, a in found.items() if a.stance is not None}
     misfits = sorted(scored ^ {r["id"] for r in rows}) + [
@@ -158,7 +245,7 @@ def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUM
     gold = [r["stance"] for r in rows]
     model = [found[r["id"]].stance for r in rows]
     out = {"dump": spec["dump"], "description": spec.get("description", ""),
-           "stance": slice_metrics(np.array([found[r["id"]].probs for r in rows]), gold, "all")}
+           "stance": slice_metrics(np.array([found[r["id"]].probs for r in rows]), gold, LABELS)}
     majority = [max(LABELS, key=gold.count)] * len(gold)
     out["stance"].update(majority_label=majority[0], majority_accuracy=float(accuracy_score(gold, majority)),
                          majority_macro_f1=float(f1_score(gold, majority, labels=LABELS, average="macro",
@@ -189,51 +276,6 @@ def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUM
     return out
 
 
-def validation_slices(data: Path, splits=None) -> dict:
-    """The stance slices kept out of training: name -> (PairSet, slice_metrics scheme)."""
-    splits = splits or load_splits(data)
-    out = {name: (splits[name][1], scheme) for name, scheme in (("arc", "fnc"), ("fnc1", "fnc"), ("rumoureval", "re"))}
-    # the task's official scoring also counts the source posts (stance of a post toward itself)
-    out["rumoureval_all_posts"] = (load_rumoureval(data, "dev", with_sources=True), "re")
-    return out
-
-
-def evaluate(data: Path, model: StanceModel, rm: ReplyModel, encode, splits=None) -> dict:
-    splits = splits or load_splits(data)
-    res = {name: slice_metrics(model.predict_proba(ps.targets, ps.texts, ps.parents, encode), ps.labels, scheme)
-           for name, (ps, scheme) in validation_slices(data, splits).items()}
-    par, txt, y, _ = reply_rows(splits["rumoureval"][1])
-    res["reply_rumoureval_depth1"] = reply_metrics(rm.predict_proba(par, txt, encode), y)
-    from pipeline.stance import StanceModels
-
-    models = StanceModels(model, rm, {"name": "candidate", "version": "-"})
-    if OBVIOUS.is_file():
-        res["obvious"] = obvious(models, encode)
-    if REAL_LABELS.is_file() and (found := real_dump(models, encode, dumps=dumps_beside(data))):
-        res["real_dump"] = found
-    return json.loads(json.dumps(res, default=float), parse_float=lambda s: round(float(s), 4))
-
-
-def table(res: dict) -> str:
-    lines = [f"{'slice':<26}{'n':>6}{'macro-F1':>10}{'acc':>8}{'FNC score':>11}{'ECE15':>8}  per-class F1"]
-    for name in ("arc", "fnc1", "rumoureval", "rumoureval_all_posts", "reply_rumoureval_depth1"):
-        r = res[name]
-        fs = f"{r['fnc_score']:.2f}" if "fnc_score" in r else "-"
-        pc = " ".join(f"{k}={v:.3f}" for k, v in r["per_class_f1"].items())
-        lines.append(f"{name:<26}{r['n']:>6}{r['macro_f1']:>10.4f}{r['accuracy']:>8.4f}{fs:>11}{r['ece15']:>8.4f}  {pc}")
-    r = res["reply_rumoureval_depth1"]
-    lines.append(f"{'  majority baseline':<26}{r['n']:>6}{r['majority_macro_f1']:>10.4f}{r['majority_accuracy']:>8.4f}")
-    if "obvious" in res:
-        o = res["obvious"]
-        lines.append(f"obvious set: stance {o['stance_correct']}/{o['n']}, reply {o['reply_correct']}/{o['n_reply']}")
-        for w in o["wrong"]:
-            lines.append(f"  wrong {w['id']}: gold {w['label']} pred {w['pred']} "
-                         f"reply gold {w['reply_label']} pred {w['reply_pred']} p={w['p']}")
-    if "real_dump" in res:
-        lines.append(real_dump_lines(res["real_dump"]))
-    return "\n".join(lines)
-
-
 def real_dump_lines(r: dict) -> str:
     if "skipped" in r:
         return f"real dump: skipped, {r['skipped']}"
@@ -258,26 +300,29 @@ def real_dump_lines(r: dict) -> str:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(DEFAULT_DATA))
-    ap.add_argument("--weights", default=str(REPO / "pipeline" / "stance_model" / "weights"))
+    ap.add_argument("--weights", default=None, help="a method's folder (default: the shipped one for the backend)")
+    ap.add_argument("--baselines", default=",".join(BASELINES),
+                    help="comma-separated methods trained beside it on the same splits ('' for none)")
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--embed-backend", default="torch", choices=("torch", "onnx", "onnx-int8", "static"),
-                    help="embeddings to evaluate with (static needs the static weights)")
+                    help="embeddings to evaluate with (static reads the static model's weights)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    from pipeline.errors import PipelineError
-    from pipeline.stance_model.data import make_encoder
+    from pipeline.stance import weights_for
+    from pipeline.stance_train.data import cli_inputs, make_encoder
 
+    data, _ = cli_inputs(args.data)
+    folder = Path(args.weights) if args.weights else weights_for(args.embed_backend)
     try:
-        data = check_data(args.data)
-        w = Path(args.weights)
-        model, rm = StanceModel.load(w / "stance.npz"), ReplyModel.load(w / "reply.npz")
-    except PipelineError as error:
-        raise SystemExit(f"error: {error}")
+        method = load_method(folder)
     except FileNotFoundError as error:
-        raise SystemExit(f"error: {error.filename}: stance weights missing (run python -m "
-                         "pipeline.stance_model.train)")
-    res = evaluate(data, model, rm, make_encoder(args.cache_dir, args.embed_backend))
-    print(json.dumps(res, indent=1) if args.json else table(res))
+        raise SystemExit(f"error: {error.filename}: stance weights missing (run make train-stance)")
+    baselines = [b for b in args.baselines.split(",") if b]
+    unknown = [b for b in baselines if b not in METHODS]
+    if unknown:
+        raise SystemExit(f"error: --baselines: unknown method {unknown[0]!r} (one of {', '.join(METHODS)})")
+    res = evaluate(data, method, make_encoder(args.cache_dir, args.embed_backend), baselines)
+    print(json.dumps(res, indent=1) if args.json else table(res, method.name))
 
 
 if __name__ == "__main__":
