@@ -90,8 +90,9 @@ def load_models(folder: str | Path) -> StanceModels:
     folder = Path(folder)
     if not (folder / "card.json").is_file():
         method = folder.name
-        hint = ("run make train-stance METHOD=" + method + " (it needs ../shared/data)"
-                if folder.parent.is_dir() else "check out the repository again")
+        backend = "" if folder.parent.name == "minilm" else " --embed-backend static"
+        hint = (f"train it: python -m pipeline.stance_train.train --method {method}{backend} (make train-stance "
+                f"METHOD={method} for MiniLM's; it needs ../shared/data)")
         raise PipelineError(f"no trained weights for stance method '{method}' ({folder.parent.name} embeddings)",
                             path=folder, hint=hint)
     try:
@@ -105,8 +106,10 @@ def load_models(folder: str | Path) -> StanceModels:
 def article_target(article: Article, part: str = "title_lead") -> str:
     """What a comment's stance is toward: the title alone, the title and the first
     paragraph (the lead), or the title and the whole body."""
+    if not article.title.strip():
+        return (article.paragraphs[0] if article.paragraphs else "").strip()
     if part == "title" or not article.paragraphs:
-        return article.title.strip() or article.body.strip()
+        return article.title.strip()
     if part == "title_lead":
         return f"{article.title}\n{article.paragraphs[0]}".strip()
     return f"{article.title}\n{article.body}".strip()

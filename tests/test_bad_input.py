@@ -183,7 +183,8 @@ def test_a_wrong_or_untrained_stance_method_stops_the_run_before_any_work(tmp_pa
                  "--set", f"cache_dir={tmp_path / 'cache'}", cwd=tmp_path)
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
-    assert "no trained weights for stance method 'tfidf-mlp'" in last and "make train-stance METHOD=tfidf-mlp" in last
+    assert "no trained weights for stance method 'tfidf-mlp'" in last
+    assert "python -m pipeline.stance_train.train --method tfidf-mlp" in last
     assert not (tmp_path / "out").exists() and not (tmp_path / "cache" / "stages").exists()
 
 

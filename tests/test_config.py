@@ -54,11 +54,11 @@ def test_missing_config_file(tmp_path):
         load_config(tmp_path / "nope.yaml")
 
 
-def test_readme_documents_every_key_with_its_default(config):
+def test_the_configuration_doc_documents_every_key_with_its_default(config):
     from conftest import ROOT
     from pipeline.config import _flatten
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     for key, value in _flatten(config).items():
         shown = str(value).lower() if isinstance(value, bool) else str(value)
-        assert f"| `{key}` | `{shown}` |" in readme, key
+        assert f"| `{key}` | `{shown}` |" in doc, key

@@ -30,23 +30,21 @@ def obvious_rows():
     return [json.loads(line) for line in OBVIOUS.read_text(encoding="utf-8").splitlines()]
 
 
-# what the shipped model gets right (make eval-stance lists the rest; docs/stance.md): a model
-# that gets fewer wrong raises these, one that gets more wrong fails here
-OBVIOUS_STANCES_RIGHT = 10
-OBVIOUS_REPLIES_RIGHT = 4
-OBVIOUS_TOPIC_RIGHT = 17  # of the 18 top-level cases, on or off topic (o17, a question, reads as off topic)
-
-
-def test_obvious_cases_come_out_right(encode, models):
+def test_the_obvious_cases_come_out_as_the_model_card_says(encode, models):
+    """The count the card records (what make eval-stance measured on these weights), and
+    the cases it lists as wrong: a change of weights or of the stage that moves any case
+    fails here. How many are right is in docs/stance.md; they are text the team wrote."""
     rows = obvious_rows()
     found = score_as_threads(rows, encode, models)
-    wrong = [(r["id"], r["text"][:50], r["label"], found[r["id"]].stance)
-             for r in rows if found[r["id"]].stance != r["label"]]
-    assert len(rows) - len(wrong) >= OBVIOUS_STANCES_RIGHT, wrong
+    recorded = models.card["validation"]["pipeline"][models.card["method"]]["obvious"]
+    right = sum(found[r["id"]].stance == r["label"] for r in rows)
     replies = [r for r in rows if "reply_label" in r]
-    wrong_replies = [(r["id"], r["reply_label"], found[r["id"]].reply_stance)
-                     for r in replies if found[r["id"]].reply_stance != r["reply_label"]]
-    assert len(replies) - len(wrong_replies) >= OBVIOUS_REPLIES_RIGHT, wrong_replies
+    assert (right, len(rows)) == (recorded["stance_correct"], recorded["n"])
+    assert sum(found[r["id"]].reply_stance == r["reply_label"] for r in replies) == recorded["reply_correct"]
+    assert sorted(w["id"] for w in recorded["wrong"]) == sorted(
+        r["id"] for r in rows if found[r["id"]].stance != r["label"]
+        or ("reply_label" in r and found[r["id"]].reply_stance != r["reply_label"]))
+    assert right >= len(rows) // 2  # and a floor: half of these plain cases at least
 
 
 def test_obvious_off_topic_comments_are_unrelated_and_on_topic_ones_are_not(encode, models):
@@ -54,7 +52,7 @@ def test_obvious_off_topic_comments_are_unrelated_and_on_topic_ones_are_not(enco
     found = score_as_threads(rows, encode, models)
     wrong = [(r["id"], r["text"][:50], r["label"], found[r["id"]].stance) for r in rows
              if (found[r["id"]].stance == "unrelated") != (r["label"] == "unrelated")]
-    assert len(rows) - len(wrong) >= OBVIOUS_TOPIC_RIGHT, wrong
+    assert len(rows) - len(wrong) >= len(rows) - 2, wrong  # at most two of the 18 on the wrong side
 
 
 def test_a_bare_agreement_inherits_its_parents_stance(encode, models):

@@ -79,7 +79,10 @@ def test_a_column_that_never_varied_stays_inert(fitted):
 
 
 def test_heads_save_and_load_as_plain_arrays(fitted, tmp_path):
+    import copy
+
     data, net = fitted
+    net = copy.deepcopy(net)  # the module's fixture stays as fitted
     net.calibrate(data[0][data[2] == 0], data[1][data[2] == 0], "a", data[3][data[2] == 0])
     np.savez(tmp_path / "h.npz", **net.to_arrays("h"))
     back = Heads.from_arrays(dict(np.load(tmp_path / "h.npz", allow_pickle=False)), "h")
@@ -162,21 +165,37 @@ def test_each_method_fits_saves_and_loads_and_answers_every_source(name, toy_tra
 
 
 def test_the_pipelines_stances_are_composed_from_the_source_heads(toy_train):
+    from pipeline.stance_model._base import STANCE_SOURCES, as_source, compose, to_stances
+
     method = METHODS["minilm-lr"](epochs=40).fit(toy_train, fake_encode)
-    pairs = Pairs(["topic 1 about things"] * 3, ["great wonderful support yes", "terrible awful against no",
-                                                 "maybe wonder perhaps"])
+    pairs = Pairs(["topic 1 about things"] * 3, [f"{words} comment 5" for words in WORDS[:3]])
     P = method.stance_proba(pairs, fake_encode)
     assert P.shape == (3, len(LABELS)) and P.sum(1) == pytest.approx(np.ones(3))
-    arc = method.predict_proba("arc", pairs, fake_encode)
-    assert P[:, LABELS.index("unrelated")] == pytest.approx(arc[:, 3])  # off topic: ARC's unrelated
+    D = method.domain_proba(pairs, fake_encode)
+    assert D.shape == (3, len(STANCE_SOURCES)) and D.sum(1) == pytest.approx(np.ones(3))
+    heads = {s: method.predict_proba(s, pairs, fake_encode) for s in STANCE_SOURCES}
+    assert P == pytest.approx(sum(D[:, [i]] * to_stances(s, heads[s]) for i, s in enumerate(STANCE_SOURCES)))
     assert [LABELS[i] for i in P[:2].argmax(1)] == ["agree", "disagree"]
     R = method.reply_proba(["a comment"] * 3, pairs.texts, fake_encode)
     assert R.shape == (3, len(REPLY_LABELS)) and R == pytest.approx(
         method.predict_proba("reddit", Pairs(["a comment"] * 3, pairs.texts), fake_encode))
+    # a pair that looks wholly like one source gets that source's answer, in the five labels
+    one = np.zeros((1, len(STANCE_SOURCES)))
+    one[0, STANCE_SOURCES.index("vast")] = 1.0
+    vast = np.array([[0.2, 0.5, 0.3]])
+    assert compose(one, {s: (vast if s == "vast" else np.full((1, len(SOURCES[s])), 1 / len(SOURCES[s])))
+                         for s in STANCE_SOURCES}) == pytest.approx(np.array([[0.2, 0.5, 0.3, 0.0, 0.0]]))
+    # and read back in a source's labels: query is discuss for ARC and FNC-1, off topic is comment
+    # for RumourEval, neither side is neutral for VAST, and Perspectrum has only the two sides
+    five = np.array([[0.1, 0.2, 0.3, 0.15, 0.25]])
+    assert as_source(five, "arc") == pytest.approx(np.array([[0.1, 0.2, 0.45, 0.25]]))
+    assert as_source(five, "rumoureval") == pytest.approx(np.array([[0.1, 0.2, 0.15, 0.55]]))
+    assert as_source(five, "vast") == pytest.approx(np.array([[0.1, 0.2, 0.7]]))
+    assert as_source(five, "perspectrum") == pytest.approx(np.array([[1 / 3, 2 / 3]]))
 
 
 def test_labelled_comments_join_arc_and_their_replies_join_reddit(toy_train):
-    from pipeline.stance_train.train import with_labelled
+    from pipeline.stance_train.data import with_labelled
 
     news = PairSet("news", ["Art A", "Art A", "Art B"], ["Yes.", "No way.", "Why?"], [None, "Yes.", None],
                    ["agree", "disagree", "query"], np.array([0, 0, 1]), None, [None, "disagree", None])
@@ -188,8 +207,24 @@ def test_labelled_comments_join_arc_and_their_replies_join_reddit(toy_train):
     assert len(red) == len(toy_train["reddit"]) + 1 and sets["fnc1"] is toy_train["fnc1"]
 
 
-def test_the_baselines_are_the_ones_the_evaluation_trains():
-    assert set(BASELINES) == {"minilm-lr", "tfidf-mlp", "joined-mlp"} and set(BASELINES) < set(METHODS)
+def test_the_evaluation_trains_each_baseline_on_the_methods_training_sets(toy_train, monkeypatch):
+    """evaluate's baselines: every one of BASELINES but the method under test, each
+    fitted on the same training sets (a stand-in fit records what it was given)."""
+    import pipeline.stance_train.evaluate as evaluate
+
+    seen = {}
+
+    def fake_fit(self, train, encode, lexicon=None, features=None):
+        seen[self.name] = (set(train), {s: len(ps) for s, ps in train.items()}, features is not None)
+        return self
+
+    monkeypatch.setattr(METHODS["joined-mlp"], "fit", fake_fit)
+    monkeypatch.setattr(METHODS["tfidf-mlp"], "fit", fake_fit)
+    monkeypatch.setattr(METHODS["minilm-lr"], "fit", fake_fit)
+    feats = {(s, "train"): {} for s in toy_train}
+    fitted = evaluate.train_baselines(toy_train, feats, None, fake_encode, ["minilm-lr", "tfidf-mlp", "joined-mlp"])
+    assert set(fitted) == set(BASELINES) == set(seen)
+    assert all(v == (set(toy_train), {s: len(ps) for s, ps in toy_train.items()}, True) for v in seen.values())
 
 
 @pytest.mark.skipif(not (SHARED / "data" / "stance_extra").is_dir(), reason="../shared/data is not here")
@@ -206,6 +241,16 @@ def test_the_validation_slices_share_no_group_with_training():
             assert set(train.targets).isdisjoint(val.targets)  # the quoted comments
         elif source == "rumoureval":
             assert set(train.targets).isdisjoint(val.targets)  # source posts
+        elif source == "perspectrum":  # claims, and perspectives repeated under other claims
+            assert set(train.targets).isdisjoint(val.targets) and set(train.texts).isdisjoint(val.texts)
+        elif source == "vast":  # VAST dev is split by comment
+            assert set(train.texts).isdisjoint(val.texts)
+    # VAST was built from ARC's comments: neither trains on a comment the other's slice scores
+    arc_val, vast_val = splits["arc"][1], splits["vast"][1]
+    related = {x for x, y in zip(arc_val.texts, arc_val.labels) if y != "unrelated"}
+    assert related.isdisjoint(splits["vast"][0].texts) and set(vast_val.texts).isdisjoint(splits["arc"][0].texts)
+    reddit_val = set(splits["reddit"][1].texts) | set(splits["reddit"][1].targets)
+    assert reddit_val.isdisjoint(splits["reddit"][0].texts) and reddit_val.isdisjoint(splits["reddit"][0].targets)
 
 
 def write_lines(path, rows):
@@ -296,3 +341,30 @@ def test_training_stops_on_a_malformed_labelled_file_before_writing_anything(tmp
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {bad}:1: label 'pro' is not a stance (each line is")
     assert not out.exists()
+
+
+def test_prior_adaptation_moves_a_thread_toward_its_own_mix_and_leaves_a_matching_one():
+    from pipeline.stance_model.thread import adapt_priors
+
+    rng = np.random.default_rng(0)
+    reference = np.array([0.5, 0.5])
+    # posteriors of a classifier trained at 50/50, on a thread that is 90% class 0
+    y = (rng.random(2000) > 0.9).astype(int)
+    likelihood = np.where(y[:, None] == np.arange(2), 0.7, 0.3)
+    P = likelihood * reference / (likelihood * reference).sum(1, keepdims=True)
+    Q = adapt_priors(P, reference)
+    assert Q.sum(1) == pytest.approx(np.ones(len(Q)))
+    assert Q[:, 0].mean() > 0.85 > P[:, 0].mean()  # near the thread's own 90%
+    assert adapt_priors(P, P.mean(0)) == pytest.approx(P, abs=1e-6)  # a thread like the reference stays
+
+
+def test_the_stance_target_is_the_title_the_lead_or_the_body():
+    from pipeline.records import Article
+    from pipeline.stance import article_target
+
+    article = Article("a", "Town bans cars", ("The council voted.", "Shops object."), "x")
+    assert article_target(article, "title") == "Town bans cars"
+    assert article_target(article, "title_lead") == "Town bans cars\nThe council voted."
+    assert article_target(article, "title_body") == "Town bans cars\n" + article.body
+    untitled = Article("b", "", ("Only a body.", "More."), "x")
+    assert {article_target(untitled, p) for p in ("title", "title_lead", "title_body")} == {"Only a body."}

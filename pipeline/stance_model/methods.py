@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from pipeline.stance_model._base import COMPOSED, SOURCES, Encoder, Pairs, StanceMethod
+from pipeline.stance_model._base import STANCE_SOURCES, SOURCES, Encoder, Pairs, StanceMethod
 from pipeline.stance_model.blocks import Lexicon, featurize
 from pipeline.stance_model.nets import Heads, row_weights
 
@@ -108,7 +108,8 @@ class BlockMethod(StanceMethod):
                 Xs_h, Xd_h = self._split(take(F[s], np.flatnonzero(held[s])))
                 net.calibrate(Xs_h, Xd_h, s, y[s][held[s]])
                 self.nets_[s] = net
-        if set(COMPOSED) <= set(names):
+        self._fit_domain(F, held, names)
+        if set(STANCE_SOURCES) <= set(names):
             # the mix of the five stances on held-out reader comments (ARC, VAST): where a
             # thread's own mix is re-estimated from (stance.adapt_priors)
             ref = stack([take(F[s], np.flatnonzero(held[s])) for s in ("arc", "vast")])
@@ -121,6 +122,27 @@ class BlockMethod(StanceMethod):
                          temperatures={s: round(self.nets_[s].temperature_[s], 4) for s in names},
                          best_epochs={s: self.nets_[s].best_epochs_ for s in names})
         return self
+
+    DOMAIN_NET = dict(hidden=0, dropout=0.0, epochs=3, lr=1e-3, weight_decay=1e-4, batch=256)
+
+    def _fit_domain(self, F: dict, held: dict, names: list[str]) -> None:
+        """Which source a pair looks like: logistic regression over the method's own
+        blocks, each stance source the same total weight, calibrated on the hold-out."""
+        present = [s for s in STANCE_SOURCES if s in names]
+        rows = {s: np.flatnonzero(~held[s]) for s in present}
+        y = np.concatenate([np.full(len(rows[s]), STANCE_SOURCES.index(s)) for s in present])
+        Xs, Xd = self._split(stack([take(F[s], rows[s]) for s in present]))
+        self.domain_ = Heads({"domain": len(STANCE_SOURCES)}, **self.DOMAIN_NET).fit(
+            Xs, Xd, np.zeros(len(y), int), y, row_weights(y, len(STANCE_SOURCES), 1.0))
+        held_rows = {s: np.flatnonzero(held[s]) for s in present}
+        Xs, Xd = self._split(stack([take(F[s], held_rows[s]) for s in present]))
+        self.domain_.calibrate(Xs, Xd, "domain", np.concatenate(
+            [np.full(len(held_rows[s]), STANCE_SOURCES.index(s)) for s in present]))
+
+    def domain_proba(self, pairs: Pairs, encode: Encoder, features: dict | None = None) -> np.ndarray:
+        F = features if features is not None else self.features(pairs, encode)
+        Xs, Xd = self._split({k: F[k] for k in self.blocks})
+        return self.domain_.proba(Xs, Xd, "domain")
 
     def predict_proba(self, source: str, pairs: Pairs, encode: Encoder, features: dict | None = None) -> np.ndarray:
         if len(pairs) == 0:
@@ -138,6 +160,7 @@ class BlockMethod(StanceMethod):
         for i, net in enumerate(nets.values()):
             arrays.update(net.to_arrays(f"net{i}"))
         arrays["owner"] = np.array(json.dumps(owner))
+        arrays.update(self.domain_.to_arrays("domain"))
         np.savez_compressed(folder / "stance.npz", **arrays)
         (folder / "card.json").write_text(json.dumps(self.card, indent=1) + "\n", encoding="utf-8")
 
@@ -151,6 +174,7 @@ class BlockMethod(StanceMethod):
         owner = json.loads(str(a["owner"]))
         nets = {p: Heads.from_arrays(a, p) for p in sorted(set(owner.values()))}
         obj.nets_ = {s: nets[p] for s, p in owner.items()}
+        obj.domain_ = Heads.from_arrays(a, "domain")
         return obj
 
 

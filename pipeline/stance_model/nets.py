@@ -13,7 +13,6 @@ import json
 from collections.abc import Mapping
 
 import numpy as np
-from scipy import sparse
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -24,7 +23,7 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 def fit_temperature(logp: np.ndarray, yi: np.ndarray) -> float:
     """The temperature T minimising the NLL of softmax(logp / T) (a grid search)."""
-    grid = np.exp(np.linspace(np.log(0.3), np.log(5.0), 120))
+    grid = np.exp(np.linspace(np.log(0.2), np.log(20.0), 200))
     nll = [-np.log(softmax(logp / T)[np.arange(len(yi)), yi] + 1e-12).sum() for T in grid]
     return float(grid[int(np.argmin(nll))])
 
@@ -159,24 +158,21 @@ class Heads:
         """The log of the members' mean probabilities of head `name` (before temperature)."""
         n = Xs.shape[0] if Xs is not None else Xd.shape[0]
         acc = 0.0
+        cut = Xs.shape[1] if Xs is not None else 0
         for m in self.params_:
-            W = m["W1"] if "W1" in m else None
-            z = np.zeros((n, W.shape[1] if W is not None else 0), np.float32)
-            cut = Xs.shape[1] if Xs is not None else 0
-            x_parts = []
-            if W is not None:
+            def linear(W, b):  # [Xs | standardised Xd] @ W + b, the sparse part kept sparse
+                z = np.zeros((n, W.shape[1]), np.float32) + b
                 if Xs is not None:
                     z = z + np.asarray(Xs @ W[:cut])
                 if Xd is not None:
                     z = z + self._dense(Xd, slice(None)) @ W[cut:]
-                h = np.maximum(z + m["b1"], 0.0)
+                return z
+            if "W1" in m:
+                h = np.maximum(linear(m["W1"], m["b1"]), 0.0)
+                logits = h @ m[f"W_{name}"] + m[f"b_{name}"]
             else:
-                if Xs is not None:
-                    x_parts.append(Xs.toarray() if sparse.issparse(Xs) else Xs)
-                if Xd is not None:
-                    x_parts.append(self._dense(Xd, slice(None)))
-                h = np.hstack(x_parts)
-            acc = acc + softmax(h @ m[f"W_{name}"] + m[f"b_{name}"])
+                logits = linear(m[f"W_{name}"], m[f"b_{name}"])
+            acc = acc + softmax(logits)
         return np.log(acc / len(self.params_) + 1e-12)
 
     def proba(self, Xs, Xd, name: str) -> np.ndarray:

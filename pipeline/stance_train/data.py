@@ -219,14 +219,53 @@ def load_labelled(paths, source: str = "news") -> PairSet:
                    np.array([int(p is not None) for p in parents]), [r.get("reply_label") for r in rows])
 
 
+def with_labelled(train: dict[str, PairSet], labelled: PairSet | None) -> dict[str, PairSet]:
+    """The training sets with labelled comments joined to ARC (stance toward the
+    article) and their labelled replies to Reddit (toward the comment answered).
+    Their groups are offset past the source's own, so an article is held out whole."""
+    if labelled is None or not len(labelled):
+        return train
+    out = dict(train)
+    arc = train["arc"]
+    out["arc"] = PairSet("arc", arc.targets + labelled.targets, arc.texts + labelled.texts,
+                         arc.parents + [None] * len(labelled),
+                         arc.labels + [("discuss" if v == "query" else v) for v in labelled.labels],
+                         np.concatenate([arc.groups, labelled.groups + arc.groups.max() + 1]))
+    rows = [i for i, r in enumerate(labelled.reply_labels or []) if r]
+    if rows:
+        red = train["reddit"]
+        out["reddit"] = PairSet("reddit", red.targets + [labelled.parents[i] for i in rows],
+                                red.texts + [labelled.texts[i] for i in rows], red.parents + [None] * len(rows),
+                                red.labels + [labelled.reply_labels[i] for i in rows],
+                                np.concatenate([red.groups, labelled.groups[rows] + red.groups.max() + 1]))
+    return out
+
+
 def load_splits(folder: str | Path) -> dict[str, tuple[PairSet, PairSet]]:
-    """source -> (training set, validation slice)."""
+    """source -> (training set, validation slice). Beyond each corpus's own grouping,
+    a training row goes where its text is in any slice: VAST was built from ARC's
+    comments, Perspectrum repeats perspectives under other claims, and Reddit's reply
+    chains quote the replies of other pairs."""
     folder = check_data(folder)
-    return {"arc": fnc_like_split(folder, "arc"), "fnc1": fnc_like_split(folder, "fnc1"),
-            "rumoureval": (load_rumoureval(folder, "train"), load_rumoureval(folder, "dev")),
-            "vast": (load_vast(folder, "train"), load_vast(folder, "dev")),
-            "perspectrum": (load_perspectrum(folder, "train"), load_perspectrum(folder, "dev")),
-            "reddit": reddit_split(folder)}
+    splits = {"arc": fnc_like_split(folder, "arc"), "fnc1": fnc_like_split(folder, "fnc1"),
+              "rumoureval": (load_rumoureval(folder, "train"), load_rumoureval(folder, "dev")),
+              "vast": (load_vast(folder, "train"), load_vast(folder, "dev")),
+              "perspectrum": (load_perspectrum(folder, "train"), load_perspectrum(folder, "dev")),
+              "reddit": reddit_split(folder)}
+    norm = lambda text: " ".join(text.split())  # noqa: E731
+    arc_val, vast_val = splits["arc"][1], splits["vast"][1]
+    # the comments whose stance a slice scores, kept out of the other corpus's training
+    held = {"vast": {norm(x) for x, y in zip(arc_val.texts, arc_val.labels) if y != "unrelated"},
+            "arc": {norm(x) for x in vast_val.texts}}
+    for s in ("perspectrum", "reddit"):  # any text of a slice pair, on either side
+        held[s] = {norm(t) for t in splits[s][1].texts + splits[s][1].targets}
+    for s, texts in held.items():
+        train, val = splits[s]
+        both_sides = s in ("perspectrum", "reddit")
+        keep = [norm(x) not in texts and not (both_sides and norm(t) in texts)
+                for t, x in zip(train.targets, train.texts)]
+        splits[s] = (train.subset(np.array(keep)), val)
+    return splits
 
 
 def make_encoder(cache_dir: str | Path | None = None, backend: str = "torch"):

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
-from pipeline.stance_model._base import LABELS, REPLY_LABELS, SOURCES
+from pipeline.stance_model._base import LABELS, REPLY_LABELS, REPLY_SOURCE, SOURCES, as_source
 from pipeline.stance_model.blocks import Lexicon, featurize
 from pipeline.stance_model.methods import ALL_BLOCKS, BASELINES, METHODS, as_pairs, lexicon_docs, load_method
 from pipeline.stance_train.data import DEFAULT_DATA, REPO, load_splits
@@ -68,34 +68,56 @@ def slice_metrics(P: np.ndarray, gold: list[str], labels: tuple[str, ...]) -> di
     return out
 
 
-def slice_features(splits: dict, encode, lexicon: Lexicon | None = None):
-    """The lexicon of the training texts and every block of every training set and slice,
-    computed once for all the methods of a run."""
-    lexicon = lexicon or Lexicon().fit(lexicon_docs({s: tr for s, (tr, _) in splits.items()}))
-    feats = {(s, part): featurize(as_pairs(ps), lexicon, encode, ALL_BLOCKS)
-             for s, sets in splits.items() for part, ps in zip(("train", "val"), sets)}
+def slice_features(splits: dict, encode, lexicon: Lexicon | None = None, train: dict | None = None):
+    """The lexicon of the training texts and every block of every training set
+    (`train`, by default the splits' own) and slice, computed once for all the
+    methods of a run."""
+    train = train or {s: tr for s, (tr, _) in splits.items()}
+    lexicon = lexicon or Lexicon().fit(lexicon_docs(train))
+    feats = {(s, "train"): featurize(as_pairs(ps), lexicon, encode, ALL_BLOCKS) for s, ps in train.items()}
+    feats.update({(s, "val"): featurize(as_pairs(val), lexicon, encode, ALL_BLOCKS) for s, (_, val) in splits.items()})
     return lexicon, feats
 
 
 def score_slices(method, splits: dict, feats: dict, encode) -> dict:
-    return {s: slice_metrics(method.predict_proba(s, as_pairs(splits[s][1]), encode, features=feats[(s, "val")]),
-                             splits[s][1].labels, SOURCES[s]) for s in SLICES if s in splits}
+    """Each slice as the product answers it: the five stances of stance_proba (what
+    the stage and stance-predict give) read in the source's labels, the Reddit
+    replies by reply_proba; `head_macro_f1` is the source's own head alone."""
+    out = {}
+    for s in (s for s in SLICES if s in splits):
+        pairs, F, gold = as_pairs(splits[s][1]), feats[(s, "val")], splits[s][1].labels
+        P = (method.reply_proba(pairs.targets, pairs.texts, encode, features=F) if s == REPLY_SOURCE
+             else as_source(method.stance_proba(pairs, encode, features=F), s))
+        out[s] = slice_metrics(P, gold, SOURCES[s])
+        head = method.predict_proba(s, pairs, encode, features=F)
+        out[s]["head_macro_f1"] = slice_metrics(head, gold, SOURCES[s])["macro_f1"]
+    return out
 
 
-def train_baselines(splits: dict, feats: dict, lexicon: Lexicon, encode, names=BASELINES) -> dict:
+def train_baselines(train: dict, feats: dict, lexicon: Lexicon, encode, names=BASELINES) -> dict:
     """Each baseline fitted on the same training sets as the shipped method."""
-    train = {s: tr for s, (tr, _) in splits.items()}
     return {name: METHODS[name]().fit(train, encode, lexicon=lexicon,
                                       features={s: feats[(s, "train")] for s in train}) for name in names}
 
 
+def training_sets(splits: dict, card: dict) -> dict:
+    """What the method was trained on: the splits' training sets, with the labelled
+    comments its card names (train.py --labelled, the team's news comments) joined."""
+    from pipeline.stance_train.data import FILES, load_labelled, with_labelled
+
+    files = [REPO / name for name in card.get("trained_on", {}) if name not in FILES]
+    train = {s: tr for s, (tr, _) in splits.items()}
+    return with_labelled(train, load_labelled(files, "news")) if files else train
+
+
 def evaluate(data: Path, method, encode, baselines=BASELINES, splits=None) -> dict:
     """{"slices": {slice: {method name: metrics}}, "pipeline": {method name: obvious / real dump}}.
-    The method under test is scored as given (as saved: float16 weights); the
-    baselines are trained here, on the same splits."""
+    The method under test is scored as given (as saved weights); the baselines
+    are trained here, on the same training sets (training_sets)."""
     splits = splits or load_splits(data)
-    lexicon, feats = slice_features(splits, encode, getattr(method, "lexicon_", None))
-    fitted = train_baselines(splits, feats, lexicon, encode, baselines)
+    train = training_sets(splits, method.card)
+    lexicon, feats = slice_features(splits, encode, getattr(method, "lexicon_", None), train)
+    fitted = train_baselines(train, feats, lexicon, encode, [b for b in baselines if b != method.name])
     every = {method.name: method, **fitted}
     res = {"slices": {s: {} for s in SLICES}, "pipeline": {}}
     for name, m in every.items():
@@ -198,11 +220,8 @@ def rumour_threads(models, encode, data: Path, **stage) -> dict:
     rows = [{"id": str(i), "target": t, "text": x, **({"parent_text": p} if p else {})}
             for i, (t, x, p) in enumerate(zip(ps.targets, ps.texts, ps.parents))]
     found = score_as_threads(rows, encode, models, **stage)
-    probs = np.array([found[r["id"]].probs for r in rows])
-    sdqc = SOURCES["rumoureval"]
-    P = np.stack([probs[:, LABELS.index(label)] for label in sdqc], 1)
-    P[:, sdqc.index("discuss")] += probs[:, LABELS.index("unrelated")]
-    return slice_metrics(P, ps.labels, sdqc)
+    P = as_source(np.array([found[r["id"]].probs for r in rows]), "rumoureval")
+    return slice_metrics(P, ps.labels, SOURCES["rumoureval"])
 
 
 CONFIDENCE_BANDS = (0.0, 0.4, 0.5, 0.6, 0.8, 1.0)

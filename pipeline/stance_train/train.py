@@ -2,7 +2,7 @@
 
     python -m pipeline.stance_train.train [--data ../shared/data] [--method stance-heads]
                                           [--out pipeline/stance_model/weights/minilm/stance-heads]
-                                          [--embed-backend torch] [--labelled FILE ...] [--news]
+                                          [--embed-backend torch] [--labelled FILE ...] [--no-news]
                                           [--cache-dir .cache] [--no-eval]
 
 Training rows: the training parts of the grouped splits of data.py (ARC, FNC-1,
@@ -11,9 +11,9 @@ read here except to write the figures into the card (evaluate.py, with the
 baselines trained beside it on the same splits). Labelled reader comments of your
 own (--labelled; the format of labelled/README.md) join ARC's rows (reader comment
 toward an article; query counted as discuss) and, where they carry a reply_label,
-the Reddit rows (reply toward the comment answered). --news adds the team's own
-written comments (labelled/news_comments.jsonl) the same way; they are not in the
-shipped model (README: measured with and without).
+the Reddit rows (reply toward the comment answered). The team's own written
+comments (labelled/news_comments.jsonl) join the same way unless --no-news
+(docs/stance.md: measured with and without).
 """
 from __future__ import annotations
 
@@ -21,33 +21,10 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-
 from pipeline.stage_cache import sha256_of
 from pipeline.stance_model.methods import DEFAULT, METHODS
-from pipeline.stance_train.data import DEFAULT_DATA, FILES, LABELLED, REPO, SEED, PairSet, load_splits
-
-
-def with_labelled(train: dict[str, PairSet], labelled: PairSet | None) -> dict[str, PairSet]:
-    """The training sets with labelled comments joined to ARC (stance toward the
-    article) and their labelled replies to Reddit (toward the comment answered).
-    Their groups are offset past the source's own, so an article is held out whole."""
-    if labelled is None or not len(labelled):
-        return train
-    out = dict(train)
-    arc = train["arc"]
-    out["arc"] = PairSet("arc", arc.targets + labelled.targets, arc.texts + labelled.texts,
-                         arc.parents + [None] * len(labelled),
-                         arc.labels + [("discuss" if v == "query" else v) for v in labelled.labels],
-                         np.concatenate([arc.groups, labelled.groups + arc.groups.max() + 1]))
-    rows = [i for i, r in enumerate(labelled.reply_labels or []) if r]
-    if rows:
-        red = train["reddit"]
-        out["reddit"] = PairSet("reddit", red.targets + [labelled.parents[i] for i in rows],
-                                red.texts + [labelled.texts[i] for i in rows], red.parents + [None] * len(rows),
-                                red.labels + [labelled.reply_labels[i] for i in rows],
-                                np.concatenate([red.groups, labelled.groups[rows] + red.groups.max() + 1]))
-    return out
+from pipeline.stance_train.data import (DEFAULT_DATA, FILES, LABELLED, REPO, SEED, PairSet, load_splits,
+                                        with_labelled)
 
 
 def train(data: Path, encode, method: str = DEFAULT, labelled: PairSet | None = None, splits=None):
@@ -78,9 +55,9 @@ def main(argv=None) -> None:
     ap.add_argument("--labelled", action="append", default=[], metavar="FILE",
                     help="labelled comments of your own (format: pipeline/stance_train/labelled/README.md); "
                          "may repeat")
-    ap.add_argument("--news", action="store_true", help="also train on the team's written news comments")
+    ap.add_argument("--no-news", action="store_true", help="leave out the team's written news comments")
     args = ap.parse_args(argv)
-    files = [*([LABELLED] if args.news else []), *map(Path, args.labelled)]
+    files = [*([] if args.no_news else [LABELLED]), *map(Path, args.labelled)]
     data, labelled = cli_inputs(args.data, files, "news")
     t_start = time.time()
     encode = make_encoder(args.cache_dir, args.embed_backend)
