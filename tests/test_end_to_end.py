@@ -5,7 +5,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from conftest import EXAMPLE_DUMP
+from conftest import EXAMPLE_DUMP, ROOT
 from pipeline import runner
 from pipeline.errors import PipelineError
 from pipeline.records import COMMENT_COLUMNS
@@ -125,3 +125,20 @@ def test_real_dump_end_to_end(real_run):
     assert (frame["topic_id"] == -1).sum() <= 20
     assert frame.loc[frame["text_raw"].str.contains("f\\*\\*k", regex=True), "masked_words"] \
         .apply(lambda words: "f**k" in list(words)).all()
+
+
+RECORDED = ROOT / "tests" / "data" / "example_artifacts.sha256.json"
+
+
+def test_the_example_dump_gives_the_recorded_artifacts(example_run):
+    """Byte for byte what was recorded: a restructuring must not move them; a change
+    that does (a new stance model, a new column) records new hashes on purpose
+    (RECORD_ARTIFACTS=1 pytest -k recorded_artifacts) and says why."""
+    import hashlib
+    import os
+
+    spec = json.loads(RECORDED.read_text(encoding="utf-8"))
+    found = {name: hashlib.sha256((example_run.folder / name).read_bytes()).hexdigest() for name in spec["files"]}
+    if os.environ.get("RECORD_ARTIFACTS"):
+        RECORDED.write_text(json.dumps({**spec, "files": found}, indent=1) + "\n", encoding="utf-8")
+    assert found == spec["files"]
