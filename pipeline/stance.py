@@ -21,7 +21,7 @@ replies, so a parent's final stance is known when its replies are scored.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import numpy as np
 
 from pipeline.records import (REPLY_LABELS, STANCE_LABELS, Article, CleanComment, Comment,
                               StanceAssignment)
+from pipeline.stance_model._base import Encoder
 
 WEIGHTS_ROOT = Path(__file__).resolve().parent / "stance_model" / "weights"
 DEFAULT_METHOD = "stance-heads"
@@ -38,9 +39,6 @@ def weights_for(backend: str, method: str = DEFAULT_METHOD) -> Path:
     """The folder of a method trained on this embedding backend's vectors: the onnx
     backends give MiniLM's vectors (cosine 0.99 and more), static its own."""
     return WEIGHTS_ROOT / ("static" if backend == "static" else "minilm") / method
-
-
-Encoder = Callable[[list[str]], np.ndarray]
 
 
 @dataclass

@@ -88,7 +88,8 @@ def cue_features(texts: Sequence[str]) -> np.ndarray:
 
 
 def rowwise_overlap(a: sparse.csr_matrix, b: sparse.csr_matrix) -> np.ndarray:
-    """tf-idf cosine, Jaccard, |a&b|/|b|, |a&b|/|a| of aligned sparse rows."""
+    """Cosine (of the vectors given: L2-normalised term frequencies here), Jaccard,
+    |a&b|/|b|, |a&b|/|a| of aligned sparse rows."""
     cos = np.asarray(a.multiply(b).sum(1)).ravel()
     ab, bb = (a > 0).astype(np.float32), (b > 0).astype(np.float32)
     inter = np.asarray(ab.multiply(bb).sum(1)).ravel()

@@ -21,6 +21,7 @@ import argparse
 import time
 from pathlib import Path
 
+from pipeline.records import STANCE_LABELS
 from pipeline.stage_cache import sha256_of
 from pipeline.stance_model.methods import DEFAULT, METHODS
 from pipeline.stance_train.data import (DEFAULT_DATA, FILES, LABELLED, REPO, SEED, PairSet, load_splits,
@@ -67,7 +68,7 @@ def main(argv=None) -> None:
     method.card.update(
         name="comment-stance" + ("" if args.method == DEFAULT else f"-{args.method}")
              + ("-static" if args.embed_backend == "static" else ""),
-        labels=list(method.card.get("labels", ())) or ["agree", "disagree", "discuss", "query", "unrelated"],
+        labels=list(STANCE_LABELS),
         embedding={"model": "all-MiniLM-L6-v2", "backend": args.embed_backend, "fingerprint": encode.fingerprint},
         trained_on={**{f: sha256_of(data / f) for f in FILES}, **{_shown(f): sha256_of(f) for f in files}},
         trained_on_note="the held-out ARC / FNC-1 headlines, RumourEval dev, VAST dev, Perspectrum dev and a "
