@@ -4,9 +4,10 @@ Sections (--only picks some; all by default):
 
   stance   the stance stage against the embedding it reuses, on N comments
   memory   ingest and clean on JSONL dumps of growing size, peak memory
-  e2e      whole runs on corpora of 1,000 / 10,000 / 100,000 comments and the
-           real dump: comments/s per stage, wall time, peak memory, a second
-           cached run, and the plain SentenceTransformer + BERTopic way
+  e2e      whole runs on the real dump, ~2,100 long posts (FNC-1 and ARC bodies)
+           and corpora of 1,000 / 10,000 / 100,000 comments: comments/s per
+           stage, wall time, peak memory, reruns, and the plain
+           SentenceTransformer + BERTopic way
   backends embedding backends on 10,000 comments: throughput, agreement with
            the PyTorch reference, topics and stance with each
   sampling topics fitted on every comment against a fit on a quarter of them
@@ -97,6 +98,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000",
                         help="comma-separated corpus sizes for the e2e section")
     parser.add_argument("--no-plain", action="store_true", help="e2e without the plain-way comparison")
+    parser.add_argument("--no-long", action="store_true", help="e2e without the long-post corpus")
     parser.add_argument("--set", dest="sets", action="append", default=[],
                         help="config override for the e2e runs, e.g. embed.backend=onnx-int8")
     args = parser.parse_args()
@@ -120,7 +122,10 @@ def main() -> None:
         real = sorted((ROOT.parent / "shared" / "dumps").glob("*.txt"))
         sizes = [int(n) for n in args.sizes.split(",") if n]
         print(f"\nWhole runs (ours: python -m pipeline run; config overrides: {args.sets or 'none'})")
-        rows = pipeline_bench.measure(sizes, real[0] if real else None, args.sets, not args.no_plain)
+        print(f"  models_dir built beforehand, as make pipeline does: {pipeline_bench.warm_models(args.sets):.1f} s",
+              flush=True)
+        rows = pipeline_bench.measure(sizes, real[0] if real else None, args.sets, not args.no_plain,
+                                      not args.no_long)
         print("\n".join(pipeline_bench.table(rows)), flush=True)
     if "backends" in only:
         from bench import backends

@@ -71,3 +71,38 @@ def write_jsonl_dump(path: Path, n: int, seed: int = 0) -> Path:
             handle.write(json.dumps({"type": "comment", "id": f"c{i}", "parent_id": parent,
                                      "author": f"user{rng.randrange(max(1, n // 3))}", "text": text}) + "\n")
     return path
+
+
+LONG_MIN_WORDS = 150  # a long post: several hundred words (FNC-1 bodies: median 302)
+
+
+def long_texts() -> tuple[list[str], str]:
+    """Distinct long posts (at least LONG_MIN_WORDS words): the FNC-1 and ARC
+    bodies in ../shared, the newsgroup-like corpus of the e2e section. Empty
+    where ../shared is absent."""
+    texts: list[str] = []
+    csv.field_size_limit(10_000_000)
+    for name in ("fnc1_train_bodies.csv", "arc_train_bodies.csv"):
+        path = SHARED_STANCE / name
+        if path.exists():
+            with path.open(encoding="utf-8") as handle:
+                texts += [row["articleBody"].strip() for row in csv.DictReader(handle)]
+    texts = [t for t in dict.fromkeys(texts) if len(t.split()) >= LONG_MIN_WORDS]
+    return texts, "FNC-1 and ARC bodies of 150 words or more in ../shared"
+
+
+def write_long_dump(path: Path, seed: int = 0) -> tuple[Path, int]:
+    """A JSONL dump of every long post, under one synthetic article, a fifth
+    of them replies (a newsgroup thread): (path, number of posts)."""
+    texts, _ = long_texts()
+    rng = random.Random(seed)
+    rng.shuffle(texts)
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps({"type": "article", "id": path.stem, "title": "A synthetic article",
+                                 "body": "An article assembled for benchmarking."}) + "\n")
+        for i, text in enumerate(texts):
+            parent = None if i == 0 or rng.random() < 0.8 else f"c{rng.randrange(i)}"
+            handle.write(json.dumps({"type": "comment", "id": f"c{i}", "parent_id": parent,
+                                     "author": f"user{rng.randrange(max(1, len(texts) // 3))}",
+                                     "text": text}) + "\n")
+    return path, len(texts)

@@ -24,7 +24,7 @@ from pipeline.config import load_config
 from pipeline.ingest import open_dump
 path, spool = Path(sys.argv[1]), Path(sys.argv[2])
 config = load_config()
-nlp = load_nlp(config["clean"]["spacy_model"])
+nlp = load_nlp(config["clean"]["spacy_model"], config["clean"]["lemmatizer"])
 nlp("warm up the pipeline once")
 from pipeline.clean import identify_language
 identify_language("load the language identifier before the baseline is read")

@@ -18,12 +18,9 @@ from pipeline.errors import PipelineError, check_interrupted
 
 
 def write_report(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
-                 embeddings: np.ndarray | None, seed: int, stance_card: dict | None = None) -> None:
-    """report.html and the PNG files of its plots; `stance_card`: the stance model's card."""
-    coords = None
-    if embeddings is not None:
-        has_text = np.array([bool(r["text_clean"]) for r in rows], dtype=bool)
-        coords = plots.layout_2d(embeddings, has_text, seed)
+                 coords: np.ndarray | None, stance_card: dict | None = None) -> None:
+    """report.html and the PNG files of its plots; `coords`: the map's layout
+    stage (pipeline/stages.py); `stance_card`: the stance model's card."""
     figures = plots.summary_plots(rows, topic_rows)
     for figure_name, (_, png) in figures.items():
         (folder / f"{figure_name}.png").write_bytes(png)

@@ -10,7 +10,7 @@
   model2vec (a vector per word piece, averaged): thousands of texts per
   second, at a cost in quality that `make bench` measures.
 
-Each is built once, on first use, into `<cache_dir>/models/<name>/`, written to
+Each is built once, on first use, into `<models_dir>/<name>/`, written to
 a temporary folder and renamed into place, so a killed build leaves nothing.
 """
 from __future__ import annotations
@@ -119,13 +119,19 @@ def export_onnx(model_path: str, folder: Path) -> Path:
 
 
 class OnnxEncoder:
-    """Sentence embeddings from the exported graph with ONNX Runtime."""
+    """Sentence embeddings from the exported graph with ONNX Runtime. Texts
+    are tokenized once (the model's own tokenizer.json, Hugging Face
+    tokenizers), then run in batches of similar length in word pieces, longest
+    first, each padded to its own longest: little padding, and no batch held
+    up by one long text."""
 
     def __init__(self, model_path: str, graph: Path, max_seq_length: int, batch_size: int) -> None:
         import onnxruntime as ort
-        from transformers import AutoTokenizer
+        from tokenizers import Tokenizer
 
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+        self.tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=max_seq_length)
         options = ort.SessionOptions()
         options.intra_op_num_threads = len(os.sched_getaffinity(0))
         options.inter_op_num_threads = 1
@@ -136,14 +142,21 @@ class OnnxEncoder:
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Normalised float32 vectors (no progress bar: `progress` is for the interface)."""
-        # longest first, as sentence-transformers does: batches pad little
-        order = np.argsort([-len(t) for t in texts], kind="stable")
+        encodings = self.tokenizer.encode_batch(list(texts))
+        lengths = np.array([len(e.ids) for e in encodings])
+        order = np.argsort(-lengths, kind="stable")
         out: np.ndarray | None = None
         for start in range(0, len(texts), self.batch_size):
             rows = order[start:start + self.batch_size]
-            batch = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                                   max_length=self.max_seq_length, return_tensors="np")
-            vectors = self.session.run(None, {n: batch[n].astype(np.int64) for n in self.inputs})[0]
+            width = int(lengths[rows].max())
+            arrays = {name: np.zeros((len(rows), width), dtype=np.int64) for name in self.inputs}
+            for j, i in enumerate(rows):  # padding is masked out of attention and pooling
+                n = lengths[i]
+                arrays["input_ids"][j, :n] = encodings[i].ids
+                arrays["attention_mask"][j, :n] = 1
+                if "token_type_ids" in arrays:
+                    arrays["token_type_ids"][j, :n] = encodings[i].type_ids
+            vectors = self.session.run(None, arrays)[0]
             if out is None:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[rows] = vectors

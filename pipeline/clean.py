@@ -177,16 +177,37 @@ def _duplicate_key(text: str) -> str:
     return " ".join(_words(text))
 
 
-def load_nlp(name: str):
-    """A spaCy pipeline trimmed to what clean needs: tagger and lemmatizer,
-    the statistical sentence splitter instead of the parser, no NER."""
+# what spaCy runs per lemmatizer (clean.lemmatizer); docs/benchmarks.md has what each costs
+TAGGING = ["tok2vec", "tagger", "attribute_ruler", "lemmatizer"]
+
+
+def load_nlp(name: str, lemmatizer: str = "lookup"):
+    """A spaCy pipeline trimmed to what clean's columns need: tokens, the
+    statistical sentence splitter (its own small network; no parser, no NER)
+    and lemmas. `lookup` lemmatizes from spaCy's English table
+    (spacy-lookups-data) and so runs no tagger: on long posts the tagger's
+    tok2vec is 90% of clean's time, and its lemmas are the only column that
+    needs it. `rule` runs the tagger and spaCy's POS-aware rules (better
+    lemmas for words like 'number' or 'ground', which the table reads as
+    'numb', 'grind'; 16 times the time)."""
     import spacy
 
-    nlp = spacy.load(name, exclude=["ner", "parser"])
+    from pipeline.errors import PipelineError
+
+    if lemmatizer == "rule":
+        nlp = spacy.load(name, exclude=["ner", "parser"])
+    else:
+        nlp = spacy.load(name, exclude=["ner", "parser", *TAGGING])
+        try:
+            nlp.add_pipe("lemmatizer", config={"mode": "lookup"}).initialize()
+        except ValueError as error:  # [E1004]: no lookup tables installed
+            raise PipelineError(f"clean.lemmatizer lookup needs spaCy's lookup tables ({error})",
+                                path="clean.lemmatizer",
+                                hint="pip install spacy-lookups-data, or set clean.lemmatizer: rule") from None
     if "senter" in nlp.disabled:
         nlp.enable_pipe("senter")
     elif "senter" not in nlp.pipe_names:
-        nlp.add_pipe("sentencizer")
+        nlp.add_pipe("sentencizer", before="lemmatizer" if "lemmatizer" in nlp.pipe_names else None)
     # masked profanity (f**k, s*d) is one token, not letters and asterisks
     nlp.tokenizer.token_match = MASKED.fullmatch
     return nlp

@@ -23,6 +23,7 @@ CHOICES = {
     "topics.cluster_selection": ("leaf", "eom"),
     "executor": ("local", "ray"),
     "embed.backend": ("torch", "onnx", "onnx-int8", "static"),
+    "clean.lemmatizer": ("lookup", "rule"),
 }
 # smallest value a number key takes ("auto" keys: when given a number)
 MINIMUMS = {

@@ -65,16 +65,20 @@ class Embedder:
 
     def __init__(self, model: str, batch_size: int = 64, max_seq_length: int = 256,
                  device: str = "cpu", backend: str = "torch",
-                 models_dir: str | Path = ".cache/models") -> None:
+                 models_dir: str | Path | None = None) -> None:
         self.model = model
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
         self.device = device
         self.backend = backend
-        self.models_dir = Path(models_dir)
+        if models_dir is None:  # the configured default (configs/default.yaml models_dir)
+            from pipeline.config import load_config
+
+            models_dir = load_config()["models_dir"]
+        self.models_dir = Path(models_dir).expanduser()
 
     @classmethod
-    def from_config(cls, section: dict, models_dir: str | Path = ".cache/models") -> "Embedder":
+    def from_config(cls, section: dict, models_dir: str | Path | None = None) -> "Embedder":
         """An Embedder from the config's embed section (not loaded yet)."""
         return cls(section["model"], section["batch_size"], section["max_seq_length"], section["device"],
                    section["backend"], models_dir)

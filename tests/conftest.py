@@ -47,7 +47,7 @@ def config():
 def nlp(config):
     from pipeline.clean import load_nlp
 
-    return load_nlp(config["clean"]["spacy_model"])
+    return load_nlp(config["clean"]["spacy_model"], config["clean"]["lemmatizer"])
 
 
 @pytest.fixture(scope="session")

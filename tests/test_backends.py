@@ -24,14 +24,15 @@ def backend(name, models_dir, config):
 
 
 @pytest.mark.parametrize("name, mean_cos, min_cos", [("onnx", 0.9999, 0.9999), ("onnx-int8", 0.99, 0.95)])
-def test_onnx_backends_give_the_models_vectors(name, mean_cos, min_cos, models_dir, config, embedder, texts):
+def test_onnx_backends_give_the_models_vectors(name, mean_cos, min_cos, models_dir, config, texts):
     onnx = backend(name, models_dir, config)
     vectors = onnx.encode(texts)
-    reference = embedder.encode(texts)
+    torch = backend("torch", models_dir, config)
+    reference = torch.encode(texts)
     cos = (vectors * reference).sum(axis=1)
     assert vectors.shape == reference.shape and vectors.dtype == np.float32
     assert cos.mean() >= mean_cos and cos.min() >= min_cos
-    assert onnx.info_.fingerprint == f"{embedder.info_.fingerprint}-{name}-{RECIPE}"  # its own cache entries
+    assert onnx.info_.fingerprint == f"{torch.info_.fingerprint}-{name}-{RECIPE}"  # its own cache entries
     np.testing.assert_array_equal(onnx.encode(texts[::-1])[::-1], vectors)  # order does not matter
 
 
@@ -59,3 +60,20 @@ def test_static_backend_and_its_own_stance_models(models_dir, config, texts):
 
     probs = models.method.stance_proba(Pairs([stance.article_target(article)] * 3, texts[:3]), static.encode)
     assert probs.shape == (3, 5) and np.allclose(probs.sum(axis=1), 1)
+
+
+def test_onnx_encoder_tokenizes_as_the_models_own_tokenizer(models_dir, config, texts):
+    """The onnx backends read tokenizer.json directly (no transformers import):
+    the same word pieces, truncation and token types as AutoTokenizer."""
+    from transformers import AutoTokenizer
+
+    onnx = backend("onnx", models_dir, config)
+    onnx.encode(texts[:1])
+    mine = onnx.model_.tokenizer
+    theirs = AutoTokenizer.from_pretrained(onnx.info_.path)
+    long_text = " ".join(texts) * 3  # past max_seq_length word pieces
+    for text in [*texts, long_text]:
+        expected = theirs(text, truncation=True, max_length=config["embed"]["max_seq_length"])
+        got = mine.encode(text)
+        assert got.ids == expected["input_ids"] and got.type_ids == expected["token_type_ids"]
+    assert len(mine.encode(long_text).ids) == config["embed"]["max_seq_length"]

