@@ -88,8 +88,9 @@ def run_corpus(dump: Path, n: int, sets: list[str], plain: bool) -> dict:
 
 
 def warm_models(sets: list[str]) -> float:
-    """Build the models_dir a first run needs (what make pipeline's example run
-    does once per machine): seconds taken, about 0 when it is built already."""
+    """Build the models_dir a first run needs, as make pipeline's example run
+    does once per machine: the seconds of that run (its own work on the
+    example dump included)."""
     with tempfile.TemporaryDirectory() as work:
         return _timed(OURS, str(EXAMPLE), str(Path(work) / "out"), str(Path(work) / "cache"), *sets)["wall_s"]
 

@@ -76,11 +76,11 @@ TARGETS = ("title", "title_lead", "title_body")
 def check_section(section: dict) -> None:
     """The stance config's values, before anything is loaded."""
     from pipeline.errors import PipelineError
-    from pipeline.stance_model.methods import METHODS
+    from pipeline.stance_model._base import METHOD_NAMES
 
-    if section["method"] not in METHODS:
+    if section["method"] not in METHOD_NAMES:
         raise PipelineError(f"unknown stance method {section['method']!r}", path="stance.method",
-                            hint="one of " + ", ".join(METHODS))
+                            hint="one of " + ", ".join(METHOD_NAMES))
     if section["target"] not in TARGETS:
         raise PipelineError(f"unknown stance target {section['target']!r}", path="stance.target",
                             hint="one of " + ", ".join(TARGETS))

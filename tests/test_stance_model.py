@@ -368,3 +368,10 @@ def test_the_stance_target_is_the_title_the_lead_or_the_body():
     assert article_target(article, "title_body") == "Town bans cars\n" + article.body
     untitled = Article("b", "", ("Only a body.", "More."), "x")
     assert {article_target(untitled, p) for p in ("title", "title_lead", "title_body")} == {"Only a body."}
+
+
+def test_the_method_names_a_config_is_checked_against_are_the_methods():
+    from pipeline.stance_model._base import METHOD_NAMES
+    from pipeline.stance_model.methods import METHODS
+
+    assert sorted(METHOD_NAMES) == sorted(METHODS)

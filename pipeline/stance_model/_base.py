@@ -26,6 +26,10 @@ Encoder = Callable[[list[str]], np.ndarray]
 
 from pipeline.records import REPLY_LABELS, STANCE_LABELS as LABELS
 
+# the names `stance.method` takes (methods.METHODS has their classes; a test keeps the two
+# equal): here so that checking a config imports no scikit-learn
+METHOD_NAMES = ("minilm-lr", "tfidf-mlp", "joined-mlp", "stance-heads")
+
 # each source's own labels, as its corpus gives them (RumourEval's SDQC named as ours)
 SOURCES: dict[str, tuple[str, ...]] = {
     "fnc1": ("agree", "disagree", "discuss", "unrelated"),   # headline vs news body
