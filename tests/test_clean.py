@@ -138,13 +138,14 @@ def test_lookup_lemmatizer_runs_no_tagger_and_rule_mode_keeps_the_tagger(nlp, co
     assert "tagger" not in nlp.pipe_names and "tok2vec" not in nlp.pipe_names
     rule = load_nlp(config["clean"]["spacy_model"], "rule")
     assert "tagger" in rule.pipe_names
-    text = "The cars were parked on the ground. A number of riders said so!"
+    text = "The cars were parked on the ground. A number of riders said so! Cars VOTED"
     fast, tagged = nlp(text), rule(text)
     assert [t.text for t in fast] == [t.text for t in tagged]
-    assert len(list(fast.sents)) == len(list(tagged.sents)) == 2
+    assert len(list(fast.sents)) == len(list(tagged.sents)) == 3
     lookup = {t.text: t.lemma_ for t in fast}
     pos_aware = {t.text: t.lemma_ for t in tagged}
     assert lookup["cars"] == pos_aware["cars"] == "car" and lookup["said"] == pos_aware["said"] == "say"
+    assert lookup["Cars"] == "car" and lookup["VOTED"] == "vote"  # capitals: their lower case's lemma
     assert pos_aware["number"] == "number" and pos_aware["ground"] == "ground"  # nouns, by their POS
     assert lookup["number"] == "numb" and lookup["ground"] == "grind"  # the table's one reading
 

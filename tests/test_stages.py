@@ -163,7 +163,7 @@ def test_a_run_after_an_upgrade_redoes_only_that_stage(example_run, tmp_path, mo
         return {name: facts["from_cache"] for name, facts in manifest["stages"].items()
                 if "from_cache" in facts}
 
-    everything = {"ingest": True, "clean": True, "topics": True, "stance": True}
+    everything = {"ingest": True, "clean": True, "topics": True, "stance": True, "layout": True}
     assert from_cache() == everything
     upgrade(monkeypatch, "spacy")
     assert from_cache() == dict(everything, clean=False)
