@@ -212,7 +212,7 @@ def load_nlp(name: str, lemmatizer: str = "lookup"):
     tok2vec is 90% of clean's time, and its lemmas are the only column that
     needs it. `rule` runs the tagger and spaCy's POS-aware rules (better
     lemmas for words like 'number' or 'ground', which the table reads as
-    'numb', 'grind'; 16 times the time)."""
+    'numb', 'grind'; 15 to 17 times the time)."""
     import spacy
 
     from pipeline.errors import PipelineError
