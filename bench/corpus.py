@@ -62,14 +62,20 @@ def write_jsonl_dump(path: Path, n: int, seed: int = 0) -> Path:
     """A JSONL dump of n real comment texts under one synthetic article: about
     a third top level, the rest replying to a random earlier comment."""
     texts, _ = sample_comments(n, seed)
-    rng = random.Random(seed)
+    return _write_thread(path, texts, random.Random(seed), top_level=0.35)
+
+
+def _write_thread(path: Path, texts: list[str], rng: random.Random, top_level: float) -> Path:
+    """texts as one thread under a synthetic article: each after the first
+    top level with probability `top_level`, else a reply to a random earlier one."""
     with path.open("w", encoding="utf-8") as handle:
         handle.write(json.dumps({"type": "article", "id": path.stem, "title": "A synthetic article",
                                  "body": "An article assembled for benchmarking."}) + "\n")
         for i, text in enumerate(texts):
-            parent = None if i == 0 or rng.random() < 0.35 else f"c{rng.randrange(i)}"
+            parent = None if i == 0 or rng.random() < top_level else f"c{rng.randrange(i)}"
             handle.write(json.dumps({"type": "comment", "id": f"c{i}", "parent_id": parent,
-                                     "author": f"user{rng.randrange(max(1, n // 3))}", "text": text}) + "\n")
+                                     "author": f"user{rng.randrange(max(1, len(texts) // 3))}",
+                                     "text": text}) + "\n")
     return path
 
 
@@ -97,12 +103,4 @@ def write_long_dump(path: Path, seed: int = 0) -> tuple[Path, int]:
     texts, _ = long_texts()
     rng = random.Random(seed)
     rng.shuffle(texts)
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write(json.dumps({"type": "article", "id": path.stem, "title": "A synthetic article",
-                                 "body": "An article assembled for benchmarking."}) + "\n")
-        for i, text in enumerate(texts):
-            parent = None if i == 0 or rng.random() < 0.8 else f"c{rng.randrange(i)}"
-            handle.write(json.dumps({"type": "comment", "id": f"c{i}", "parent_id": parent,
-                                     "author": f"user{rng.randrange(max(1, len(texts) // 3))}",
-                                     "text": text}) + "\n")
-    return path, len(texts)
+    return _write_thread(path, texts, rng, top_level=0.8), len(texts)
