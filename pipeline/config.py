@@ -37,6 +37,11 @@ MINIMUMS = {
 }
 
 
+def models_dir(config: Config) -> Path:
+    """Where built models go: the config's models_dir, `~` expanded."""
+    return Path(config["models_dir"]).expanduser()
+
+
 def _key_lines(text: str) -> dict[str, int]:
     """Map dotted keys to their 1-based line in a YAML text."""
     lines: dict[str, int] = {}

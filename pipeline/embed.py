@@ -72,9 +72,9 @@ class Embedder:
         self.device = device
         self.backend = backend
         if models_dir is None:  # the configured default (configs/default.yaml models_dir)
-            from pipeline.config import load_config
+            from pipeline.config import load_config, models_dir as configured
 
-            models_dir = load_config()["models_dir"]
+            models_dir = configured(load_config())
         self.models_dir = Path(models_dir).expanduser()
 
     @classmethod

