@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import PipelineError
+from pipeline.machine import usable_cpus
 
 log = logging.getLogger("pipeline")
 BACKENDS = ("torch", "onnx", "onnx-int8", "static")
@@ -139,7 +140,7 @@ class OnnxEncoder:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=max_seq_length)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = len(os.sched_getaffinity(0))
+        options.intra_op_num_threads = usable_cpus()  # the manifest's machine.cpus
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]

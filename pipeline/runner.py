@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from pipeline import __version__, artifacts, clean, export, ingest, jit, stage_cache, stages, stance
+from pipeline import __version__, artifacts, clean, export, ingest, jit, machine, stage_cache, stages, stance
 from pipeline.cache import EmbeddingCache
 from pipeline.config import models_dir
 from pipeline.embed import Embedder, embed_texts
@@ -362,6 +362,8 @@ def build_manifest(path: Path, sha256: str, size: int, thread, config: dict, res
         "config": config,
         "seed": config["seed"],
         "versions": package_versions(),
+        # what the float kernels ran on: two runs on different CPUs differ in the last digits
+        "machine": machine.describe(),
         "models": models,
         "topic_params": topic_result.params if topic_result else None,
         "warnings": list(thread.warnings),
