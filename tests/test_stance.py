@@ -92,12 +92,16 @@ def test_stage_on_the_example_dump(example_run):
     assert manifest["stages"]["stance"]["model"].startswith("comment-stance-")
 
 
-def test_real_dump_scoring_runs_the_pipelines_own_stance_logic(example_run, embedder, models, tmp_path):
+def test_real_dump_scoring_runs_the_pipelines_own_stance_logic(example_run, models, tmp_path):
     """Labels equal to what `make pipeline` wrote score 1.0; labels that are all wrong
     score 0 with the baselines and kappas of a hand count; labels that do not fit
-    the thread, a changed dump and a missing one are not scored. (Scored on the
-    default backend's vectors, the ones the run used.)"""
-    encode = embedder.encode
+    the thread, a changed dump and a missing one are not scored. Scored on the
+    vectors the run used, from its embedding cache: encoded again, int8 vectors move
+    with their batch-mates and the CPU's instruction sets (docs/caching.md), and a
+    label near a tie with them."""
+    from pipeline.runner import Resources
+
+    encode = Resources(example_run.config).encode
     frame = pd.read_json(example_run.folder / "comments.jsonl", lines=True)
     frame = frame[frame["stance"].notna()]
     dumps = tmp_path / "dumps"
