@@ -9,7 +9,7 @@ import pytest
 
 import recorded
 from conftest import EXAMPLE_DUMP
-from pipeline import runner
+from pipeline import machine, runner
 from pipeline.errors import PipelineError
 from pipeline.records import COMMENT_COLUMNS, STANCE_LABELS
 
@@ -65,6 +65,8 @@ def test_manifest_says_how_to_reproduce(example_run):
     assert manifest["stages"]["ingest"]["comments"] == 48
     assert manifest["stages"]["embed"]["encoded"] == manifest["stages"]["embed"]["texts"] == 47
     assert manifest["models"]["embedding"]["name"] == "all-MiniLM-L6-v2"
+    # what the float kernels ran on, so two runs' bytes can be compared knowingly (docs/caching.md)
+    assert manifest["machine"] == machine.describe() and "onnxruntime" in manifest["versions"]
 
 
 def test_second_run_is_identical_and_embeds_nothing(example_run):
