@@ -246,7 +246,9 @@ def run_key(path: Path, sha256: str, config: dict, resources: Resources) -> str:
     """What a dump's artifacts are made from, as one hash: the dump, the
     whole config, every pipeline module, the installed versions and the
     models' fingerprints. The manifest records it; a run that finds it there
-    with the files intact has nothing to do (up_to_date)."""
+    with the files intact has nothing to do (up_to_date). The CPU is not in
+    it: another CPU gives the same artifacts within float tolerances, not a
+    different analysis, so artifacts made elsewhere stay (docs/caching.md)."""
     package = Path(__file__).resolve().parent
     modules = [p.stem for p in package.glob("*.py")] + [p.name for p in package.iterdir()
                                                         if (p / "__init__.py").is_file()]
