@@ -166,13 +166,20 @@ def _stance(ctx: StageContext):
     return stance.annotate_stance(thread.article, thread.comments, cleaned, ctx.reply_targets,
                                   ctx.resources.encode, ctx.resources.stance_models,
                                   ctx.executor.stance_scores(ctx.name),
-                                  target=section["target"], adapt_priors=section["adapt_priors"])
+                                  target=section["target"], adapt_priors=section["adapt_priors"],
+                                  thread_reader=ctx.resources.stance_models.reader_for(section))
 
 
 def _describe_stance(found, ctx: StageContext) -> dict:
-    return {"model": ctx.resources.stance_models.name,
-            **{label: sum(1 for a in found if a.stance == label) for label in STANCE_LABELS},
-            "moved_by_thread": sum(1 for a in found if a.context == "thread")}
+    models, section = ctx.resources.stance_models, ctx.config["stance"]
+    reader = models.reader_for(section)
+    out = {"model": models.name, "thread_reader": reader is not None,
+           **{label: sum(1 for a in found if a.stance == label) for label in STANCE_LABELS},
+           "moved_by_thread": sum(1 for a in found if a.context == "thread")}
+    if reader is not None:
+        target = stance.article_target(ctx.outputs["ingest"].article, section["target"])
+        out["article_side"] = reader.side_note(reader.article_sentiment(target))["reading"]
+    return out
 
 
 def _layout(ctx: StageContext) -> np.ndarray:

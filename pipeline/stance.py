@@ -48,10 +48,15 @@ class StanceModels:
     method: object
     card: dict
     folder: Path | None = None
+    thread: object | None = None  # a ThreadReader (stance_model/thread_reader.py), where the folder has one
 
     @property
     def name(self) -> str:
         return f"{self.card['name']}-{self.card['version']}"
+
+    def reader_for(self, section: dict | None):
+        """The thread reader where stance.thread asks for it and the model has one."""
+        return self.thread if (section is None or section.get("thread", True)) else None
 
     @property
     def fingerprint(self) -> str:
@@ -98,12 +103,15 @@ def load_models(folder: str | Path) -> StanceModels:
                 f"METHOD={method} for MiniLM's; it needs ../shared/data)")
         raise PipelineError(f"no trained weights for stance method '{method}' ({folder.parent.name} embeddings)",
                             path=folder, hint=hint)
+    from pipeline.stance_model.thread_reader import ThreadReader
+
     try:
         method = load_method(folder)
-    except (FileNotFoundError, KeyError) as error:
+        thread = ThreadReader.load(folder)
+    except (FileNotFoundError, KeyError, ValueError, TypeError) as error:
         raise PipelineError(f"stance model files unreadable ({error})", path=folder,
                             hint="run make train-stance, or check out the repository again") from None
-    return StanceModels(method, method.card, folder)
+    return StanceModels(method, method.card, folder, thread)
 
 
 def article_target(article: Article, part: str = "title_lead") -> str:
@@ -152,10 +160,13 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
                     reply_targets: dict[str, tuple[str | None, str]],
                     encode: Encoder, models: StanceModels,
                     scores: tuple[np.ndarray, np.ndarray] | None = None,
-                    target: str = "title_lead", adapt_priors: bool = False) -> list[StanceAssignment]:
+                    target: str = "title_lead", adapt_priors: bool = False,
+                    thread_reader=None) -> list[StanceAssignment]:
     """One StanceAssignment per comment, in comment order. `scores` are
     score_comments' output where it ran elsewhere (the Ray executor).
-    `adapt_priors`: re-estimate the thread's own label mix first (thread.adapt_priors)."""
+    `adapt_priors`: re-estimate the thread's own label mix first (thread.adapt_priors).
+    `thread_reader`: decide the thread's comments jointly (stance_model/thread_reader.py)
+    instead of one by one with the short-reply propagation."""
     from pipeline.stance_model.thread import adapt_priors as adapt, propagate_from_parent, short_text_gate
 
     rows, target_text, texts, parent_texts = stance_inputs(article, cleaned, reply_targets, target)
@@ -168,7 +179,13 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
 
     final: dict[str, np.ndarray] = {}
     moved: set[str] = set()
-    for k, i in enumerate(rows):
+    if thread_reader is not None and rows:
+        own, reply_probs = read_thread(thread_reader, article, target_text, texts, answered,
+                                       [cleaned[i].id for i in rows], [comments[i].author for i in rows],
+                                       own, reply_probs, encode)
+        final = {cleaned[i].id: own[k] for k, i in enumerate(rows)}
+        moved = set(final)
+    for k, i in enumerate(rows if not final else ()):
         comment_id = cleaned[i].id
         probs = own[k]
         parent = answered[k]
@@ -201,3 +218,18 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
             reply_confidence=round(float(reply.max()), 4) if has_reply else None,
             context="thread" if clean.id in moved else "text"))
     return assignments
+
+
+def read_thread(reader, article: Article, target_text: str, texts: list[str], answered: list[str | None],
+                ids: list[str], authors: list[str], own: np.ndarray, reply_probs: np.ndarray,
+                encode: Encoder) -> tuple[np.ndarray, np.ndarray]:
+    """The thread reader's stances and reply stances for the comments with text."""
+    from pipeline.stance_model.thread_reader import ThreadInput
+
+    row_of = {comment_id: k for k, comment_id in enumerate(ids)}
+    vectors = encode(list(texts))
+    target_vector, title_vector = encode([target_text, article.title.strip() or target_text])
+    P, R, _ = reader.read(ThreadInput(own=own, reply=reply_probs, vectors=vectors, target_vector=target_vector,
+                                      title_vector=title_vector, parent=[row_of.get(a) for a in answered],
+                                      authors=authors, texts=texts, target=target_text))
+    return P, R

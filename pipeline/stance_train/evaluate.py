@@ -112,7 +112,7 @@ def training_sets(splits: dict, card: dict) -> dict:
     return with_labelled(train, load_labelled(files, "news")) if files else train
 
 
-def evaluate(data: Path, method, encode, baselines=BASELINES, splits=None) -> dict:
+def evaluate(data: Path, method, encode, baselines=BASELINES, splits=None, thread_reader=None) -> dict:
     """{"slices": {slice: {method name: metrics}}, "pipeline": {method name: obvious / real dump}}.
     The method under test is scored as given (as saved weights); the baselines
     are trained here, on the same training sets (training_sets)."""
@@ -128,20 +128,30 @@ def evaluate(data: Path, method, encode, baselines=BASELINES, splits=None) -> di
         for s, r in score_slices(m, splits, feats, encode).items():
             res["slices"][s][name] = r
         res["pipeline"][name] = pipeline_checks(m, encode, data)
+    if thread_reader is not None:  # the shipped stage: the same pair model, the thread read as a whole
+        res["pipeline"][f"{method.name}+thread"] = pipeline_checks(method, encode, data, thread_reader)
     return json.loads(json.dumps(res, default=float), parse_float=lambda x: round(float(x), 4))
 
 
-def pipeline_checks(method, encode, data: Path) -> dict:
-    """The obvious cases and the real dump, through the pipeline's stance stage."""
+def pipeline_checks(method, encode, data: Path, thread_reader=None) -> dict:
+    """The obvious cases, the real dump, RumourEval dev threads and the labelled news
+    threads, through the pipeline's stance stage (with `thread_reader`: the thread read
+    as a whole; the news threads are then each read by a reader fitted without them)."""
     from pipeline.stance import StanceModels
+    from pipeline.stance_train import threads
 
-    models = StanceModels(method, method.card)
+    models = StanceModels(method, method.card, thread=thread_reader)
     out = {}
     if OBVIOUS.is_file():
-        out["obvious"] = obvious(models, encode)
-    if REAL_LABELS.is_file() and (found := real_dump(models, encode, dumps=dumps_beside(data))):
+        out["obvious"] = obvious(models, encode, thread_reader=thread_reader)
+    if REAL_LABELS.is_file() and (found := real_dump(models, encode, dumps=dumps_beside(data),
+                                                     thread_reader=thread_reader)):
         out["real_dump"] = found
-    out["rumour_threads"] = rumour_threads(models, encode, data)
+    out["rumour_threads"] = rumour_threads(models, encode, data, thread_reader)
+    if (iac := threads.iac_authors(data, models, encode, thread_reader)) is not None:
+        out["iac_authors"] = iac
+    if thread_reader is not None and (news := threads.evaluate(data, models, encode)):
+        out["news_threads"] = news
     return out
 
 
@@ -169,6 +179,15 @@ def table(res: dict, shipped: str) -> str:
         r = checks["rumour_threads"]
         lines.append(f"{name}: RumourEval dev threads through the stance stage (SDQC): macro-F1 {r['macro_f1']:.4f} "
                      f"acc {r['accuracy']:.4f} (majority: macro-F1 {r['majority_macro_f1']:.4f})")
+        if "iac_authors" in checks:
+            r = checks["iac_authors"]
+            lines.append(f"{name}: IAC validation discussions ({r['discussions']}), author stance from the posts: "
+                         f"macro-F1 {r['macro_f1']:.4f} acc {r['accuracy']:.4f} (n={r['n']} authors; majority: "
+                         f"macro-F1 {r['majority_macro_f1']:.4f})")
+        if "news_threads" in checks:
+            from pipeline.stance_train.threads import table as news_table
+
+            lines.append(news_table(checks["news_threads"]))
     return "\n".join(lines)
 
 
@@ -189,8 +208,8 @@ def score_as_threads(rows: list[dict], encode, models, **stage) -> dict:
             parent_id = None
             if row.get("parent_text"):
                 parent_id = f"{row['id']}-parent"
-                comments.append(Comment(parent_id, None, 0, "P", row["parent_text"], 0, len(comments)))
-            comments.append(Comment(str(row["id"]), parent_id, 1 if parent_id else 0, "R", row["text"], 0,
+                comments.append(Comment(parent_id, None, 0, f"P{row['id']}", row["parent_text"], 0, len(comments)))
+            comments.append(Comment(str(row["id"]), parent_id, 1 if parent_id else 0, f"R{row['id']}", row["text"], 0,
                                     len(comments)))
             wanted.add(str(row["id"]))
         cleaned = [CleanComment(id=c.id, text=c.text) for c in comments]
@@ -200,10 +219,10 @@ def score_as_threads(rows: list[dict], encode, models, **stage) -> dict:
     return found
 
 
-def obvious(models, encode, path: Path = OBVIOUS) -> dict:
+def obvious(models, encode, path: Path = OBVIOUS, thread_reader=None) -> dict:
     """The hand-written obvious cases, through the pipeline's stance stage."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    found = score_as_threads(rows, encode, models)
+    found = score_as_threads(rows, encode, models, thread_reader=thread_reader)
     out = [{"id": r["id"], "label": r["label"], "pred": found[r["id"]].stance, "p": found[r["id"]].probs,
             "reply_label": r.get("reply_label"), "reply_pred": found[r["id"]].reply_stance}
            for r in rows]
@@ -214,25 +233,54 @@ def obvious(models, encode, path: Path = OBVIOUS) -> dict:
                       or (o["reply_label"] and o["reply_pred"] != o["reply_label"])]}
 
 
-def rumour_threads(models, encode, data: Path, **stage) -> dict:
-    """RumourEval dev through the pipeline's stance stage: each thread's source post is
-    the article, each reply a comment under it (after the comment it answers); the
-    five stances read as SDQC (unrelated as comment), macro-F1 over SDQC."""
-    from pipeline.stance_train.data import load_rumoureval
+def rumour_threads(models, encode, data: Path, thread_reader=None) -> dict:
+    """RumourEval dev through the pipeline's clean, reply targets and stance stage, thread by
+    thread: the source post is the article, its replies the comments (their tree and authors
+    as the corpus gives them); the five stances read as SDQC (unrelated as comment), macro-F1
+    over SDQC, with the majority baseline."""
+    from pipeline import clean
+    from pipeline.config import load_config
+    from pipeline.records import Article, Comment
+    from pipeline.replies import infer_reply_targets
+    from pipeline.stance import annotate_stance
 
-    ps = load_rumoureval(data, "dev")
-    rows = [{"id": str(i), "target": t, "text": x, **({"parent_text": p} if p else {})}
-            for i, (t, x, p) in enumerate(zip(ps.targets, ps.texts, ps.parents))]
-    found = score_as_threads(rows, encode, models, **stage)
-    P = as_source(np.array([found[r["id"]].probs for r in rows]), "rumoureval")
-    return slice_metrics(P, ps.labels, SOURCES["rumoureval"])
+    rows = [json.loads(line) for line in (Path(data) / "stance" / "rumoureval2019_dev.jsonl")
+            .read_text(encoding="utf-8").splitlines() if line.strip()]
+    config = load_config()["clean"]
+    nlp = clean.load_nlp(config["spacy_model"], config["lemmatizer"])
+    gold, P = [], []
+    for thread_id in dict.fromkeys(r["thread_id"] for r in rows):
+        posts = [r for r in rows if r["thread_id"] == thread_id]
+        source = next((r for r in posts if r["depth"] == 0), None)
+        if source is None:
+            continue
+        article = Article(id=str(thread_id), title=source["text"], paragraphs=(), source="rumoureval-dev")
+        comments, seen = [], set()
+        for r in (r for r in posts if r["depth"] > 0):
+            parent = r["parent_id"] if r["parent_id"] in seen else None
+            comments.append(Comment(str(r["id"]), parent, 0 if parent is None else r["depth"] - 1,
+                                    str(r.get("author") or r["id"]), r["text"], 0, len(comments)))
+            seen.add(r["id"])
+        cleaned = clean.clean_comments(comments, article, config, nlp)
+        found = {a.id: a for a in annotate_stance(article, comments, cleaned,
+                                                  infer_reply_targets(comments, cleaned), encode, models,
+                                                  thread_reader=thread_reader)}
+        for r in (r for r in posts if r["depth"] > 0):
+            a = found[str(r["id"])]
+            if a.probs is not None:
+                gold.append(RE_LABEL[r["label"]])
+                P.append(a.probs)
+    return slice_metrics(as_source(np.array(P), "rumoureval"), gold, SOURCES["rumoureval"])
+
+
+RE_LABEL = {"support": "agree", "deny": "disagree", "query": "query", "comment": "discuss"}
 
 
 CONFIDENCE_BANDS = (0.0, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
 def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUMPS,
-              target: str = "title_lead", adapt_priors: bool = False) -> dict | None:
+              target: str = "title_lead", adapt_priors: bool = False, thread_reader=None) -> dict | None:
     """A real dump through ingest, clean, reply targets and the stance stage, as
     `make pipeline` runs it, against labels of its comments (ids and labels only;
     none of the dump's text is in this repository). None where the dump is not
@@ -256,7 +304,8 @@ def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUM
     cleaned = clean.clean_comments(thread.comments, thread.article, config, clean.load_nlp(config["spacy_model"], config["lemmatizer"]))
     found = {a.id: a for a in annotate_stance(thread.article, thread.comments, cleaned,
                                               infer_reply_targets(thread.comments, cleaned), encode, models,
-                                              target=target, adapt_priors=adapt_priors)}
+                                              target=target, adapt_priors=adapt_priors,
+                                              thread_reader=thread_reader)}
     rows = spec["comments"]
     scored = {i for i, a in found.items() if a.stance is not None}
     misfits = sorted(scored ^ {r["id"] for r in rows}) + [
@@ -344,7 +393,10 @@ def main(argv=None) -> None:
     unknown = [b for b in baselines if b not in METHODS]
     if unknown:
         raise SystemExit(f"error: --baselines: unknown method {unknown[0]!r} (one of {', '.join(METHODS)})")
-    res = evaluate(data, method, make_encoder(args.cache_dir, args.embed_backend), baselines)
+    from pipeline.stance_model.thread_reader import ThreadReader
+
+    res = evaluate(data, method, make_encoder(args.cache_dir, args.embed_backend), baselines,
+                   thread_reader=ThreadReader.load(folder))
     print(json.dumps(res, indent=1) if args.json else table(res, method.name))
 
 

@@ -1,0 +1,241 @@
+"""The thread as the unit of stance: all comments of a thread decided together.
+
+The pair model (stance-heads) reads one (article, comment) pair at a time. On real
+comment sections that is not enough (docs/stance.md, "Threads"): a third of a
+thread is banter between readers, and which side a comment is on shows less in its
+own words than in whom it answers and who wrote it. Read from the five labelled
+news threads: a reply that agrees with its parent is on its parent's side and one
+that disagrees is on the other (194 of 200 labelled pairs), and an author keeps
+his side (616 of 621 pairs of the same author's comments). So the reader:
+
+1. **Off topic**: a logistic regression over how close a comment is to the
+   article, to its title and to the thread as a whole (absolute, and relative to
+   the thread's other comments), whether it is a reply and how close to what it
+   answers, and its length, gives P(unrelated).
+2. **Sides**: each on-topic comment has a side m in [-1, 1] (agree .. disagree),
+   found by mean-field inference on a signed graph: its own evidence (the pair
+   model's agree-versus-disagree log-odds, and the article's side prior below)
+   plus the sides of the comments it is linked to: its parent and its replies,
+   weighted by the reply model's agree minus disagree (a disagreeing reply pulls
+   to the other side), and the same author's other comments.
+3. **The article's side**: a news report rarely states a position; its framing
+   shows in its tone. The lead's VADER compound sentiment is read as the article's
+   sentiment toward its subject: readers who write against a subject the report
+   treats kindly disagree with it, readers who write against one it treats
+   harshly agree. `side` in the output says what was read, in words.
+
+The five stances: P(unrelated) from 1; the rest split into query (the pair
+model's query share, for comments that ask), discuss (where the side is unsure:
+1 - |m|, scaled by the pair model's discuss share) and agree / disagree by m.
+The reply stance toward the comment answered follows the two sides where both
+are on topic (same side: agree, other side: disagree), blended with the reply
+model's own reading.
+
+Parameters: a handful of numbers (thread_reader.json beside the pair model's
+weights; JSON, no code), fitted by pipeline/stance_train/threads.py.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.records import REPLY_LABELS, STANCE_LABELS
+
+FILE = "thread_reader.json"
+RELEVANCE_FEATURES = ("z_cos_target", "cos_target", "z_cos_title", "z_cos_thread", "cos_thread", "is_reply",
+                      "cos_parent", "log_tokens")
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean()) / (x.std() + 1e-6) if len(x) else x
+
+
+def _unit(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, np.float64)
+    return X / np.maximum(np.linalg.norm(X, axis=-1, keepdims=True), 1e-9)
+
+
+@dataclass
+class ThreadInput:
+    """What the reader needs of one thread, rows in comment order."""
+
+    own: np.ndarray          # (n, 5) the pair model's stances
+    reply: np.ndarray        # (n, 3) its reply stances (NaN rows: no parent)
+    vectors: np.ndarray      # (n, d) comment embeddings
+    target_vector: np.ndarray  # (d,) the article target (title and lead)
+    title_vector: np.ndarray   # (d,) the title alone
+    parent: Sequence[int | None]  # row of the comment answered, or None
+    authors: Sequence[str]
+    texts: Sequence[str]
+    target: str                   # the target's text, for the article's side
+
+    def relevance_features(self) -> np.ndarray:
+        E, n = _unit(self.vectors), len(self.texts)
+        if n == 0:
+            return np.zeros((0, len(RELEVANCE_FEATURES)))
+        ca, ct = E @ _unit(self.target_vector), E @ _unit(self.title_vector)
+        cc = E @ _unit(E.mean(0))
+        is_reply = np.array([p is not None for p in self.parent], np.float64)
+        cp = np.array([E[k] @ E[p] if p is not None else 0.0 for k, p in enumerate(self.parent)])
+        from pipeline.stance_model.features import n_tokens
+
+        return np.column_stack([_z(ca), ca, _z(ct), _z(cc), cc, is_reply, cp, np.log1p(n_tokens(self.texts))])
+
+
+@dataclass
+class ThreadReader:
+    """The fitted parameters (see the module's docstring) and how to read a thread."""
+
+    relevance_coef: np.ndarray            # (len(RELEVANCE_FEATURES),) on standardised features
+    relevance_intercept: float
+    feature_mean: np.ndarray
+    feature_scale: np.ndarray
+    w_pair: float = 0.5                   # the pair model's agree-vs-disagree log-odds
+    w_prior: float = 1.0                  # the article's side prior (minus the lead's sentiment)
+    bias: float = 0.0                     # a constant lean toward agree
+    w_tone: float = 0.0                   # the comment's tone times the article's (same tone: agree)
+    relevance_shift: float = 0.0          # added to the off-topic log-odds (the threshold)
+    w_discuss: float = 1.0                # scales the discuss share (pair model's discuss x unsure side)
+    w_author: float = 1.0                 # the same author's other comments (shared among them)
+    w_reply: float = 1.0                  # reply edges, times the reply model's agree minus disagree
+    reply_blend: float = 0.5              # reply stance: weight of the two sides against the reply model
+    iterations: int = 30
+    card: dict = field(default_factory=dict)
+
+    # ---- the parts
+    def unrelated(self, features: np.ndarray) -> np.ndarray:
+        x = (features - self.feature_mean) / self.feature_scale
+        return 1 / (1 + np.exp(-(x @ self.relevance_coef + self.relevance_intercept + self.relevance_shift)))
+
+    @staticmethod
+    def article_sentiment(target: str) -> float:
+        from pipeline.stance_model.features import sentiment_features
+
+        return float(sentiment_features([target])[0, 3])
+
+    def sides(self, t: ThreadInput, sentiment: float) -> np.ndarray:
+        """m in [-1, 1] per comment: mean-field on the signed graph (agree > 0)."""
+        n = len(t.texts)
+        own = np.log(np.clip(np.asarray(t.own, np.float64), 1e-4, 1.0))
+        unary = self.w_pair * (own[:, 0] - own[:, 1]) - self.w_prior * sentiment + self.bias
+        if self.w_tone:
+            from pipeline.stance_model.features import sentiment_features
+
+            unary = unary + self.w_tone * sentiment_features(list(t.texts))[:, 3] * sentiment
+        reply = np.nan_to_num(np.asarray(t.reply, np.float64), nan=0.0)
+        rows, cols, weights = [], [], []
+        for k, p in enumerate(t.parent):
+            if p is not None:
+                w = self.w_reply * (reply[k, 0] - reply[k, 1])
+                rows += [k, p]; cols += [p, k]; weights += [w, w]
+        by_author: dict[str, list[int]] = defaultdict(list)
+        for k, a in enumerate(t.authors):
+            by_author[a].append(k)
+        for ks in by_author.values():
+            if len(ks) > 1 and self.w_author:
+                for k in ks:  # k's pull from each of the author's other comments; their total is w_author
+                    others = [j for j in ks if j != k]
+                    rows += [k] * len(others); cols += others; weights += [self.w_author / len(others)] * len(others)
+        from scipy import sparse
+
+        J = sparse.csr_matrix((weights, (rows, cols)), shape=(n, n))
+        m = np.tanh(unary)
+        for _ in range(self.iterations):
+            m = np.tanh(unary + J @ m)
+        return m
+
+    def read(self, t: ThreadInput) -> tuple[np.ndarray, np.ndarray, dict]:
+        """(n, 5) stances, (n, 3) reply stances (NaN rows where no parent), and what
+        was read of the article's side."""
+        n = len(t.texts)
+        if n == 0:
+            return np.zeros((0, len(STANCE_LABELS))), np.zeros((0, len(REPLY_LABELS))), self.side_note(0.0)
+        own = np.asarray(t.own, np.float64)
+        sentiment = self.article_sentiment(t.target)
+        u = self.unrelated(t.relevance_features())
+        m = self.sides(t, sentiment)
+        asks = np.array(["?" in text for text in t.texts], np.float64)
+        q = own[:, STANCE_LABELS.index("query")] * asks
+        d = np.clip(self.w_discuss * own[:, STANCE_LABELS.index("discuss")] * (1 - np.abs(m)), 0.0, 1.0)
+        on = (1 - u) * (1 - q)
+        P = np.column_stack([on * (1 - d) * (1 + m) / 2, on * (1 - d) * (1 - m) / 2, on * d, (1 - u) * q, u])
+        P /= P.sum(1, keepdims=True)
+        R = np.array(t.reply, np.float64, copy=True)
+        for k, p in enumerate(t.parent):
+            if p is None or np.isnan(R[k]).any():
+                continue
+            both_on = (1 - u[k]) * (1 - u[p])
+            same = (1 + m[k] * m[p]) / 2  # the two sides agree
+            by_sides = np.array([same, 1 - same, 0.0]) * both_on + np.array([0, 0, 1.0]) * (1 - both_on)
+            R[k] = self.reply_blend * by_sides + (1 - self.reply_blend) * R[k]
+        return P, R, self.side_note(sentiment)
+
+    ADAPT_BIAS = tuple(np.linspace(-3, 3, 13))
+    ADAPT_SHIFT = (-2.0, -1.0, 0.0, 1.0, 2.0)
+
+    def adapted(self, t: ThreadInput, labels: dict[str, str], ids: Sequence[str]) -> "ThreadReader":
+        """A copy fitted to one thread's own labels ({comment id: stance}; `ids` names
+        t's rows): its lean toward agree (which side the thread's readers take the
+        article to be on) and its off-topic threshold, the pair with the highest
+        likelihood of the given labels (a weak pull toward the fitted values). Seconds,
+        no retraining; with no labels, the reader as it is."""
+        rows = [k for k, c in enumerate(ids) if labels.get(c) in STANCE_LABELS]
+        if not rows:
+            return self
+        gold = np.array([STANCE_LABELS.index(labels[ids[k]]) for k in rows])
+
+        def loglik(bias: float, shift: float) -> float:
+            P = replace(self, bias=bias, relevance_shift=self.relevance_shift + shift).read(t)[0]
+            return float(np.log(np.clip(P[rows, gold], 1e-6, 1)).sum()) - 0.1 * ((bias - self.bias) ** 2 + shift ** 2)
+
+        bias, shift = max(itertools.product(self.ADAPT_BIAS, self.ADAPT_SHIFT), key=lambda bs: loglik(*bs))
+        return replace(self, bias=float(bias), relevance_shift=self.relevance_shift + float(shift))
+
+    @staticmethod
+    def side_note(sentiment: float) -> dict:
+        if sentiment <= -0.05:
+            words = ("the article reads as critical of its subject (lead sentiment {:+.2f}): comments against "
+                     "that subject were read as agreeing with it").format(sentiment)
+        elif sentiment >= 0.05:
+            words = ("the article reads as favourable to its subject (lead sentiment {:+.2f}): comments against "
+                     "that subject were read as disagreeing with it").format(sentiment)
+        else:
+            words = ("the article's tone is neutral (lead sentiment {:+.2f}): sides were read from the comments "
+                     "and the reply tree alone").format(sentiment)
+        return {"article_sentiment": round(sentiment, 4), "reading": words}
+
+    # ---- files: JSON numbers only
+    def to_json(self) -> dict:
+        return {"relevance": {"features": list(RELEVANCE_FEATURES), "coef": self.relevance_coef.tolist(),
+                              "intercept": self.relevance_intercept, "mean": self.feature_mean.tolist(),
+                              "scale": self.feature_scale.tolist()},
+                "sides": {"w_pair": self.w_pair, "w_prior": self.w_prior, "bias": self.bias, "w_tone": self.w_tone,
+                          "relevance_shift": self.relevance_shift, "w_discuss": self.w_discuss,
+                          "w_author": self.w_author, "w_reply": self.w_reply, "iterations": self.iterations},
+                "reply_blend": self.reply_blend, "card": self.card}
+
+    @classmethod
+    def from_json(cls, spec: dict) -> "ThreadReader":
+        rel = spec["relevance"]
+        if list(rel["features"]) != list(RELEVANCE_FEATURES):
+            raise KeyError("relevance features differ from this code's")
+        return cls(np.array(rel["coef"], np.float64), float(rel["intercept"]), np.array(rel["mean"], np.float64),
+                   np.array(rel["scale"], np.float64), reply_blend=float(spec["reply_blend"]),
+                   card=spec.get("card", {}), **{k: (int(v) if k == "iterations" else float(v))
+                                                 for k, v in spec["sides"].items()})
+
+    def save(self, folder: Path) -> None:
+        (Path(folder) / FILE).write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "ThreadReader | None":
+        path = Path(folder) / FILE
+        if not path.is_file():
+            return None
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))

@@ -1,0 +1,346 @@
+"""The thread reader (stance_model/thread_reader.py): fitted on labelled news threads,
+measured thread by thread, each thread scored by a reader fitted without it.
+
+    python -m pipeline.stance_train.threads [--data ../shared/data] [--embed-backend onnx-int8] [--no-save]
+
+The labelled news threads are ../shared/data/threads/fox/ (five Fox News comment
+sections) with the comments two independent passes labelled alike
+(fox_labels/agreed.jsonl; labels made outside the team). Every thread goes through
+ingest, clean, reply targets and the stance stage as `make pipeline` runs it.
+
+Fitting: the off-topic regression on the training threads' labelled comments; the
+side weights by a grid, the setting with the best pooled macro-F1 (agree, disagree,
+discuss, unrelated) over the training threads. Evaluation: leave one thread out
+(the reader that scores a thread never saw its labels), with the pair-at-a-time
+model (stance.thread false, comment-stance 3.0's path) and the majority baseline
+beside it, and the learning curve of a thread adapted from its own labels
+(ThreadReader.adapted: 0, 10, 20, 50 of them, the rest scored). The shipped reader
+is fitted on all five threads; its card keeps the leave-one-out figures.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+
+from pipeline.records import REPLY_LABELS, STANCE_LABELS
+from pipeline.stance_model.thread_reader import RELEVANCE_FEATURES, ThreadInput, ThreadReader
+from pipeline.stance_train.data import DEFAULT_DATA
+
+FOUR = ("agree", "disagree", "discuss", "unrelated")
+GRID = {"w_pair": (0.0, 0.5, 1.0), "w_prior": (0.0, 1.0, 2.0), "bias": (0.0, 0.5), "w_author": (0.0, 1.0, 2.0),
+        "w_reply": (0.0, 1.0, 2.0), "w_tone": (0.0, 1.0, 2.0), "relevance_shift": (-1.0, -0.5, 0.0, 0.5),
+        "w_discuss": (1.0, 2.0, 4.0)}
+REPLY_BLEND = (0.0, 0.25, 0.5)
+CURVE = (0, 10, 20, 50)
+
+
+@dataclass
+class LabelledThread:
+    name: str
+    thread: object        # records.Thread
+    cleaned: list
+    targets: dict         # reply targets
+    labels: dict          # comment id -> {"stance", "reply_stance", "clear"}
+
+
+def load_news_threads(data: Path, nlp=None, config: dict | None = None) -> list[LabelledThread]:
+    """The labelled Fox threads, read and cleaned as `make pipeline` does ([] without them)."""
+    from pipeline import clean, ingest
+    from pipeline.config import load_config
+    from pipeline.replies import infer_reply_targets
+
+    folder = Path(data) / "threads"
+    agreed = folder / "fox_labels" / "agreed.jsonl"
+    if not agreed.is_file():
+        return []
+    labels: dict[str, dict] = {}
+    for line in agreed.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            labels.setdefault(row["thread"], {})[row["id"]] = row
+    config = config or load_config()["clean"]
+    nlp = nlp or clean.load_nlp(config["spacy_model"], config["lemmatizer"])
+    out = []
+    for name in sorted(labels):
+        path = folder / "fox" / f"{name}.jsonl"
+        thread = ingest.parse_dump(path.read_bytes(), str(path))
+        cleaned = clean.clean_comments(thread.comments, thread.article, config, nlp)
+        out.append(LabelledThread(name, thread, cleaned, infer_reply_targets(thread.comments, cleaned), labels[name]))
+    return out
+
+
+def stage(t: LabelledThread, models, encode, reader) -> dict:
+    """The thread through the stance stage: comment id -> StanceAssignment."""
+    from pipeline.stance import annotate_stance
+
+    return {a.id: a for a in annotate_stance(t.thread.article, t.thread.comments, t.cleaned, t.targets, encode,
+                                             models, thread_reader=reader)}
+
+
+def inputs(t: LabelledThread, models, encode) -> tuple[ThreadInput, list[str]]:
+    """What the reader reads of a thread (the stage's own inputs), and the rows' ids."""
+    from pipeline.stance import article_target, score_comments, stance_inputs
+
+    rows, target, texts, parents = stance_inputs(t.thread.article, t.cleaned, t.targets)
+    own, reply = score_comments(target, texts, parents, encode, models)
+    ids = [t.cleaned[i].id for i in rows]
+    row_of = {c: k for k, c in enumerate(ids)}
+    target_vector, title_vector = encode([target, t.thread.article.title.strip() or target])
+    return ThreadInput(own, reply, encode(texts), target_vector, title_vector,
+                       [row_of.get(t.targets[c][0]) for c in ids], [t.thread.comments[i].author for i in rows],
+                       texts, article_target(t.thread.article)), ids
+
+
+def labelled_rows(ids: list[str], labels: dict) -> tuple[list[int], list[str]]:
+    rows = [k for k, c in enumerate(ids) if c in labels and labels[c]["stance"] in FOUR]
+    return rows, [labels[ids[k]]["stance"] for k in rows]
+
+
+def fit_relevance(prepared: list) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = [], []
+    for t, (ti, ids) in prepared:
+        rows, gold = labelled_rows(ids, t.labels)
+        X.append(ti.relevance_features()[rows])
+        y += [g == "unrelated" for g in gold]
+    X = np.vstack(X)
+    mean, scale = X.mean(0), X.std(0) + 1e-9
+    lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=3000).fit((X - mean) / scale, y)
+    return lr.coef_[0], float(lr.intercept_[0]), mean, scale
+
+
+def pooled(prepared: list, reader: ThreadReader) -> float:
+    gold, pred = [], []
+    for t, (ti, ids) in prepared:
+        P = reader.read(ti)[0]
+        rows, g = labelled_rows(ids, t.labels)
+        gold += g
+        pred += [STANCE_LABELS[i] for i in P[rows].argmax(1)]
+    return f1_score(gold, pred, labels=list(FOUR), average="macro", zero_division=0)
+
+
+def pooled_reply(prepared: list, reader: ThreadReader) -> float:
+    gold, pred = [], []
+    for t, (ti, ids) in prepared:
+        R = reader.read(ti)[1]
+        rows = [k for k, c in enumerate(ids) if (t.labels.get(c) or {}).get("reply_stance") and not np.isnan(R[k]).any()]
+        gold += [t.labels[ids[k]]["reply_stance"] for k in rows]
+        pred += [REPLY_LABELS[i] for i in R[rows].argmax(1)]
+    return f1_score(gold, pred, labels=list(REPLY_LABELS), average="macro", zero_division=0)
+
+
+def coordinate_ascent(reader: ThreadReader, objective, rounds: int = 3) -> ThreadReader:
+    """Each of GRID's weights in turn set to its best value with the others held, until a
+    round changes none (or `rounds` rounds); ties keep the current value."""
+    best = objective(reader)
+    for _ in range(rounds):
+        changed = False
+        for name, values in GRID.items():
+            for value in values:
+                if value == getattr(reader, name):
+                    continue
+                candidate = replace(reader, **{name: value})
+                if (score := objective(candidate)) > best + 1e-9:
+                    reader, best, changed = candidate, score, True
+        if not changed:
+            break
+    return reader
+
+
+def fit_reader(prepared: list) -> ThreadReader:
+    """The off-topic regression, then the side weights with the best pooled macro-F1 on these
+    threads, then the reply blend with the best pooled reply macro-F1."""
+    coef, intercept, mean, scale = fit_relevance(prepared)
+    base = ThreadReader(coef, intercept, mean, scale)
+    reader = coordinate_ascent(base, lambda r: pooled(prepared, r))
+    blend = max(REPLY_BLEND, key=lambda b: pooled_reply(prepared, replace(reader, reply_blend=b)))
+    return replace(reader, reply_blend=blend)
+
+
+def metrics(gold: list[str], pred: list[str], labels=FOUR) -> dict:
+    majority = Counter(gold).most_common(1)[0][0] if gold else "agree"
+    return {"n": len(gold), "macro_f1": round(float(f1_score(gold, pred, labels=list(labels), average="macro",
+                                                             zero_division=0)), 4),
+            "accuracy": round(float(accuracy_score(gold, pred)), 4) if gold else 0.0,
+            "per_class_f1": dict(zip(labels, np.round(f1_score(gold, pred, labels=list(labels), average=None,
+                                                               zero_division=0), 4).tolist())),
+            "predicted": dict(Counter(pred))}
+
+
+def score(threads: list[LabelledThread], found: dict) -> dict:
+    """Pooled and per-thread figures of {thread: {id: assignment}}, stance and reply stance."""
+    out, gold_all, pred_all, rg, rp = {"by_thread": {}}, [], [], [], []
+    for t in threads:
+        a = found[t.name]
+        ids = [c for c, r in t.labels.items() if r["stance"] in FOUR and a.get(c) and a[c].stance]
+        gold, pred = [t.labels[c]["stance"] for c in ids], [a[c].stance for c in ids]
+        out["by_thread"][t.name] = metrics(gold, pred)
+        gold_all += gold
+        pred_all += pred
+        rids = [c for c in ids if t.labels[c].get("reply_stance") and a[c].reply_stance]
+        rg += [t.labels[c]["reply_stance"] for c in rids]
+        rp += [a[c].reply_stance for c in rids]
+    out["pooled"] = metrics(gold_all, pred_all)
+    out["reply"] = metrics(rg, rp, REPLY_LABELS)
+    always = ["agree"] * len(gold_all)
+    out["always_agree"] = {"macro_f1": round(float(f1_score(gold_all, always, labels=list(FOUR), average="macro",
+                                                            zero_division=0)), 4),
+                           "accuracy": round(float(accuracy_score(gold_all, always)), 4)}
+    return out
+
+
+def learning_curve(threads, prepared, readers, repeats: int = 5, seed: int = 13) -> dict:
+    """Each thread adapted from k of its own labels (its reader fitted without it), scored on the rest."""
+    out = {}
+    for k in CURVE:
+        gold, pred = [], []
+        for t, (ti, ids) in zip(threads, prepared):
+            rows, g = labelled_rows(ids, t.labels)
+            if k >= len(rows):
+                continue
+            rng = np.random.default_rng(seed)
+            for _ in range(repeats if k else 1):
+                pick = set(rng.choice(len(rows), size=k, replace=False).tolist()) if k else set()
+                given = {ids[rows[j]]: g[j] for j in pick}
+                reader = readers[t.name].adapted(ti, given, ids)
+                P = reader.read(ti)[0]
+                rest = [j for j in range(len(rows)) if j not in pick]
+                gold += [g[j] for j in rest]
+                pred += [STANCE_LABELS[i] for i in P[[rows[j] for j in rest]].argmax(1)]
+        out[str(k)] = metrics(gold, pred)
+    return out
+
+
+def evaluate(data: Path, models, encode, with_curve: bool = True) -> dict | None:
+    """Leave one thread out: the reader, the pair-at-a-time path, and the curve."""
+    threads = load_news_threads(data)
+    if not threads:
+        return None
+    prepared = [(t, inputs(t, models, encode)) for t in threads]
+    readers = {t.name: fit_reader([p for p in prepared if p[0].name != t.name]) for t in threads}
+    res = {"threads": [t.name for t in threads],
+           "thread_reader": score(threads, {t.name: stage(t, models, encode, readers[t.name]) for t in threads}),
+           "pair_at_a_time": score(threads, {t.name: stage(t, models, encode, None) for t in threads}),
+           "settings": {t: {k: getattr(r, k) for k in (*GRID, "reply_blend")} for t, r in readers.items()}}
+    if with_curve:
+        res["learning_curve"] = learning_curve(threads, [p[1] for p in prepared], readers)
+    return res
+
+
+def table(res: dict) -> str:
+    lines = [f"labelled news threads ({', '.join(res['threads'])}; labels two outside passes agreed on), "
+             "each scored by a reader fitted without it:"]
+    for name in ("thread_reader", "pair_at_a_time"):
+        r = res[name]
+        p = r["pooled"]
+        pc = " ".join(f"{k}={v:.3f}" for k, v in p["per_class_f1"].items())
+        lines.append(f"  {name:<15} macro-F1 {p['macro_f1']:.4f} acc {p['accuracy']:.4f} (n={p['n']})  {pc}; "
+                     f"reply stance macro-F1 {r['reply']['macro_f1']:.4f} (n={r['reply']['n']})")
+        lines.append("    by thread: " + ", ".join(f"{t} {m['macro_f1']:.3f}/{m['accuracy']:.3f}"
+                                                  for t, m in r["by_thread"].items()) + "  (macro-F1/acc)")
+    a = res["thread_reader"]["always_agree"]
+    lines.append(f"  always agree    macro-F1 {a['macro_f1']:.4f} acc {a['accuracy']:.4f}")
+    if "learning_curve" in res:
+        lines.append("  adapted from the thread's own labels (the rest scored; 5 draws): " + ", ".join(
+            f"{k}: {m['macro_f1']:.3f}" for k, m in res["learning_curve"].items()))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--embed-backend", default="onnx-int8", choices=("torch", "onnx", "onnx-int8", "static"))
+    ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--no-save", action="store_true", help="measure only; leave the shipped reader as it is")
+    args = ap.parse_args(argv)
+    from pipeline.stance import load_models, weights_for
+    from pipeline.stance_train.data import make_encoder
+
+    encode = make_encoder(args.cache_dir, args.embed_backend)
+    folder = weights_for(args.embed_backend)
+    models = load_models(folder)
+    res = evaluate(Path(args.data), models, encode)
+    if res is None:
+        raise SystemExit(f"error: {args.data}/threads/fox_labels/agreed.jsonl not found: pass --data with the "
+                         "folder holding threads/ (../shared/data)")
+    print(table(res))
+    if not args.no_save:
+        threads = load_news_threads(Path(args.data))
+        reader = fit_reader([(t, inputs(t, models, encode)) for t in threads])
+        reader.card = {"name": "thread-reader", "version": "1", "embed_backend": args.embed_backend,
+                       "fitted_on": "threads/fox (five Fox News threads, agreed labels)",
+                       "leave_one_thread_out": res}
+        reader.save(folder)
+        print(f"saved {folder}/thread_reader.json")
+
+
+if __name__ == "__main__":
+    main()
+
+
+def iac_authors(data: Path, models, encode, thread_reader=None, limit: int | None = None) -> dict | None:
+    """The IAC validation discussions (threads/iac, splits.json) through clean, reply
+    targets and the stance stage, the thread's topic as the article: each labelled
+    author's stance toward the topic read from their posts (pro where their posts lean
+    agree, anti where disagree), against the human author labels (pro / anti majority,
+    ties and 'other' left out); macro-F1 over pro / anti, with the majority baseline."""
+    from pipeline import clean
+    from pipeline.config import load_config
+    from pipeline.records import Article, Comment
+    from pipeline.replies import infer_reply_targets
+    from pipeline.stance import annotate_stance
+
+    folder = Path(data) / "threads" / "iac"
+    if not (folder / "splits.json").is_file():
+        return None
+    wanted = json.loads((folder / "splits.json").read_text(encoding="utf-8"))["validation"][:limit]
+    labels: dict[tuple, str] = {}
+    for line in (folder / "author_stance.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row["discussion_id"] in wanted and row["stance"] in ("pro", "anti"):
+            labels[(row["discussion_id"], row["author"])] = row["stance"]
+    config = load_config()["clean"]
+    nlp = clean.load_nlp(config["spacy_model"], config["lemmatizer"])
+    gold, pred = [], []
+    with (folder / "discussions.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            d = json.loads(line)
+            if d["discussion_id"] not in wanted:
+                continue
+            article = Article(id=str(d["discussion_id"]), title=d["topic"], paragraphs=(), source="iac")
+            posts = [p for p in d["posts"] if p["text"].strip()]
+            ids = {p["id"] for p in posts}
+            depth: dict = {}
+            comments = []
+            for p in posts:
+                parent = p["parent"] if p["parent"] in ids and p["parent"] in depth else None
+                depth[p["id"]] = 0 if parent is None else depth[parent] + 1
+                comments.append(Comment(str(p["id"]), None if parent is None else str(parent), depth[p["id"]],
+                                        p["author"], p["text"], 0, len(comments)))
+            cleaned = clean.clean_comments(comments, article, config, nlp)
+            found = annotate_stance(article, comments, cleaned, infer_reply_targets(comments, cleaned), encode,
+                                    models, thread_reader=thread_reader)
+            lean: dict[str, float] = {}
+            for c, a in zip(comments, found):
+                if a.probs is not None:
+                    lean[c.author] = lean.get(c.author, 0.0) + a.probs[0] - a.probs[1]
+            for author, value in lean.items():
+                if (d["discussion_id"], author) in labels:
+                    gold.append(labels[(d["discussion_id"], author)])
+                    pred.append("pro" if value > 0 else "anti")
+    if not gold:
+        return None
+    out = metrics(gold, pred, ("pro", "anti"))
+    majority = Counter(gold).most_common(1)[0][0]
+    out["majority_macro_f1"] = round(float(f1_score(gold, [majority] * len(gold), labels=["pro", "anti"],
+                                                    average="macro", zero_division=0)), 4)
+    out["discussions"] = len(wanted)
+    return out
