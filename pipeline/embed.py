@@ -111,9 +111,9 @@ class Embedder:
 
         transformers_logging.disable_progress_bar()
         if self.backend in ("onnx", "onnx-int8"):
-            folder = backends.export_onnx(self.info_.path,
-                                          self.models_dir / f"onnx-{self._weights}-{backends.RECIPE}")
             graph = backends.ONNX_FILE if self.backend == "onnx" else backends.ONNX_INT8_FILE
+            folder = backends.export_onnx(self.info_.path,
+                                          self.models_dir / f"onnx-{self._weights}-{backends.RECIPE}", graph)
             return backends.OnnxEncoder(self.info_.path, folder / graph, self.max_seq_length,
                                         self.batch_size)
         if self.backend == "static":
