@@ -53,6 +53,14 @@ def _intact(folder: Path, needed: Sequence[str] | None) -> bool:
         return False
 
 
+def _listed(folder: Path) -> bool:
+    """`done` is there and lists the files built."""
+    try:
+        return bool(json.loads((folder / "done").read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def _built(folder: Path, build, needed: Sequence[str] | None = None) -> Path:
     """`folder`, built by `build(tmp_folder)` unless it is there already with
     the files in `needed` intact. A damaged or unfinished build (a file
@@ -63,8 +71,11 @@ def _built(folder: Path, build, needed: Sequence[str] | None = None) -> Path:
         return folder
     try:
         if folder.exists():
-            if (folder / "done").exists():
-                log.warning("embed: %s is damaged or unverified; building it again", folder)
+            if _listed(folder):
+                log.warning("embed: %s is damaged (a file differs from its checksum); building it again",
+                            folder)
+            elif (folder / "done").exists():
+                log.info("embed: %s was built before builds kept checksums; building it again", folder)
             aside = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
             with contextlib.suppress(OSError):
                 os.replace(folder, aside)

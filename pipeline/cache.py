@@ -36,8 +36,9 @@ def usable_cache_dir(root: str | Path) -> Path | None:
         os.close(handle)
         os.unlink(probe)
     except OSError as error:
+        why = "a file, not a folder" if root.is_file() else error.strerror or str(error)
         log.warning("cache_dir %s cannot be used (%s): this run keeps no cache and computes every "
-                    "stage (set cache_dir to a writable folder)", root, error.strerror or error)
+                    "stage (set cache_dir to a writable folder)", root, why)
         return None
     return root
 

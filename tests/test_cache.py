@@ -153,3 +153,151 @@ def test_an_intact_shard_still_serves_where_another_is_damaged(tmp_path, caplog)
     shard.write_bytes(b"")
     found = EmbeddingCache(tmp_path, "m").lookup(sorted(vectors))
     assert {k: v.tolist() for k, v in found.items()} == {k: v.tolist() for k, v in vectors.items()}
+
+
+# --- through a run --------------------------------------------------------------------------
+
+def small_config(tmp_path, cache_dir):
+    """Ingest, clean, embed and stance on the example dump: both caches are used."""
+    from pipeline.config import load_config
+
+    return load_config(None, [f"output_dir={tmp_path / 'out'}", f"cache_dir={cache_dir}",
+                              "topics.enabled=false", "report.enabled=false"])
+
+
+def cache_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING
+            and any(word in r.getMessage() for word in ("cache_dir ", "stage cache", "embedding cache"))]
+
+
+@pytest.mark.slow
+def test_a_cache_dir_that_is_a_file_means_a_run_without_cache(tmp_path, caplog):
+    from conftest import EXAMPLE_DUMP
+    from pipeline import runner
+
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        (folder,) = runner.run([str(EXAMPLE_DUMP)], small_config(tmp_path, blocker))
+    assert (folder / "comments.jsonl").exists()
+    (warning,) = cache_warnings(caplog)
+    assert f"cache_dir {blocker} cannot be used (a file, not a folder)" in warning
+    assert blocker.read_text() == "a file where the cache folder should be"
+
+
+def read_only(monkeypatch, root: Path) -> None:
+    """Every write under `root` fails as on a read-only file system (the tests
+    run as root, whom chmod does not stop)."""
+    import builtins
+
+    root_text = str(root)
+
+    def under(path) -> bool:
+        return isinstance(path, (str, os.PathLike)) and os.path.abspath(path).startswith(root_text)
+
+    def refuse(path):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    real_open, real_os_open, real_mkdir, real_replace = io.open, os.open, os.mkdir, os.replace
+
+    def guarded_open(file, mode="r", *args, **kwargs):
+        if under(file) and set(mode) & set("wax+"):
+            refuse(file)
+        return real_open(file, mode, *args, **kwargs)
+
+    def guarded_os_open(path, flags, *args, **kwargs):
+        if under(path) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            refuse(path)
+        return real_os_open(path, flags, *args, **kwargs)
+
+    def guarded_mkdir(path, *args, **kwargs):
+        if under(path):
+            refuse(path)
+        return real_mkdir(path, *args, **kwargs)
+
+    def guarded_replace(source, target, *args, **kwargs):
+        if under(target):
+            refuse(target)
+        return real_replace(source, target, *args, **kwargs)
+
+    for module, name, guarded in ((io, "open", guarded_open), (builtins, "open", guarded_open),
+                                  (os, "open", guarded_os_open), (os, "mkdir", guarded_mkdir),
+                                  (os, "replace", guarded_replace)):
+        monkeypatch.setattr(module, name, guarded)
+
+
+@pytest.mark.slow
+def test_a_read_only_cache_dir_means_a_run_without_cache(tmp_path, monkeypatch, caplog):
+    from conftest import EXAMPLE_DUMP
+    from pipeline import runner
+
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    read_only(monkeypatch, cache_dir)
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        (folder,) = runner.run([str(EXAMPLE_DUMP)], small_config(tmp_path, cache_dir))
+    assert (folder / "comments.jsonl").exists()
+    (warning,) = cache_warnings(caplog)
+    assert "Read-only file system" in warning and "keeps no cache" in warning
+    assert list(cache_dir.iterdir()) == []
+
+
+def read_as_data(path: Path) -> None:
+    """Read a file with a reader that cannot run code; raise if it fails."""
+    data = path.read_bytes()
+    assert not data.startswith(b"\x80"), f"{path} is a pickle"
+    if path.suffix in (".npy", ".npz"):
+        np.load(path, allow_pickle=False)
+    elif path.suffix == ".safetensors":
+        from safetensors.numpy import load_file
+
+        load_file(str(path))
+    elif path.suffix == ".json" and path.parent.parent.name == "stages":
+        head, _, body = data.partition(b"\n")
+        json.loads(head), json.loads(body)
+    elif path.suffix == ".json" or path.name == "done":
+        json.loads(data)
+    elif path.suffix in (".md", ".txt"):
+        data.decode("utf-8")
+    else:
+        raise AssertionError(f"{path}: no data-only reader for this kind of file")
+
+
+def test_every_file_a_run_keeps_in_its_caches_reads_as_data(example_run):
+    from pipeline import backends
+    from pipeline.config import models_dir
+
+    cache_files = [p for p in Path(example_run.config["cache_dir"]).rglob("*") if p.is_file()]
+    assert {p.parent.parent.name for p in cache_files} >= {"stages", "embeddings"}
+    built = [p for folder in models_dir(example_run.config).glob(f"*-{backends.RECIPE}")
+             for p in folder.rglob("*") if p.is_file() and p.suffix != ".onnx"]  # ONNX graphs: protobuf
+    assert built  # the `done` list of the ONNX build at least; numba's own cache is not ours
+    for path in cache_files + built:
+        read_as_data(path)
+
+
+def test_damaged_caches_give_the_same_artifacts(example_run, tmp_path, caplog):
+    """Every entry of a filled cache damaged: every stage runs again, with a
+    warning, and the artifacts are those of the run on an empty cache."""
+    import shutil
+
+    from pipeline import runner
+
+    cache_dir = tmp_path / "cache"
+    shutil.copytree(example_run.config["cache_dir"], cache_dir)
+    for path in cache_dir.rglob("*"):
+        if path.suffix == ".npy":
+            path.write_bytes(b"")  # the 0-byte shard that crashed every later run
+        elif path.is_file() and path.parent.parent.name == "stages":
+            data = bytearray(path.read_bytes())
+            data[-40] ^= 0x01
+            path.write_bytes(bytes(data))
+    config = dict(example_run.config, output_dir=str(tmp_path / "out"), cache_dir=str(cache_dir))
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        (folder,) = runner.run([str(example_run.dump)], config)
+    for name in ("comments.jsonl", "topics.csv", "thread.json"):
+        assert (folder / name).read_bytes() == (example_run.folder / name).read_bytes(), name
+    stages = json.loads((folder / "manifest.json").read_text())["stages"]
+    assert not any(facts.get("from_cache") for facts in stages.values())
+    assert stages["embed"]["cache_hits"] == 0
+    assert len([w for w in cache_warnings(caplog) if "damaged" in w]) >= 5
