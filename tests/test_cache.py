@@ -301,3 +301,30 @@ def test_damaged_caches_give_the_same_artifacts(example_run, tmp_path, caplog):
     assert not any(facts.get("from_cache") for facts in stages.values())
     assert stages["embed"]["cache_hits"] == 0
     assert len([w for w in cache_warnings(caplog) if "damaged" in w]) >= 5
+
+
+# --- models_dir --------------------------------------------------------------------------------
+
+def test_a_damaged_built_model_is_built_again(tmp_path, caplog):
+    from pipeline import backends
+
+    builds = []
+
+    def build(folder: Path) -> None:
+        builds.append(folder)
+        (folder / "graph.onnx").write_bytes(b"the graph " * 100)
+
+    folder = tmp_path / "onnx-x-r1"
+    backends._built(folder, build)
+    backends._built(folder, build)
+    assert len(builds) == 1  # built once, then used as it is
+    graph = folder / "graph.onnx"
+    for damage in (lambda: graph.write_bytes(graph.read_bytes()[:50]), lambda: graph.write_bytes(b""),
+                   lambda: graph.write_bytes(graph.read_bytes().replace(b"graph", b"grape", 1))):
+        damage()
+        with caplog.at_level(logging.WARNING, logger="pipeline"):
+            assert backends._built(folder, build) == folder
+        assert graph.read_bytes() == b"the graph " * 100
+        assert "damaged" in caplog.text
+    assert len(builds) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["onnx-x-r1"]  # nothing left beside it
