@@ -175,7 +175,7 @@ def _check_model_limits(config: Config, sources: dict[str, tuple[str, int | None
     """embed.max_seq_length within the positions the embedding model has
     (its config.json: max_position_embeddings; MiniLM: 512). A model that
     cannot be found yet is reported where it is first needed."""
-    from pipeline.embed import resolve_model_path
+    from pipeline.models import resolve_model_path
 
     try:
         model_config = Path(resolve_model_path(config["embed"]["model"])) / "config.json"
