@@ -11,7 +11,9 @@
   second, at a cost in quality that `make bench` measures.
 
 Each is built once, on first use, into `<models_dir>/<name>/`, written to
-a temporary folder and renamed into place, so a killed build leaves nothing.
+a temporary folder and renamed into place, so a killed build leaves nothing;
+its `done` file lists the sha256 of every file built, checked before each
+use, so a graph or model file damaged since is built again.
 """
 from __future__ import annotations
 
@@ -40,22 +42,62 @@ STATIC_DIMENSIONS = 256
 RECIPE = "r1"
 
 
-def _built(folder: Path, build) -> Path:
-    """`folder`, built by `build(tmp_folder)` unless it is there already."""
-    if (folder / "done").exists():
+def _intact(folder: Path, needed: Sequence[str] | None) -> bool:
+    """The build in `folder` finished (its `done` lists its files' sha256) and
+    the files a run loads from it (`needed`; None: all) are as built."""
+    from pipeline.stage_cache import sha256_of
+
+    try:
+        built = json.loads((folder / "done").read_text(encoding="utf-8"))["files"]
+        return bool(built) and all(sha256_of(folder / name) == built[name] for name in needed or built)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _listed(folder: Path) -> bool:
+    """`done` is there and lists the files built."""
+    try:
+        return bool(json.loads((folder / "done").read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _built(folder: Path, build, needed: Sequence[str] | None = None) -> Path:
+    """`folder`, built by `build(tmp_folder)` unless it is there already with
+    the files in `needed` intact. A damaged or unfinished build (a file
+    truncated, altered, or from before the checksums) is built again."""
+    from pipeline.stage_cache import sha256_of
+
+    if _intact(folder, needed):
         return folder
-    tmp = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}")
-    tmp.mkdir(parents=True)
+    try:
+        if folder.exists():
+            if _listed(folder):
+                log.warning("embed: %s is damaged (a file differs from its checksum); building it again",
+                            folder)
+            elif (folder / "done").exists():
+                log.info("embed: %s was built before builds kept checksums; building it again", folder)
+            aside = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
+            with contextlib.suppress(OSError):
+                os.replace(folder, aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        tmp = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}")
+        tmp.mkdir(parents=True)
+    except OSError as error:
+        raise PipelineError(f"cannot build the model in models_dir: {error.strerror or error}", path=folder,
+                            hint="set models_dir to a writable folder") from None
     try:
         build(tmp)
-        (tmp / "done").write_text("ok\n")
-        if folder.exists() and not (folder / "done").exists():
-            shutil.rmtree(folder, ignore_errors=True)  # an unfinished build from elsewhere
+        files = {p.name: sha256_of(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        (tmp / "done").write_text(json.dumps({"files": files}, indent=1) + "\n", encoding="utf-8")
         try:
             os.replace(tmp, folder)
         except OSError:  # another run built it first
-            if not (folder / "done").exists():
+            if not _intact(folder, needed):
                 raise
+    except OSError as error:
+        raise PipelineError(f"cannot build the model in models_dir: {error.strerror or error}", path=folder,
+                            hint="set models_dir to a writable folder with space") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
@@ -69,8 +111,9 @@ def _check_mean_pooling(model_path: str) -> None:
                         hint="use embed.backend: torch for this model")
 
 
-def export_onnx(model_path: str, folder: Path) -> Path:
-    """The fp32 and int8 ONNX graphs of a mean-pooled sentence-transformers model."""
+def export_onnx(model_path: str, folder: Path, graph: str = ONNX_INT8_FILE) -> Path:
+    """The fp32 and int8 ONNX graphs of a mean-pooled sentence-transformers
+    model; `graph`, the one a run loads, is checked against its checksum."""
     _check_mean_pooling(model_path)
 
     def build(tmp: Path) -> None:
@@ -116,7 +159,7 @@ def export_onnx(model_path: str, folder: Path) -> Path:
         finally:
             root.setLevel(level)
 
-    return _built(folder, build)
+    return _built(folder, build, (graph,))
 
 
 class OnnxEncoder:

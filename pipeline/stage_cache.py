@@ -5,17 +5,22 @@ pipeline/stages.py declares which, per stage).
 
 A run that was interrupted resumes from the last finished stage, and a run
 with one config key changed recomputes only the stages that read that key.
-Entries are pickles of the project's own records, written to a temporary
-file and renamed, so a killed write leaves no entry rather than a broken one;
-an entry that cannot be read is a miss.
+Entries hold data only, never code: JSON in which each record, tuple, list,
+dict, array and numpy scalar is a tagged value (pipeline/cache_codec.py), so
+nothing read from a cache folder, even one that others can write, runs code.
+An entry's first line names its stage, its key and the sha256 of the rest;
+an entry that is missing is a miss, and one that is empty, truncated, altered
+or not of this format is a miss with a warning, computed again and replaced.
+Entries are written to a temporary file and renamed, so a killed write leaves
+no entry rather than a broken one.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import logging
 import os
-import pickle
 import uuid
 from functools import lru_cache
 from importlib import metadata
@@ -24,6 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from pipeline import cache_codec
+
+log = logging.getLogger("pipeline")
 PACKAGE = Path(__file__).resolve().parent
 MISS = object()
 
@@ -69,7 +77,7 @@ def _plain(value: Any) -> Any:
 def content_hash(value: Any) -> str:
     """Hash of a stage's output by content, so a downstream key changes when
     the output does and only then (the same output from the cache, from a
-    fresh run or from another executor hashes the same; pickles need not)."""
+    fresh run or from another executor hashes the same)."""
     text = json.dumps(_plain(value), sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
@@ -89,20 +97,29 @@ def stage_key(stage: str, *parts: Any) -> str:
 
 
 class StageCache:
-    def __init__(self, root: str | Path, enabled: bool = True) -> None:
-        self.folder = Path(root) / "stages"
-        self.enabled = enabled
+    """Stage outputs under `<root>/stages/<stage>/<key>.json`; `root` None
+    (a cache_dir that cannot be used) or `enabled` False keeps nothing."""
+
+    def __init__(self, root: str | Path | None, enabled: bool = True) -> None:
+        self.folder = Path(root) / "stages" if root is not None else None
+        self.enabled = enabled and root is not None
 
     def _path(self, stage: str, key: str) -> Path:
-        return self.folder / stage / f"{key}.pkl"
+        return self.folder / stage / f"{key}.json"
 
     def load(self, stage: str, key: str) -> Any:
         if not self.enabled:
             return MISS
+        path = self._path(stage, key)
         try:
-            with self._path(stage, key).open("rb") as handle:
-                return pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+            data = path.read_bytes()
+        except OSError:
+            return MISS
+        try:
+            return cache_codec.read_entry(data, {"stage": stage, "key": key})
+        except cache_codec.DamagedEntry as error:
+            log.warning("stage cache: %s is damaged (%s); %s is computed again and the entry replaced",
+                        path, error, stage)
             return MISS
 
     def save(self, stage: str, key: str, value: Any) -> None:
@@ -111,11 +128,12 @@ class StageCache:
         target = self._path(stage, key)
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
         try:
+            data = cache_codec.write_entry(value, {"stage": stage, "key": key})
             target.parent.mkdir(parents=True, exist_ok=True)
-            with tmp.open("wb") as handle:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.write_bytes(data)
             os.replace(tmp, target)
-        except OSError:
-            pass  # a cache that cannot be written only costs time on the next run
+        except (OSError, TypeError) as error:  # a cache that cannot be written only costs time
+            log.warning("stage cache: cannot keep %s's output in %s (%s)", stage, target.parent,
+                        getattr(error, "strerror", None) or error)
         finally:
             tmp.unlink(missing_ok=True)

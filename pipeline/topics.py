@@ -22,6 +22,7 @@ import numpy as np
 from pipeline.records import CleanComment, Topic, TopicAssignment, TopicResult
 
 OUTLIER = -1
+log = logging.getLogger("pipeline")
 
 
 def resolve_params(n_docs: int, config: dict) -> dict:
@@ -147,6 +148,12 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
         fit_rows, left_out = fit_rows[keep], fit_rows[~keep]
 
     params = resolve_params(len(fit_rows), config)
+    too_big = [key for key in ("min_topic_size", "min_samples") if params[key] > len(fit_rows)]
+    if too_big:  # HDBSCAN cannot take more neighbours or a bigger topic than the thread has
+        log.warning("topics: %s of %s is more than the %d comments this thread has to cluster, so it "
+                    "gets no topics (set it lower, or auto)", " and ".join(too_big),
+                    ", ".join(str(params[k]) for k in too_big), len(fit_rows))
+        return _no_topics(cleaned, "too_few", {"comments_clustered": int(len(fit_rows))})
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
 

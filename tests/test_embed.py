@@ -41,7 +41,7 @@ def test_unfinished_shard_is_ignored(tmp_path):
     cache = EmbeddingCache(tmp_path, "m")
     _, new, _ = embed_texts(["one"], CountingEncoder(), cache.lookup, 3)
     cache.store(new)
-    for keys in cache.folder.glob("*.keys"):
+    for keys in cache.folder.glob("*.json"):
         keys.unlink()  # as if the run died between writing vectors and keys
     assert EmbeddingCache(tmp_path, "m").lookup(list(new)) == {}
 

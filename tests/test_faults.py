@@ -83,7 +83,7 @@ def test_two_runs_at_once_on_the_same_dump(tmp_path, example_run):
     for name in KEPT:
         assert (out / name).read_bytes() == (example_run.folder / name).read_bytes(), name
     assert [p.name for p in (tmp_path / "out").iterdir()] == [EXAMPLE_DUMP.stem]
-    shards = list((tmp_path / "cache" / "embeddings").rglob("*.keys"))
+    shards = list((tmp_path / "cache" / "embeddings").rglob("*.json"))
     assert 1 <= len(shards) <= 2  # each run writes its own shard; neither is damaged
 
 

@@ -78,3 +78,18 @@ def test_big_thread_is_clustered_on_a_sample_and_the_rest_join_nearest(config, e
         result.params["comments_not_sampled"]
     assert all(a.topic_id in {t.id for t in result.topics} and a.probability >= 0.4 for a in joined)
     assert all(a.topic_id == -1 for a in by_source.get("not_sampled", []))
+
+
+@pytest.mark.parametrize("key", ["min_topic_size", "min_samples"])
+def test_a_topic_size_bigger_than_the_thread_gives_no_topics_and_a_warning(config, key, caplog):
+    import logging
+
+    from pipeline.records import CleanComment
+
+    cleaned = [CleanComment(id=f"c{i}", text=f"comment number {i} about the bike lane") for i in range(20)]
+    vectors = np.random.default_rng(0).normal(size=(20, 384)).astype(np.float32)
+    section = dict(config["topics"], **{key: 50})
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        result = fit_topics(cleaned, vectors, section, 42)
+    assert result.topics == () and {a.source for a in result.assignments} == {"too_few"}
+    assert f"{key} of 50 is more than the 20 comments" in caplog.text

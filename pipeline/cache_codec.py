@@ -1,0 +1,128 @@
+"""The stage cache's file format: data only, checksummed.
+
+An entry is two parts: a first line of JSON, the header (the format, what
+the entry is for, the size and sha256 of the body), and the body, JSON in
+which every value that JSON has no type for is a one-key object: a record
+of pipeline/records.py by name and fields, a tuple, a list, a dict (as
+pairs), an array or a numpy scalar (dtype, shape, base64 bytes), a float
+that is not finite. Only the record types listed here can come out of it;
+nothing in a file names code to run, so an entry planted by someone else can
+be wrong, but never more than wrong data. Reading raises DamagedEntry for
+anything that is not an intact entry of this format for what was asked.
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from pipeline import records
+
+FORMAT = "comment-pipeline stage cache 1"
+RECORDS = {cls.__name__: cls for cls in (records.Article, records.Comment, records.Thread,
+                                         records.CleanComment, records.Topic, records.TopicAssignment,
+                                         records.TopicResult, records.StanceAssignment)}
+FIELDS = {name: tuple(f.name for f in dataclasses.fields(cls)) for name, cls in RECORDS.items()}
+
+
+class DamagedEntry(ValueError):
+    """An entry that is empty, truncated, altered, or not one of ours."""
+
+
+def _encode(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.generic):  # before int and float: np.float64 is a float
+        if value.dtype.hasobject:
+            raise TypeError("an object scalar")
+        return {"scalar": [value.dtype.str, base64.b64encode(value.tobytes()).decode("ascii")]}
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"float": repr(value)}
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError("an object array")
+        data = np.ascontiguousarray(value).tobytes()
+        return {"ndarray": [value.dtype.str, list(value.shape), base64.b64encode(data).decode("ascii")]}
+    name = type(value).__name__
+    if RECORDS.get(name) is type(value):
+        return {"record": [name, [_encode(getattr(value, f)) for f in FIELDS[name]]]}
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return {"list": [_encode(v) for v in value]}
+    if isinstance(value, dict):
+        return {"dict": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    raise TypeError(f"a {name} has no place in the stage cache")
+
+
+def _decode(tagged: dict) -> Any:
+    """json's object_hook: every object in a body is one tagged value, its
+    contents already decoded."""
+    if len(tagged) != 1:
+        raise DamagedEntry("an object that is not a tagged value")
+    ((tag, body),) = tagged.items()
+    if tag == "tuple":
+        return tuple(body)
+    if tag == "list":
+        return list(body)
+    if tag == "dict":
+        return {k: v for k, v in body}
+    if tag == "float":
+        if body not in ("nan", "inf", "-inf"):
+            raise DamagedEntry(f"not a float: {body!r}")
+        return float(body)
+    if tag == "record":
+        name, values = body
+        if name not in RECORDS or len(values) != len(FIELDS[name]):
+            raise DamagedEntry(f"not a record of this pipeline: {name!r}")
+        return RECORDS[name](**dict(zip(FIELDS[name], values)))
+    if tag in ("ndarray", "scalar"):
+        dtype = np.dtype(body[0])
+        if dtype.hasobject:
+            raise DamagedEntry("an object array")
+        data = base64.b64decode(body[-1], validate=True)
+        if tag == "scalar":
+            return np.frombuffer(data, dtype=dtype)[0]
+        return np.frombuffer(data, dtype=dtype).reshape(body[1]).copy()
+    raise DamagedEntry(f"unknown tag {tag!r}")
+
+
+def write_entry(value: Any, about: dict[str, str]) -> bytes:
+    """The bytes of an entry holding `value`; `about` (stage and key) goes
+    into the header and must match on reading."""
+    body = json.dumps(_encode(value), ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8")
+    header = {"format": FORMAT, **about, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+    return json.dumps(header, sort_keys=True).encode("utf-8") + b"\n" + body
+
+
+def read_entry(data: bytes, about: dict[str, str]) -> Any:
+    """The value an entry holds, checked against its header and `about`."""
+    head, newline, body = data.partition(b"\n")
+    if not newline:
+        raise DamagedEntry("empty" if not data else "no header")
+    try:
+        header = json.loads(head)
+    except ValueError:
+        raise DamagedEntry("not a stage cache entry") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise DamagedEntry("not a stage cache entry of this version")
+    if any(header.get(k) != v for k, v in about.items()):
+        raise DamagedEntry("an entry for another stage or key")
+    if header.get("bytes") != len(body):
+        raise DamagedEntry(f"{len(body)} bytes where {header.get('bytes')} were written")
+    if header.get("sha256") != hashlib.sha256(body).hexdigest():
+        raise DamagedEntry("its content does not match its checksum")
+    try:
+        return json.loads(body, object_hook=_decode)
+    except DamagedEntry:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError) as error:
+        raise DamagedEntry(f"unreadable: {error}") from None
