@@ -137,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("interrupted: earlier artifacts are unchanged", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        replaced = getattr(interrupt, "replaced", [])
+        if replaced:  # the interrupt came after these were swapped in whole
+            print(f"interrupted: new artifacts in {', '.join(replaced)}; "
+                  "everything else is unchanged", file=sys.stderr)
+        else:
+            print("interrupted: earlier artifacts are unchanged", file=sys.stderr)
         return EXIT_INTERRUPTED
