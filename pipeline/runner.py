@@ -20,7 +20,9 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+
 from pipeline import __version__, artifacts, clean, export, ingest, jit, stage_cache, stages, stance
+from pipeline.artifacts import MAX_NAME_BYTES, artifact_names, safe_name  # noqa: F401 (the runner's API)
 from pipeline.cache import EmbeddingCache
 from pipeline.config import models_dir
 from pipeline.embed import Embedder, embed_texts
@@ -28,8 +30,8 @@ from pipeline.errors import Interrupted, PipelineError, check_interrupted
 from pipeline.executors import Executor, LocalExecutor, make_executor
 from pipeline.stage_cache import MISS, StageCache, code_version, content_hash, installed_version, sha256_of
 from pipeline.stages import StageContext
-from pipeline.swap import USER_AREA
 from pipeline.stance import StanceModels
+from pipeline.swap import USER_AREA
 
 log = logging.getLogger("pipeline")
 DUMP_SUFFIXES = (".txt", ".jsonl")
@@ -58,49 +60,6 @@ def find_dumps(inputs: list[str]) -> list[Path]:
             raise PipelineError("no such file or folder", path=path,
                                 hint="check the path given as DUMP")
     return dumps
-
-
-RESERVED_NAMES = {"index.html"}  # what a folder run writes beside the dumps' folders
-MAX_NAME_BYTES = 200  # leaves room for the staging prefix and suffix within 255 bytes
-
-
-def safe_name(text: str) -> str:
-    """A folder name from part of a dump's name: leading dots, path separators
-    and unprintable characters become `_`, so it is never hidden, `.`, `..`
-    or empty, and never leaves the output folder; cut to MAX_NAME_BYTES."""
-    body = text.lstrip(".")
-    name = "_" * (len(text) - len(body)) + "".join(
-        c if c.isprintable() and c not in "/\\" else "_" for c in body)
-    return _cut(name, MAX_NAME_BYTES).strip() or "_"
-
-
-def _cut(text: str, limit: int) -> str:
-    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
-
-
-def artifact_names(dumps: list[Path]) -> list[str]:
-    """Folder names under artifacts/: the file stem (made safe by safe_name),
-    made unique over the run, ignoring case, by the file's suffix, then its
-    folder, then a counter."""
-    def key(name: str) -> str:
-        return name.casefold()
-
-    bases = [safe_name(d.stem) for d in dumps]
-    names: list[str] = []
-    for index, dump in enumerate(dumps):
-        base, suffix = bases[index], safe_name(dump.suffix.lstrip(".") or "dump")
-        others = {key(b) for k, b in enumerate(bases) if k != index}
-        candidates = [base] if key(base) not in others else []
-        candidates += [safe_name(f"{base}_{suffix}"),
-                       safe_name(f"{safe_name(dump.parent.name)}_{base}_{suffix}")]
-        taken = {key(n) for n in names} | {key(n) for n in RESERVED_NAMES}
-        name = next((c for c in candidates if key(c) not in taken and key(c) not in others), None)
-        counter = 2
-        while name is None or key(name) in taken:
-            name = f"{_cut(candidates[-1], MAX_NAME_BYTES - 12)}-{counter}"
-            counter += 1
-        names.append(name)
-    return names
 
 
 @dataclass
