@@ -20,7 +20,6 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-
 from pipeline import __version__, artifacts, clean, export, ingest, jit, stage_cache, stages, stance
 from pipeline.artifacts import MAX_NAME_BYTES, artifact_names, safe_name  # noqa: F401 (the runner's API)
 from pipeline.cache import EmbeddingCache
