@@ -2,19 +2,64 @@
 files beside the tables (report, plots, review export, index)."""
 from __future__ import annotations
 
-import errno
 import json
-import os
 import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
 from pipeline import export, plots, report, review
 from pipeline.errors import PipelineError, check_interrupted
+from pipeline.swap import carry_user_files, recover_under_lock, swap_folder, write_atomically
+
+__all__ = ["safe_name", "artifact_names", "write_report", "write_review", "write_index", "staged_folder", "carry_user_files",
+           "recover_under_lock", "write_atomically"]
+
+
+RESERVED_NAMES = {"index.html"}  # what a folder run writes beside the dumps' folders
+MAX_NAME_BYTES = 200  # leaves room for the staging prefix and suffix within 255 bytes
+
+
+def safe_name(text: str) -> str:
+    """A folder name from part of a dump's name: leading dots, path separators
+    and unprintable characters become `_`, so it is never hidden, `.`, `..`
+    or empty, and never leaves the output folder; cut to MAX_NAME_BYTES."""
+    body = text.lstrip(".")
+    name = "_" * (len(text) - len(body)) + "".join(
+        c if c.isprintable() and c not in "/\\" else "_" for c in body)
+    return _cut(name, MAX_NAME_BYTES).strip() or "_"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+def artifact_names(dumps: list[Path]) -> list[str]:
+    """Folder names under artifacts/: the file stem (made safe by safe_name),
+    made unique over the run, ignoring case, by the file's suffix, then its
+    folder, then a counter."""
+    def key(name: str) -> str:
+        return name.casefold()
+
+    bases = [safe_name(d.stem) for d in dumps]
+    names: list[str] = []
+    for index, dump in enumerate(dumps):
+        base, suffix = bases[index], safe_name(dump.suffix.lstrip(".") or "dump")
+        others = {key(b) for k, b in enumerate(bases) if k != index}
+        candidates = [base] if key(base) not in others else []
+        candidates += [safe_name(f"{base}_{suffix}"),
+                       safe_name(f"{safe_name(dump.parent.name)}_{base}_{suffix}")]
+        taken = {key(n) for n in names} | {key(n) for n in RESERVED_NAMES}
+        name = next((c for c in candidates if key(c) not in taken and key(c) not in others), None)
+        counter = 2
+        while name is None or key(name) in taken:
+            name = f"{_cut(candidates[-1], MAX_NAME_BYTES - 12)}-{counter}"
+            counter += 1
+        names.append(name)
+    return names
 
 
 def write_report(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
@@ -53,43 +98,13 @@ def write_index(out_root: Path, folders: list[Path]) -> Path:
     return target
 
 
-def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    """`write(path)` into a hidden file beside `target`, then rename it over
-    `target`: readers see the old file or the new one, never half of one."""
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _swap_in(staging: Path, target: Path, attempts: int = 20) -> None:
-    """Move the finished staging folder to `target`, retiring what is there.
-    Another run may swap its own folder in between our two renames; then the
-    rename finds a folder in the way, and we retire that one too."""
-    for _ in range(attempts):
-        retired = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-        try:
-            os.replace(target, retired)
-        except FileNotFoundError:
-            retired = None
-        try:
-            os.replace(staging, target)
-        except OSError as error:
-            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                raise
-            continue
-        finally:
-            if retired is not None:
-                shutil.rmtree(retired, ignore_errors=True)
-        return
-    raise OSError(errno.EBUSY, "another run kept replacing the artifact folder")
-
-
 @contextmanager
 def staged_folder(out_root: Path, name: str) -> Iterator[Path]:
-    """A fresh folder to write into; on success it replaces out_root/name."""
+    """A fresh folder to write into; on success it replaces out_root/name
+    (pipeline/swap.py: the old folder is never lost, the user's files in it
+    are carried over when the writer calls carry_user_files)."""
+    if name in ("", ".", "..") or name.startswith(".") or "/" in name or "\\" in name:
+        raise ValueError(f"not a safe artifact folder name: {name!r}")
     try:
         out_root.mkdir(parents=True, exist_ok=True)
         staging = out_root / f".{name}.staging-{uuid.uuid4().hex[:8]}"
@@ -100,7 +115,7 @@ def staged_folder(out_root: Path, name: str) -> Iterator[Path]:
     try:
         yield staging
         check_interrupted()  # the last point before the earlier artifacts are replaced
-        _swap_in(staging, out_root / name)
+        swap_folder(staging, out_root / name)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise PipelineError(f"cannot write artifacts: {error.strerror}", path=out_root,

@@ -1,7 +1,8 @@
 """Command line: `python -m pipeline run ...`.
 
 User mistakes (PipelineError) print one line and exit with status 2; an
-interrupt exits with 130 and leaves earlier artifacts as they were.
+interrupt exits with 130 and leaves earlier artifacts as they were, but for
+the folders it names as swapped in whole before it came.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ Each dump's artifacts go to <output_dir>/<dump name>/ (default artifacts/):
 comments.parquet and comments.jsonl (one row per comment), topics.csv,
 thread.json (the nested reply tree), embeddings.npy, report.html with its
 PNG plots, review/ (Label Studio tasks and config, review.csv) and
-manifest.json. A folder run also writes <output_dir>/index.html.
+manifest.json. A folder run also writes <output_dir>/index.html. A rerun
+keeps the files reviewers and you added or changed in a dump's folder.
 """
 
 
@@ -137,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("interrupted: earlier artifacts are unchanged", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        replaced = getattr(interrupt, "replaced", [])
+        if replaced:  # the interrupt came after these were swapped in whole
+            print(f"interrupted: new artifacts in {', '.join(replaced)}; "
+                  "everything else is unchanged", file=sys.stderr)
+        else:
+            print("interrupted: earlier artifacts are unchanged", file=sys.stderr)
         return EXIT_INTERRUPTED

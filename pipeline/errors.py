@@ -15,6 +15,15 @@ def check_interrupted() -> None:
         raise KeyboardInterrupt
 
 
+class Interrupted(KeyboardInterrupt):
+    """An interrupt that came after some artifacts were already replaced:
+    `replaced` names them, so the CLI does not claim they are unchanged."""
+
+    def __init__(self, replaced=()) -> None:
+        super().__init__()
+        self.replaced = [str(path) for path in replaced]
+
+
 class PipelineError(Exception):
     """Bad input or bad configuration: something the user can fix.
 

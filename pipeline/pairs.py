@@ -11,9 +11,7 @@ was good, so a malformed line leaves no half-written file behind.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import numpy as np
 
 from pipeline.errors import PipelineError
 from pipeline.records import REPLY_LABELS, STANCE_LABELS
+from pipeline.swap import write_atomically
 
 CHUNK = 512
 FLUSH_EVERY = 20  # chunks
@@ -89,10 +88,11 @@ def predict_pairs(in_path: Path, out_path: Path, method, encode: Callable[[list[
     from tqdm import tqdm
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:8]}.tmp")
     count = 0
     bar = tqdm(unit=" pairs", disable=not progress, file=sys.stderr)
-    try:
+
+    def write(tmp: Path) -> None:
+        nonlocal count
         with tmp.open("w", encoding="utf-8", newline="\n") as out:
             for chunk in _chunks(read_pairs(in_path), CHUNK):
                 parents = [p.get("parent_text") or None for p in chunk]
@@ -112,8 +112,9 @@ def predict_pairs(in_path: Path, out_path: Path, method, encode: Callable[[list[
                     flush()  # new embeddings to the cache now and then, not a shard per chunk
         if flush is not None:
             flush()
-        os.replace(tmp, out_path)
+
+    try:  # the predictions replace out_path only when every input line was good
+        write_atomically(out_path, write)
     finally:
         bar.close()
-        tmp.unlink(missing_ok=True)
     return count

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from pipeline import export, review
-from pipeline.artifacts import write_atomically
+from pipeline.swap import write_together
 from pipeline.errors import PipelineError
 
 
@@ -33,11 +33,11 @@ def import_review(review_file: Path, artifacts: Path | None) -> str:
     out = folder / "review"
     out.mkdir(exist_ok=True)
     corrected = review.corrected_rows(rows, reviewed)
-    write_atomically(out / "corrected_labels.csv",
-            lambda path: export.write_csv(corrected, path, list(corrected[0])))
-    write_atomically(out / "agreement.json", lambda path: export.write_json(result, path))
     training = review.stance_training_rows(rows, reviewed, _stance_target(folder))
-    write_atomically(out / "stance_labels.jsonl", lambda path: export.write_jsonl(training, path))
+    write_together({  # the three from one import, or the earlier three
+        out / "corrected_labels.csv": lambda path: export.write_csv(corrected, path, list(corrected[0])),
+        out / "agreement.json": lambda path: export.write_json(result, path),
+        out / "stance_labels.jsonl": lambda path: export.write_jsonl(training, path)})
     return _summary(result, out)
 
 

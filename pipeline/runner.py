@@ -21,14 +21,16 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from pipeline import __version__, artifacts, clean, export, ingest, jit, machine, stage_cache, stages, stance
+from pipeline.artifacts import MAX_NAME_BYTES, artifact_names, safe_name  # noqa: F401 (the runner's API)
 from pipeline.cache import EmbeddingCache, usable_cache_dir
 from pipeline.config import models_dir
 from pipeline.embed import Embedder, embed_texts
-from pipeline.errors import PipelineError, check_interrupted
+from pipeline.errors import Interrupted, PipelineError, check_interrupted
 from pipeline.executors import Executor, LocalExecutor, make_executor
 from pipeline.stage_cache import MISS, StageCache, code_version, content_hash, installed_version, sha256_of
 from pipeline.stages import StageContext
 from pipeline.stance import StanceModels
+from pipeline.swap import USER_AREA
 
 log = logging.getLogger("pipeline")
 DUMP_SUFFIXES = (".txt", ".jsonl")
@@ -57,25 +59,6 @@ def find_dumps(inputs: list[str]) -> list[Path]:
             raise PipelineError("no such file or folder", path=path,
                                 hint="check the path given as DUMP")
     return dumps
-
-
-def artifact_names(dumps: list[Path]) -> list[str]:
-    """Folder names under artifacts/: the file stem, made unique over the run
-    by the file's suffix, then its folder, then a counter."""
-    names: list[str] = []
-    stems = [d.stem for d in dumps]
-    for index, dump in enumerate(dumps):
-        others = set(stems[:index] + stems[index + 1:])
-        candidates = [dump.stem] if stems.count(dump.stem) == 1 else []
-        candidates += [f"{dump.stem}_{dump.suffix.lstrip('.')}",
-                       f"{dump.parent.name}_{dump.stem}_{dump.suffix.lstrip('.')}"]
-        name = next((c for c in candidates if c not in names and c not in others), None)
-        counter = 2
-        while name is None or name in names:
-            name = f"{candidates[-1]}-{counter}"
-            counter += 1
-        names.append(name)
-    return names
 
 
 @dataclass
@@ -276,7 +259,7 @@ def run_key(path: Path, sha256: str, config: dict, resources: Resources) -> str:
 
 
 def file_hashes(folder: Path) -> dict[str, str]:
-    """sha256 of every file under an artifact folder but its manifest, by relative path."""
+    """sha256 of every file the run wrote under an artifact folder but its manifest, by relative path."""
     return {str(p.relative_to(folder)): sha256_of(p) for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name != "manifest.json"}
 
@@ -295,8 +278,9 @@ def up_to_date(path: Path, name: str, config: dict, resources: Resources) -> boo
     files = manifest.get("files")
     if manifest.get("run_key") != key or not files:
         return False
-    try:
-        return all(sha256_of(folder / rel) == digest for rel, digest in files.items())
+    try:  # review/ is the reviewers' once written: what they change there is theirs (docs/review.md)
+        return all(sha256_of(folder / rel) == digest for rel, digest in files.items()
+                   if Path(rel).parts[0] != USER_AREA)
     except OSError:
         return False
 
@@ -346,7 +330,11 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
         manifest = build_manifest(path, sha256, size, thread, config, resources, run, topic_result)
         manifest["executor"] = executor.about()
         manifest["run_key"] = run_key(path, sha256, config, resources)
-        manifest["files"] = file_hashes(staging)
+        files = file_hashes(staging)
+        # what a user added or changed in the earlier folder comes along, byte for byte
+        kept = artifacts.carry_user_files(out_root / name, staging)
+        manifest["files"] = {rel: digest for rel, digest in files.items() if rel not in kept}
+        manifest["user_files"] = sorted(kept)
         export.write_json(manifest, staging / "manifest.json")
     return out_root / name
 
@@ -393,6 +381,26 @@ def run(inputs: list[str], config: dict) -> list[Path]:
         stance.check_section(config["stance"])
     done: dict[str, Path] = {}
     failures: list[PipelineError] = []
+    replaced: list[Path] = []  # the artifact folders this run swapped in
+    try:
+        _run_dumps(dumps, names, config, resources, done, failures, replaced)
+        written = [done[name] for name in names if name in done]
+        if len(dumps) > 1 and written and config["report"]["enabled"]:
+            log.info("index of the run: %s", artifacts.write_index(Path(config["output_dir"]), written))
+    except KeyboardInterrupt as interrupt:  # the CLI says which folders were replaced by then
+        raise Interrupted(replaced + getattr(interrupt, "replaced", [])) from None
+    if failures:
+        raise PipelineError(f"{len(failures)} of {len(dumps)} dumps failed; the first: {failures[0]}")
+    return written
+
+
+def _run_dumps(dumps: list[Path], names: list[str], config: dict, resources: Resources,
+               done: dict[str, Path], failures: list[PipelineError], replaced: list[Path]) -> None:
+    for name in names:  # a swap cut short by a kill: the earlier artifacts go back in place first
+        try:
+            artifacts.recover_under_lock(Path(config["output_dir"]) / name)
+        except OSError as error:
+            log.warning("%s: cannot check for an unfinished swap: %s", name, error.strerror or error)
     # a dump whose artifacts are up to date is left as it is: no stage runs, no model loads
     for path, name in zip(dumps, names):
         if up_to_date(path, name, config, resources):
@@ -413,6 +421,7 @@ def run(inputs: list[str], config: dict) -> list[Path]:
             continue
         try:
             done[name] = process_dump(path, name, config, resources, executor)
+            replaced.append(done[name])
             log.info("%s: artifacts in %s", name, done[name])
         except PipelineError as error:
             note_failure(error, len(dumps), failures)
@@ -421,9 +430,3 @@ def run(inputs: list[str], config: dict) -> list[Path]:
                 raise
             log.exception("%s: internal error (please report it with this traceback)", path)
             failures.append(PipelineError(f"internal error: {error!r}", path=path))
-    written = [done[name] for name in names if name in done]
-    if len(dumps) > 1 and written and config["report"]["enabled"]:
-        log.info("index of the run: %s", artifacts.write_index(Path(config["output_dir"]), written))
-    if failures:
-        raise PipelineError(f"{len(failures)} of {len(dumps)} dumps failed; the first: {failures[0]}")
-    return written

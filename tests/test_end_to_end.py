@@ -108,6 +108,34 @@ def test_folder_run_writes_one_folder_per_dump(tmp_path, config):
     assert not (written[0] / "topics.csv").exists()
 
 
+def test_dumps_named_dot_and_dot_dot_get_their_own_folders_and_lose_nothing(tmp_path, config):
+    """`..jsonl` has the stem `.`: its folder was the output folder itself, and
+    the swap deleted every other dump's artifacts with it."""
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    for name in ("..jsonl", "...jsonl", "b.jsonl", "b.txt"):
+        lines = [{"type": "article", "title": f"Article {name}", "body": "Body."},
+                 {"type": "comment", "id": 1, "author": "A", "text": f"Comment on {name}."}]
+        text = "\n".join(map(json.dumps, lines)) + "\n"
+        if name.endswith(".txt"):
+            text = f"Article {name}\n\nBody.\n\n  \u2022 A\n\n    Comment on {name}.\n"
+        (dumps / name).write_text(text)
+    out = tmp_path / "out"
+    settings = dict(config, output_dir=str(out), cache_dir=str(tmp_path / "cache"),
+                    topics=dict(config["topics"], enabled=False))
+    written = runner.run([str(dumps)], settings)
+    (out / "kept.txt").write_text("the user's own file in the output folder")
+    (written[2] / "notes.txt").write_text("notes on b")
+    again = runner.run([str(dumps)], dict(settings, seed=7))  # another config: every dump runs again
+    assert again == written and len({p.name for p in written}) == 4
+    assert all(p.parent == out and not p.name.startswith(".") for p in written)
+    assert [read_jsonl(p / "comments.jsonl")[0]["text_clean"] for p in written] == [
+        "Comment on ...jsonl.", "Comment on ..jsonl.", "Comment on b.jsonl.", "Comment on b.txt."]
+    assert (out / "kept.txt").read_text() == "the user's own file in the output folder"
+    assert (written[2] / "notes.txt").read_text() == "notes on b"
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
 def test_folder_with_a_bad_dump_still_writes_the_good_ones(tmp_path, config):
     dumps = tmp_path / "dumps"
     dumps.mkdir()

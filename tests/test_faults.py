@@ -1,5 +1,6 @@
 """Interruptions and concurrent runs: earlier artifacts stay whole, caches stay sound."""
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -113,6 +114,7 @@ def test_full_disk_is_a_clear_error_and_keeps_old_artifacts(example_run, monkeyp
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(export, "write_json", no_space)
+    monkeypatch.setattr(runner, "up_to_date", lambda *args: False)  # whichever test ran before
     with pytest.raises(PipelineError, match="cannot write artifacts: No space left on device"):
         runner.run([str(example_run.dump)], example_run.config)
     after = {p.name: p.read_bytes() for p in example_run.folder.rglob("*") if p.is_file()}
@@ -173,3 +175,32 @@ def test_an_interrupt_a_library_swallowed_still_stops_before_the_swap(tmp_path):
         INTERRUPTED.clear()
     assert (earlier / "comments.jsonl").read_text() == "earlier\n"
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["dump"]
+
+
+SIGNAL_IN_THE_SWAP = """
+import os, signal, sys
+from pipeline import cli
+real = os.replace
+def replace(src, dst, *args, **kwargs):
+    if ".staging-" in str(src):  # the new folder about to take the old one's place
+        os.kill(os.getpid(), signal.SIGTERM)
+    return real(src, dst, *args, **kwargs)
+os.replace = replace
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_a_signal_inside_the_swap_waits_for_it_and_the_cli_says_what_happened(tmp_path, example_run):
+    out = tmp_path / "out" / example_run.folder.name
+    shutil.copytree(example_run.folder, out)
+    (out / "notes.txt").write_text("mine\n")
+    process = subprocess.run(
+        [sys.executable, "-c", SIGNAL_IN_THE_SWAP, "run", str(example_run.dump), "--out", str(tmp_path / "out"),
+         "--set", f"cache_dir={example_run.config['cache_dir']}", "--set", "seed=7"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert process.returncode == 130, process.stderr[-2000:]
+    assert f"interrupted: new artifacts in {out}" in process.stderr
+    assert "earlier artifacts are unchanged" not in process.stderr
+    assert json.loads((out / "manifest.json").read_text())["config"]["seed"] == 7
+    assert (out / "notes.txt").read_text() == "mine\n"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [out.name]  # nothing hidden aside

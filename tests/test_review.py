@@ -118,3 +118,52 @@ def test_review_csv_with_a_bad_label_names_the_line(run_copy):
     result = cli("review-import", str(path))
     assert result.returncode == 2
     assert "review.csv:4: reviewed_stance 'maybe' is not a stance label" in result.stderr
+
+
+def _fill(path, verdicts: dict[int, str]) -> None:
+    """Fill reviewed_stance in rows (by number) of review.csv, as a spreadsheet saves it."""
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for number, stance in verdicts.items():
+        rows[number]["reviewed_stance"] = stance
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_the_review_workflow_twice_keeps_every_reviewer_file(example_run, tmp_path, caplog):
+    """docs/review.md as a team follows it: run, fill the sheet in place, import,
+    run again (same config, then another), import again. Every file the
+    reviewers made or review-import wrote stays, byte for byte, and so does a
+    note a user left in the dump's folder."""
+    from pipeline import runner
+
+    settings = dict(example_run.config, output_dir=str(tmp_path / "artifacts"))
+    (folder,) = runner.run([str(example_run.dump)], settings)
+    review = folder / "review"
+    _fill(review / "review.csv", {1: "agree", 3: "query"})
+    (review / "export.json").write_text("[]\n", encoding="utf-8")  # a Label Studio export saved here too
+    (folder / "notes.txt").write_text("ask Ana about c3\n", encoding="utf-8")
+    result = cli("review-import", str(review / "review.csv"))
+    assert result.returncode == 0, result.stderr
+    made = {p: p.read_bytes() for p in [*review.iterdir(), folder / "notes.txt"]
+            if p.name not in ("label_studio.json", "label_studio_config.xml")}
+    assert {p.name for p in made} >= {"review.csv", "export.json", "corrected_labels.csv", "agreement.json",
+                                      "stance_labels.jsonl", "notes.txt"}
+
+    with caplog.at_level("INFO", logger="pipeline"):
+        runner.run([str(example_run.dump)], settings)  # the filled sheet does not make the run stale
+    assert "up to date" in caplog.text
+    assert {p: p.read_bytes() for p in made} == made
+    manifest = (folder / "manifest.json").read_text()
+    changed = dict(settings, topics=dict(settings["topics"], top_n_words=5))
+    runner.run([str(example_run.dump)], changed)  # another config: the run's files are replaced
+    assert (folder / "manifest.json").read_text() != manifest
+    assert {p: p.read_bytes() for p in made} == made
+    assert not [p.name for p in folder.parent.iterdir() if p.name.startswith(".")]
+
+    result = cli("review-import", str(review / "review.csv"))  # and import again
+    assert result.returncode == 0, result.stderr
+    assert (review / "review.csv").read_bytes() == made[review / "review.csv"]
+    assert json.loads((review / "agreement.json").read_text())["stance"]["reviewed"] == 2
