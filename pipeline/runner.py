@@ -323,8 +323,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
             export.write_csv(topic_rows, staging / "topics.csv", export.TOPIC_COLUMNS)
         if embeddings is not None:
             np.save(staging / "embeddings.npy", embeddings)
-        export.write_json(export.build_thread_tree(thread, rows), staging / "thread.json",
-                          depth=max((c.depth for c in thread.comments), default=0))
+        export.write_thread(export.build_thread_tree(thread, rows), staging / "thread.json")
         if config["report"]["enabled"]:
             artifacts.write_report(staging, thread, rows, topic_rows, ctx.outputs.get("layout"),
                                    resources.stance_models.card if stances is not None else None)
