@@ -18,12 +18,19 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from pipeline.records import Article, CleanComment, Comment
 
+# characters that show nothing but can change what a reader sees: zero-width
+# ones, and the bidirectional marks, embeddings, overrides and isolates that
+# reorder the text around them (Trojan Source, CVE-2021-42574)
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+BIDI_CONTROLS = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+INVISIBLE = ZERO_WIDTH + BIDI_CONTROLS
+_DROP_INVISIBLE = str.maketrans(dict.fromkeys(INVISIBLE))
 CHAR_MAP = str.maketrans({
+    **dict.fromkeys(INVISIBLE),
     "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"', "\u00bb": '"',
     "\u2033": '"', "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
     "\u2039": "'", "\u203a": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
     "\u2014": "-", "\u2015": "-", "\u2212": "-",
-    "\u200b": None, "\u200c": None, "\u200d": None, "\u2060": None, "\ufeff": None, "\u00ad": None,
 })
 URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]}]", re.IGNORECASE)
 SPACE_BEFORE_PUNCT = re.compile(r" +([,.;:!?])(?=\s|$)")
@@ -41,7 +48,7 @@ ZONE_BATCHES = 16  # spaCy batches cleaned per memory zone
 
 
 def normalise(text: str) -> str:
-    """Unicode NFKC, plain quotes and dashes, no invisible characters,
+    """Unicode NFKC, plain quotes and dashes, no invisible characters (INVISIBLE),
     HTML entities and formatting tags resolved, whitespace collapsed within
     paragraphs; paragraph breaks become one newline."""
     text = html.unescape(FORMAT_TAG.sub(" ", text))
@@ -49,6 +56,14 @@ def normalise(text: str) -> str:
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
     paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n|\n", text))
     return "\n".join(p for p in paragraphs if p)
+
+
+def author_key(author: str) -> str:
+    """Who wrote a comment, for counting and linking authors: the name as
+    written but without invisible characters, so 'Lena' and 'Le\u200bna' (or
+    one wrapped in a right-to-left override) are one author. Artifacts keep
+    the name as written."""
+    return author.translate(_DROP_INVISIBLE)
 
 
 def _strip_urls(text: str) -> tuple[str, list[str]]:
