@@ -13,6 +13,7 @@ import logging
 import platform
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,8 @@ def find_dumps(inputs: list[str]) -> list[Path]:
         path = Path(item)
         if path.is_dir():
             found = sorted(p for p in path.iterdir()
-                           if p.is_file() and p.suffix.lower() in DUMP_SUFFIXES)
+                           if p.is_file() and p.suffix.lower() in DUMP_SUFFIXES
+                           and _inside(p, path))
             if not found:
                 raise PipelineError("no dumps in this folder", path=path,
                                     hint="a dump is a .txt or .jsonl file")
@@ -57,6 +59,28 @@ def find_dumps(inputs: list[str]) -> list[Path]:
             raise PipelineError("no such file or folder", path=path,
                                 hint="check the path given as DUMP")
     return dumps
+
+
+def _inside(entry: Path, folder: Path) -> bool:
+    """A folder run reads what is in the folder: a link in it that leads out
+    of it (to ~/.ssh, to another user's files) is skipped with a warning."""
+    if not entry.is_symlink() or entry.resolve().is_relative_to(folder.resolve()):
+        return True
+    log.warning("%s: a link to %s, outside the folder; skipped (give that file itself to run it)",
+                entry, entry.resolve())
+    return False
+
+
+def check_writable(out_root: Path) -> None:
+    """Before any stage runs: the output folder can be made and written into."""
+    probe = out_root / f".write-check-{uuid.uuid4().hex[:8]}"
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise PipelineError(f"cannot write artifacts: {error.strerror}", path=out_root,
+                            hint="choose a writable output_dir (--out DIR or output_dir in the config)") from None
 
 
 def artifact_names(dumps: list[Path]) -> list[str]:
@@ -389,6 +413,7 @@ def run(inputs: list[str], config: dict) -> list[Path]:
     executor: Executor | None = None
     checks_failed: dict[str, PipelineError] = {}
     if stale:
+        check_writable(Path(config["output_dir"]))  # before any model loads or stage runs
         if config["stance"]["enabled"]:
             resources.stance_models  # a wrong stance.method or missing weights fail here, before any work
         executor = make_executor(config, resources)

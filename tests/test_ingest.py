@@ -309,3 +309,21 @@ def test_a_jsonl_cut_inside_a_character_is_broken_json_on_its_last_line():
     cut = data[: data.rindex("\u00e9".encode("utf-8")) + 1]
     with pytest.raises(PipelineError, match=r"^d\.jsonl:3: broken JSON"):
         parse(cut, "d.jsonl")
+
+
+def test_a_folder_run_does_not_follow_links_out_of_the_folder(tmp_path, caplog):
+    from pipeline.runner import find_dumps
+
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("Not for the pipeline\n\nKeys and notes.\n")
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Title\n\nBody.\n")
+    (folder / "link_out.txt").symlink_to(outside / "secret.txt")
+    (folder / "link_in.txt").symlink_to(folder / "a.txt")
+    with caplog.at_level("WARNING", logger="pipeline"):
+        assert find_dumps([str(folder)]) == [folder / "a.txt", folder / "link_in.txt"]
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert str(folder / "link_out.txt") in warning and "outside the folder; skipped" in warning
+    assert find_dumps([str(folder / "link_out.txt")]) == [folder / "link_out.txt"]  # named, it is run
