@@ -72,12 +72,22 @@ def _inside(entry: Path, folder: Path) -> bool:
 
 
 def check_writable(out_root: Path) -> None:
-    """Before any stage runs: the output folder can be made and written into."""
+    """Before any stage runs: the output folder can be made and written into.
+    Tried for real (permissions do not stop root; a read-only disk or a file
+    in the way stops everyone), then what the try made is taken away again."""
     probe = out_root / f".write-check-{uuid.uuid4().hex[:8]}"
+    made = [folder for folder in [out_root, *out_root.parents] if not folder.exists()]
     try:
-        out_root.mkdir(parents=True, exist_ok=True)
-        probe.touch()
-        probe.unlink()
+        try:
+            out_root.mkdir(parents=True, exist_ok=True)
+            probe.touch()
+        finally:
+            probe.unlink(missing_ok=True)
+            for folder in made:  # deepest first; one another run wrote into stays
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
     except OSError as error:
         raise PipelineError(f"cannot write artifacts: {error.strerror}", path=out_root,
                             hint="choose a writable output_dir (--out DIR or output_dir in the config)") from None
