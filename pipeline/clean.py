@@ -11,18 +11,26 @@ import hashlib
 import html
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from dataclasses import replace
 from itertools import islice
 from collections.abc import Iterable, Iterator, Sequence
 
 from pipeline.records import Article, CleanComment, Comment
 
+# characters that show nothing but can change what a reader sees: zero-width
+# ones, and the bidirectional marks, embeddings, overrides and isolates that
+# reorder the text around them (Trojan Source, CVE-2021-42574)
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+BIDI_CONTROLS = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+INVISIBLE = ZERO_WIDTH + BIDI_CONTROLS
+_DROP_INVISIBLE = str.maketrans(dict.fromkeys(INVISIBLE))
 CHAR_MAP = str.maketrans({
+    **dict.fromkeys(INVISIBLE),
     "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"', "\u00bb": '"',
     "\u2033": '"', "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
     "\u2039": "'", "\u203a": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
     "\u2014": "-", "\u2015": "-", "\u2212": "-",
-    "\u200b": None, "\u200c": None, "\u200d": None, "\u2060": None, "\ufeff": None, "\u00ad": None,
 })
 URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]}]", re.IGNORECASE)
 SPACE_BEFORE_PUNCT = re.compile(r" +([,.;:!?])(?=\s|$)")
@@ -40,7 +48,7 @@ ZONE_BATCHES = 16  # spaCy batches cleaned per memory zone
 
 
 def normalise(text: str) -> str:
-    """Unicode NFKC, plain quotes and dashes, no invisible characters,
+    """Unicode NFKC, plain quotes and dashes, no invisible characters (INVISIBLE),
     HTML entities and formatting tags resolved, whitespace collapsed within
     paragraphs; paragraph breaks become one newline."""
     text = html.unescape(FORMAT_TAG.sub(" ", text))
@@ -48,6 +56,14 @@ def normalise(text: str) -> str:
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
     paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n|\n", text))
     return "\n".join(p for p in paragraphs if p)
+
+
+def author_key(author: str) -> str:
+    """Who wrote a comment, for counting and linking authors: the name as
+    written but without invisible characters, so 'Lena' and 'Le\u200bna' (or
+    one wrapped in a right-to-left override) are one author. Artifacts keep
+    the name as written."""
+    return author.translate(_DROP_INVISIBLE)
 
 
 def _strip_urls(text: str) -> tuple[str, list[str]]:
@@ -59,28 +75,45 @@ class AuthorNames:
     opens by addressing them. Names hold spaces ('@Pave Way IV') and
     typographic quotes (O’Neil, written O'Neil once the text is normalised),
     and a big thread has tens of thousands of authors, so a name is looked up
-    by trying each distinct name length at the '@' (longest first), not by a
-    regex alternation over every name."""
+    by walking the text from the '@' through the sorted names that start as it
+    does, one character at a time: the work per '@' is the length of what
+    matches there, whatever the number and lengths of the names (trying every
+    name length at every '@' made a comment full of '@' quadratic)."""
 
     def __init__(self, authors: Iterable[str]) -> None:
-        self.by_written: dict[str, str] = {}
+        by_key: dict[str, str] = {}
         for author in authors:
-            key = normalise(author).lower()
+            key = _fold(normalise(author))
             if key:  # names equal but for case or quotes: the same one whatever the order
-                self.by_written[key] = min(self.by_written.get(key, author), author)
-        self._lengths = sorted({len(k) for k in self.by_written}, reverse=True)
+                by_key[key] = min(by_key.get(key, author), author)
+        self._keys = sorted(by_key)
+        self._authors = [by_key[key] for key in self._keys]
 
     def _name_at(self, text: str, start: int,
                  then: re.Pattern | None = None) -> tuple[str, int] | None:
         """The longest author name written at `start` and ending at a word
         boundary (and followed by `then`, if given): (author, end)."""
-        for length in self._lengths:
-            end = start + length
-            if end <= len(text) and (end == len(text) or not _is_word_char(text[end])):
-                author = self.by_written.get(text[start:end].lower())
-                if author is not None and (then is None or then.match(text, end)):
-                    return author, end
-        return None
+        keys, low, high, depth = self._keys, 0, len(self._keys), 0
+
+        def char_at_depth(key: str) -> str:  # "" sorts first: the name that ends here
+            return key[depth:depth + 1]
+
+        found = None
+        for end in range(start + 1, len(text) + 1):
+            for char in _fold(text[end - 1]):
+                if high - low == 1:  # one name left: compare with it directly
+                    if not keys[low].startswith(char, depth):
+                        return found
+                else:
+                    low = bisect_left(keys, char, low, high, key=char_at_depth)
+                    high = bisect_right(keys, char, low, high, key=char_at_depth)
+                    if low == high:  # no name goes on as the text does
+                        return found
+                depth += 1
+            if (len(keys[low]) == depth and (end == len(text) or not _is_word_char(text[end]))
+                    and (then is None or then.match(text, end))):
+                found = self._authors[low], end
+        return found
 
     def strip_mentions(self, text: str) -> tuple[str, list[str]]:
         """Pull out @mentions: thread authors first, then single @words."""
@@ -104,6 +137,12 @@ class AuthorNames:
         """An author addressed by name at the start: 'Lena, you'll see.'"""
         named = self._name_at(normalise(text), 0, then=ADDRESS_END)
         return named[0] if named else None
+
+
+def _fold(text: str) -> str:
+    """Lower case, a character at a time, so that a name and the text it is
+    found in fold alike whatever surrounds them."""
+    return "".join(char.lower() for char in text)
 
 
 def _is_word_char(char: str) -> bool:

@@ -7,6 +7,7 @@ folder that only becomes the artifact folder once every file is written.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from collections.abc import Sequence
@@ -148,11 +149,45 @@ def write_parquet(rows: Sequence[dict], path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
+# what makes a spreadsheet read a cell as a formula (OWASP, CSV injection)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _needs_quote(text: str) -> bool:
+    """Text a spreadsheet would run, or that reads as our own quoted form."""
+    return text.lstrip("'")[:1] in FORMULA_START
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as every CSV the pipeline writes has it: text that a spreadsheet
+    would read as a formula gets a leading single quote (as OWASP advises);
+    numbers we write stay numbers (a topic_id of -1 is not text)."""
+    if isinstance(value, str) and _needs_quote(value):
+        return "'" + value
+    return value
+
+
+def csv_text(cell: str) -> str:
+    """The text `csv_cell` was given, from what it wrote (for files read back)."""
+    return cell[1:] if cell[:1] == "'" and _needs_quote(cell[1:]) else cell
+
+
 def write_csv(rows: Sequence[dict], path: Path, columns: Sequence[str]) -> None:
+    """Every CSV the pipeline writes goes through here, so every text cell is
+    neutralised against formulas (csv_cell)."""
+    # rows end in \n; the writer is told \r\n so that it also quotes a cell holding
+    # a lone \r, which a reader would otherwise take for the end of the row
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\r\n")
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        for row in [None, *rows]:
+            buffer.seek(0)
+            buffer.truncate()
+            if row is None:
+                writer.writeheader()
+            else:
+                writer.writerow({key: csv_cell(value) for key, value in row.items()})
+            handle.write(buffer.getvalue()[:-2] + "\n")
 
 
 def write_json(obj: Any, path: Path, depth: int = 0) -> None:
@@ -166,6 +201,35 @@ def write_json(obj: Any, path: Path, depth: int = 0) -> None:
             handle.write("\n")
     finally:
         sys.setrecursionlimit(limit)
+
+
+MAX_INDENT_LEVELS = 8  # thread.json indents comments by depth up to here, then stays flat
+
+
+def write_thread(tree: dict[str, Any], path: Path) -> None:
+    """thread.json: one comment per line, nested as the thread is, indented by
+    its depth up to MAX_INDENT_LEVELS. Indenting every level (json's indent)
+    makes a 2,000-deep reply chain 145 MB; this grows with the content only.
+    Written with an explicit stack: threads nest past Python's recursion limit."""
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.write('{"article": ' + json.dumps(tree["article"], ensure_ascii=False)
+                     + ',\n"comments": [')
+        # (node, level, first among its siblings); None closes a node's replies
+        stack: list[tuple[dict, int, bool] | None] = [
+            (node, 1, index == 0) for index, node in reversed(list(enumerate(tree["comments"])))]
+        while stack:
+            item = stack.pop()
+            if item is None:
+                handle.write("]}")
+                continue
+            node, level, first = item
+            fields = json.dumps({k: v for k, v in node.items() if k != "replies"}, ensure_ascii=False)
+            handle.write(("\n" if first else ",\n") + "  " * min(level, MAX_INDENT_LEVELS)
+                         + fields[:-1] + ', "replies": [')
+            stack.append(None)
+            stack.extend((reply, level + 1, index == 0)
+                         for index, reply in reversed(list(enumerate(node["replies"]))))
+        handle.write("]}\n")
 
 
 TOPIC_COLUMNS = ("topic_id", "label", "size", "share", *(f"n_{label}" for label in STANCE_LABELS),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.clean import AuthorNames
+from pipeline.clean import AuthorNames, author_key
 from pipeline.records import CleanComment, Comment
 
 
@@ -27,7 +27,7 @@ def infer_reply_targets(comments: Sequence[Comment],
     """comment id -> (id of the comment it answers or None, reason).
     One pass in thread order, constant work per comment: a flat thread of
     100,000 comments costs what 100,000 short threads do."""
-    author_of = {c.id: c.author for c in comments}
+    author_of = {c.id: author_key(c.author) for c in comments}
     authors = AuthorNames(c.author for c in comments)
     deepest = max((c.depth for c in comments), default=0)
     root_of: dict[str, str] = {}
@@ -37,6 +37,7 @@ def infer_reply_targets(comments: Sequence[Comment],
 
     targets: dict[str, tuple[str | None, str]] = {}
     for comment, clean in zip(comments, cleaned):
+        author = author_key(comment.author)  # one author whatever invisible characters the name holds
         root = root_of[comment.id] = (comment.id if comment.parent_id is None
                                       else root_of.get(comment.parent_id, comment.id))
         earlier = latest_by_author.setdefault(root, {})
@@ -46,8 +47,8 @@ def infer_reply_targets(comments: Sequence[Comment],
             addressed.append(named)
         target: tuple[str | None, str] | None = None
         for name in addressed:
-            match = earlier.get(name.lower())
-            if match is not None and match.author != comment.author:
+            match = earlier.get(author_key(name).lower())
+            if match is not None and author_key(match.author) != author:
                 target = (match.id, "mention")
                 break
         if target is None and comment.parent_id is None:
@@ -55,12 +56,12 @@ def infer_reply_targets(comments: Sequence[Comment],
         previous = last_sibling.get(comment.parent_id)
         spoke = spoke_before_last.setdefault(comment.parent_id, set())
         if target is None and comment.depth == deepest and deepest > 0:
-            if previous is not None and previous.author != comment.author:
-                if comment.author == author_of.get(comment.parent_id) or comment.author in spoke:
+            if previous is not None and author_key(previous.author) != author:
+                if author == author_of.get(comment.parent_id) or author in spoke:
                     target = (previous.id, "capped_run")
         targets[comment.id] = target or (comment.parent_id, "parent")
         if previous is not None:
-            spoke.add(previous.author)
+            spoke.add(author_key(previous.author))
         last_sibling[comment.parent_id] = comment
-        earlier[comment.author.lower()] = comment
+        earlier[author.lower()] = comment
     return targets

@@ -2,11 +2,16 @@
 
 Comment text is untrusted. Every piece of it goes through `esc` (html.escape
 with quotes) and lands only in element text or quoted attribute values; the
-page's own script reads those values as data and never as markup. No
-external resource is linked: styles and the script are inline.
+page's own script reads those values as data and never as markup. Shown as
+text, it goes through `user_text`: isolated in <bdi>, so right-to-left text or
+a bidirectional override cannot reorder the page around it, with its
+invisible characters (zero-width, bidi controls) shown as their code points;
+in attributes, titles and options (`user_plain`) they are written out as
+[U+202E]. No external resource is linked: styles and the script are inline.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from html import escape
@@ -15,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.clean import INVISIBLE, author_key
 from pipeline.plots import STANCE_COLOURS, topic_colour
 from pipeline.records import STANCE_LABELS
 
@@ -43,6 +49,7 @@ svg.map{background:#fff;border:1px solid #ddd;width:100%;height:auto}
 .legend span{margin-right:.8rem;font-size:.85rem}
 figure{margin:1rem 0}figure svg{max-width:100%;height:auto}
 .quiet{color:#777}
+.invisible{font:.7rem monospace;color:#b00;border:1px solid #e0b0b0;border-radius:2px;padding:0 1px}
 """
 
 CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
@@ -76,6 +83,22 @@ SCRIPT = """
 
 def esc(value: Any) -> str:
     return escape("" if value is None else str(value), quote=True)
+
+
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
+_WRITTEN_OUT = {ord(char): f"[U+{ord(char):04X}]" for char in INVISIBLE}
+
+
+def user_text(value: Any) -> str:
+    """Untrusted text as element content: escaped, isolated, invisible characters shown."""
+    shown = _INVISIBLE.sub(lambda m: f'<span class="invisible" title="an invisible character">'
+                                     f'U+{ord(m.group()):04X}</span>', esc(value))
+    return f"<bdi>{shown}</bdi>"
+
+
+def user_plain(value: Any) -> str:
+    """Untrusted text where no markup goes (attributes, <title>, <option>)."""
+    return esc(("" if value is None else str(value)).translate(_WRITTEN_OUT))
 
 
 def _mix_bar(counts: Counter) -> str:
@@ -153,7 +176,7 @@ def _map(rows: Sequence[dict], coords: np.ndarray | None) -> str:
         tip = f"{row['author']} [{row['topic_label'] or '-'}; {row.get('stance') or '-'}]: {row['text_clean'][:200]}"
         topic = "" if row["topic_id"] is None else str(row["topic_id"])
         points.append(f'<g class="pt" data-topic="{esc(topic)}" data-stance="{esc(row.get("stance") or "")}">'
-                      f'<title>{esc(tip)}</title>'
+                      f'<title>{user_plain(tip)}</title>'
                       f'{_marker(SHAPES.get(row.get("stance"), "circle"), px, py, topic_colour(row["topic_id"]))}</g>')
     legend = "".join(f"<span>{_shape_symbol(label)} {label}</span>" for label in STANCE_LABELS)
     return (f'<svg class="map" viewBox="0 0 {width} {height}" role="img" '
@@ -170,20 +193,20 @@ def _card(row: dict) -> str:
     badges = ""
     if row["topic_id"] is not None:
         badges += (f'<span class="badge" style="background:{topic_colour(row["topic_id"])}">'
-                   f'{esc(row["topic_label"])}</span>')
+                   f'{user_text(row["topic_label"])}</span>')
     if row.get("stance"):
         badges += (f'<span class="badge stance" style="background:{STANCE_COLOURS[row["stance"]]}">'
                    f'{esc(row["stance"])} {row["stance_confidence"]:.2f}</span>')
     if row.get("reply_stance"):
         badges += (f'<span class="badge" style="background:#555">{esc(row["reply_stance"])} to '
-                   f'{esc(row["reply_to"])}</span>')
+                   f'{user_text(row["reply_to"])}</span>')
     flags = "".join(f'<span class="flag">{esc(flag)}</span>' for flag in row["flags"])
-    text = esc(row["text_raw"]) if row["text_raw"] else '<span class="quiet">(no text)</span>'
+    text = user_text(row["text_raw"]) if row["text_raw"] else '<span class="quiet">(no text)</span>'
     topic = "" if row["topic_id"] is None else str(row["topic_id"])
     return (f'<div class="card" id="{esc(row["comment_id"])}" data-topic="{esc(topic)}" '
             f'data-stance="{esc(row.get("stance") or "")}">'
-            f'<div class="meta"><b>{esc(row["author"])}</b> <span class="quiet">'
-            f'{esc(row["comment_id"])}, line {row["line"]}</span>{badges}{flags}</div>'
+            f'<div class="meta"><b>{user_text(row["author"])}</b> <span class="quiet">'
+            f'{user_text(row["comment_id"])}, line {row["line"]}</span>{badges}{flags}</div>'
             f'<p>{text}</p></div>')
 
 
@@ -217,12 +240,12 @@ def _topics_table(rows: Sequence[dict], topic_rows: Sequence[dict]) -> str:
     body = []
     for topic in topic_rows:
         counts = Counter({label: topic[f"n_{label}"] for label in STANCE_LABELS})
-        examples = "".join(f"<li>{esc(text_of[i][:300])}</li>"
+        examples = "".join(f"<li>{user_text(text_of[i][:300])}</li>"
                            for i in topic["representative_ids"].split("; ") if i)
         body.append(
             f'<tr data-topic="{topic["topic_id"]}"><td>{topic["topic_id"]}</td>'
             f'<td><span class="badge" style="background:{topic_colour(topic["topic_id"])}">&nbsp;</span> '
-            f'{esc(topic["label"])}</td><td>{esc(topic["keywords"])}</td><td>{topic["size"]}</td>'
+            f'{user_text(topic["label"])}</td><td>{user_text(topic["keywords"])}</td><td>{topic["size"]}</td>'
             f'<td>{_mix_bar(counts)}</td><td><ul>{examples}</ul></td></tr>')
     return ('<table id="topics"><thead><tr><th>#</th><th>label</th><th>keywords</th><th>size</th>'
             f'<th>stance mix</th><th>representative comments</th></tr></thead><tbody>{"".join(body)}'
@@ -232,7 +255,7 @@ def _topics_table(rows: Sequence[dict], topic_rows: Sequence[dict]) -> str:
 def headline_numbers(rows: Sequence[dict], topic_rows: Sequence[dict]) -> dict[str, int]:
     return {
         "comments": len(rows),
-        "authors": len({r["author"] for r in rows}),
+        "authors": len({author_key(r["author"]) for r in rows}),
         "top level": sum(1 for r in rows if r["depth"] == 0),
         "deepest reply": max((r["depth"] for r in rows), default=0),
         "empty": sum(1 for r in rows if "empty" in r["flags"]),
@@ -247,7 +270,7 @@ def build_report(article, rows: Sequence[dict], topic_rows: Sequence[dict],
     numbers = "".join(f"<li><b>{value}</b>{esc(name)}</li>"
                       for name, value in headline_numbers(rows, topic_rows).items())
     stance_counts = Counter(r["stance"] for r in rows if r.get("stance"))
-    topic_options = "".join(f'<option value="{t["topic_id"]}">{t["topic_id"]}: {esc(t["label"])}</option>'
+    topic_options = "".join(f'<option value="{t["topic_id"]}">{t["topic_id"]}: {user_plain(t["label"])}</option>'
                             for t in topic_rows)
     stance_options = "".join(f'<option value="{s}">{s}</option>' for s in STANCE_LABELS)
     figures = "".join(f'<figure id="plot-{name}">{svg}<figcaption class="quiet">{name}.png</figcaption>'
@@ -257,11 +280,11 @@ def build_report(article, rows: Sequence[dict], topic_rows: Sequence[dict],
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 {CSP}
-<title>{esc(article.title)}: comment report</title><style>{STYLE}</style></head>
+<title>{user_plain(article.title)}: comment report</title><style>{STYLE}</style></head>
 <body><main>
-<p class="quiet">Comment report for {esc(article.source)}</p>
-<h1 id="title">{esc(article.title)}</h1>
-<p>{esc(first)}</p>
+<p class="quiet">Comment report for {user_text(article.source)}</p>
+<h1 id="title">{user_text(article.title)}</h1>
+<p>{user_text(first)}</p>
 <ul class="numbers" id="numbers">{numbers}</ul>
 <h2>Stance toward the article</h2>
 <div id="stance-mix">{_mix_bar(stance_counts) if stance_counts else '<p class="quiet">No stance annotations in this run.</p>'}</div>
@@ -285,8 +308,8 @@ Stance <select id="f-stance"><option value="">all</option>{stance_options}</sele
 def build_index(entries: Sequence[dict]) -> str:
     """entries: name, title, and headline numbers of each dump in a run."""
     body = "".join(
-        f'<tr><td><a href="./{esc(quote(e["name"]))}/report.html">{esc(e["name"])}</a></td>'
-        f'<td>{esc(e["title"])}</td><td>{e["comments"]}</td><td>{e["topics"]}</td>'
+        f'<tr><td><a href="./{esc(quote(e["name"]))}/report.html">{user_text(e["name"])}</a></td>'
+        f'<td>{user_text(e["title"])}</td><td>{e["comments"]}</td><td>{e["topics"]}</td>'
         f'<td>{_mix_bar(Counter(e["stances"]))}</td></tr>' for e in entries)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">{CSP}<title>Comment reports</title><style>{STYLE}</style></head>

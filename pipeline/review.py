@@ -20,6 +20,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from pipeline.errors import PipelineError
+from pipeline.export import csv_text
 from pipeline.records import STANCE_LABELS
 
 REVIEW_COLUMNS = ("comment_id", "author", "depth", "parent_text", "text", "stance", "stance_confidence",
@@ -75,15 +76,11 @@ def label_studio_tasks(rows: Sequence[dict], article_title: str, model_version: 
     return tasks
 
 
-def _cell(text: str) -> str:
-    """A spreadsheet would run '=...' as a formula: prefix such text with a quote."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def review_rows(rows: Sequence[dict]) -> list[dict]:
+    """review.csv's rows; export.write_csv guards every text cell against formulas."""
     text_of = {r["comment_id"]: r["text_raw"] for r in rows}
-    return [{"comment_id": r["comment_id"], "author": _cell(r["author"]), "depth": r["depth"],
-             "parent_text": _cell(text_of.get(r["reply_to"], "")), "text": _cell(r["text_raw"]),
+    return [{"comment_id": r["comment_id"], "author": r["author"], "depth": r["depth"],
+             "parent_text": text_of.get(r["reply_to"], ""), "text": r["text_raw"],
              "stance": r.get("stance") or "", "stance_confidence": r.get("stance_confidence") or "",
              "topic_id": "" if r["topic_id"] is None else r["topic_id"],
              "topic_label": r["topic_label"] or "", "reviewed_stance": "", "reviewed_topic_id": "",
@@ -173,7 +170,7 @@ def _reviewed_rows(reader: csv.DictReader, path: Path) -> dict[str, dict]:
         except ValueError:
             raise PipelineError(f"reviewed_topic_id {topic!r} is not a number", path=path,
                                 line=number) from None
-        reviewed[row["comment_id"]] = {"stance": stance or None, "topic_id": topic_id}
+        reviewed[csv_text(row["comment_id"])] = {"stance": stance or None, "topic_id": topic_id}
     return reviewed
 
 

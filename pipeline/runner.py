@@ -13,6 +13,7 @@ import logging
 import platform
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,8 @@ def find_dumps(inputs: list[str]) -> list[Path]:
         path = Path(item)
         if path.is_dir():
             found = sorted(p for p in path.iterdir()
-                           if p.is_file() and p.suffix.lower() in DUMP_SUFFIXES)
+                           if p.is_file() and p.suffix.lower() in DUMP_SUFFIXES
+                           and _inside(p, path))
             if not found:
                 raise PipelineError("no dumps in this folder", path=path,
                                     hint="a dump is a .txt or .jsonl file")
@@ -59,6 +61,38 @@ def find_dumps(inputs: list[str]) -> list[Path]:
             raise PipelineError("no such file or folder", path=path,
                                 hint="check the path given as DUMP")
     return dumps
+
+
+def _inside(entry: Path, folder: Path) -> bool:
+    """A folder run reads what is in the folder: a link in it that leads out
+    of it (to ~/.ssh, to another user's files) is skipped with a warning."""
+    if not entry.is_symlink() or entry.resolve().is_relative_to(folder.resolve()):
+        return True
+    log.warning("%s: a link to %s, outside the folder; skipped (give that file itself to run it)",
+                entry, entry.resolve())
+    return False
+
+
+def check_writable(out_root: Path) -> None:
+    """Before any stage runs: the output folder can be made and written into.
+    Tried for real (permissions do not stop root; a read-only disk or a file
+    in the way stops everyone), then what the try made is taken away again."""
+    probe = out_root / f".write-check-{uuid.uuid4().hex[:8]}"
+    made = [folder for folder in [out_root, *out_root.parents] if not folder.exists()]
+    try:
+        try:
+            out_root.mkdir(parents=True, exist_ok=True)
+            probe.touch()
+        finally:
+            probe.unlink(missing_ok=True)
+            for folder in made:  # deepest first; one another run wrote into stays
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+    except OSError as error:
+        raise PipelineError(f"cannot write artifacts: {error.strerror}", path=out_root,
+                            hint="choose a writable output_dir (--out DIR or output_dir in the config)") from None
 
 
 @dataclass
@@ -318,8 +352,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
             export.write_csv(topic_rows, staging / "topics.csv", export.TOPIC_COLUMNS)
         if embeddings is not None:
             np.save(staging / "embeddings.npy", embeddings)
-        export.write_json(export.build_thread_tree(thread, rows), staging / "thread.json",
-                          depth=max((c.depth for c in thread.comments), default=0))
+        export.write_thread(export.build_thread_tree(thread, rows), staging / "thread.json")
         if config["report"]["enabled"]:
             artifacts.write_report(staging, thread, rows, topic_rows, ctx.outputs.get("layout"),
                                    resources.stance_models.card if stances is not None else None)
@@ -411,6 +444,7 @@ def _run_dumps(dumps: list[Path], names: list[str], config: dict, resources: Res
     executor: Executor | None = None
     checks_failed: dict[str, PipelineError] = {}
     if stale:
+        check_writable(Path(config["output_dir"]))  # before any model loads or stage runs
         if config["stance"]["enabled"]:
             resources.stance_models  # a wrong stance.method or missing weights fail here, before any work
         executor = make_executor(config, resources)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import plots, replies, stage_cache, stance, topics
+from pipeline.clean import author_key
 from pipeline.records import STANCE_LABELS
 
 DUMP = "dump"  # the input of ingest: the file's sha256 and its path (the Article's source)
@@ -127,7 +128,7 @@ def _describe_ingest(thread, ctx: StageContext) -> dict:
     return {"comments": len(thread.comments),
             "top_level": sum(1 for c in thread.comments if c.depth == 0),
             "max_depth": max((c.depth for c in thread.comments), default=None),
-            "authors": len({c.author for c in thread.comments}),
+            "authors": len({author_key(c.author) for c in thread.comments}),
             "empty": sum(1 for c in thread.comments if not c.text.strip())}
 
 

@@ -29,6 +29,15 @@ NOT_A_DUMP = [
      "photo.txt:1: this is a JPEG image"),
     ("huge.txt", make_big_line, "huge.txt:1: the first line is 104,857,600 characters long"),
     ("folder", lambda p: p.mkdir(), "folder: no dumps in this folder"),
+    ("late_nul.txt", lambda p: p.write_bytes(("Title\n\nBody.\n\n  \u2022 Ann\n\n    " + "Hi. " * 50_000
+                                              + "\n\n  \u2022 Bob\n\n    a\x00b\n").encode()),
+     "late_nul.txt:11: binary data (NUL bytes)"),
+    ("list_id.jsonl", lambda p: p.write_text('{"type": "article", "title": "T"}\n'
+                                             '{"type": "comment", "id": ["c1"], "text": "hi"}\n'),
+     "list_id.jsonl:2: 'id' must be a string or a number"),
+    ("surrogate.jsonl", lambda p: p.write_text('{"type": "article", "title": "T"}\n'
+                                               '{"type": "comment", "id": "c1", "text": "a\\ud800"}\n'),
+     "surrogate.jsonl:2: 'text' holds a \\u escape of half a UTF-16 pair"),
 ]
 
 

@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 
 from pipeline.clean import clean_comments, clean_stream, normalise
@@ -126,6 +128,40 @@ def test_author_names_that_differ_only_in_case_resolve_alike_in_any_order():
     forward, backward = AuthorNames(["Lena", "lena", "Bo"]), AuthorNames(["Bo", "lena", "Lena"])
     assert forward.strip_mentions("hi @lena and @BO")[1] == backward.strip_mentions("hi @lena and @BO")[1]
     assert forward.named_at_start("LENA, no.") == backward.named_at_start("LENA, no.")
+
+
+def calls_made(function, *args) -> int:
+    """How many Python and built-in functions `function(*args)` calls: the work
+    done, counted rather than timed."""
+    calls = 0
+
+    def count(frame, event, arg):
+        nonlocal calls
+        calls += event in ("call", "c_call")
+
+    sys.setprofile(count)
+    try:
+        function(*args)
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def test_finding_mentions_grows_with_the_text_not_with_the_author_names():
+    """A comment full of '@' once cost (number of '@') x (distinct name lengths)."""
+    from pipeline.clean import AuthorNames
+
+    def names(n: int) -> AuthorNames:  # n names of n different lengths
+        return AuthorNames(["user", "Lena"] + [f"user {'x' * k}" for k in range(1, n)])
+
+    def text(n_at: int) -> str:
+        return "@ @us @user xxy @Lena. " * (n_at // 4)
+
+    few, many = names(50), names(800)
+    base = calls_made(few.strip_mentions, text(800))
+    assert calls_made(many.strip_mentions, text(800)) < 1.5 * base  # 16 times the names
+    assert calls_made(few.strip_mentions, text(3200)) < 4.4 * base  # 4 times the text
+    assert many.strip_mentions(text(8))[1] == ["user", "Lena", "us"]  # 'user xxy' is no name
 
 
 def test_lookup_lemmatizer_runs_no_tagger_and_rule_mode_keeps_the_tagger(nlp, config):

@@ -102,6 +102,27 @@ def test_unwritable_output_is_a_clear_error(tmp_path):
     assert blocker.read_text() == "a file where the output folder should be"
 
 
+def test_unwritable_output_is_reported_before_any_stage_runs(tmp_path, config, monkeypatch):
+    """Tests run as root, whom permissions do not stop: the output folder's
+    place is taken by a file, which stops everyone."""
+    from pipeline import runner
+    from pipeline.errors import PipelineError
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before the output folder was checked")
+
+    monkeypatch.setattr(runner, "run_stages", no_work)
+    monkeypatch.setattr(runner, "make_executor", no_work)
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the output folder should be")
+    settings = dict(config, output_dir=str(blocker / "out"), cache_dir=str(tmp_path / "cache"))
+    with pytest.raises(PipelineError) as caught:
+        runner.run([str(EXAMPLE_DUMP)], settings)
+    assert str(caught.value).startswith(f"{blocker / 'out'}: cannot write artifacts: Not a directory")
+    assert "choose a writable output_dir" in str(caught.value)
+    assert blocker.read_text() == "a file where the output folder should be"
+
+
 def test_full_disk_is_a_clear_error_and_keeps_old_artifacts(example_run, monkeypatch):
     import errno
 

@@ -177,6 +177,60 @@ def test_jsonl_errors_name_the_line(lines, line, words):
     assert f"d.jsonl:{line}:" in str(caught.value) and words in str(caught.value)
 
 
+@pytest.mark.parametrize("value, shown", [(["a"], '["a"]'), ({"a": 1}, '{"a": 1}'), (True, "true")])
+@pytest.mark.parametrize("key", ["id", "parent_id"])
+def test_jsonl_ids_are_strings_or_numbers(key, value, shown):
+    comment = {"type": "comment", "id": "c1", "parent_id": None, "text": "hi", key: value}
+    with pytest.raises(PipelineError) as caught:
+        parse(jsonl(ARTICLE, comment), "d.jsonl")
+    message = str(caught.value)
+    assert message.startswith(f"d.jsonl:2: '{key}' must be a string or a number, got {shown}")
+    assert "write the" in message and "\n" not in message
+
+
+def test_jsonl_numbers_and_strings_are_ids():
+    thread = parse(jsonl(ARTICLE, {"type": "comment", "id": 7, "text": "a"},
+                         {"type": "comment", "id": "r", "parent_id": 7, "text": "b"}), "d.jsonl")
+    assert [(c.id, c.parent_id) for c in thread.comments] == [("7", None), ("r", "7")]
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\udfff", "\\uDC00 then text"])
+@pytest.mark.parametrize("key", ["text", "author", "id"])
+def test_jsonl_lone_surrogate_is_an_error_naming_the_line(key, escape):
+    line = jsonl(ARTICLE).rstrip("\n") + "\n" + '{"type": "comment", "id": "c1", "text": "ok", '
+    line += f'"{key}": "x{escape}"}}\n'
+    with pytest.raises(PipelineError) as caught:
+        parse(line, "d.jsonl")
+    assert str(caught.value).startswith(f"d.jsonl:2: '{key}' holds a \\u escape of half a UTF-16 pair")
+
+
+def test_jsonl_surrogate_pairs_and_escaped_backslashes_are_fine():
+    text = jsonl(ARTICLE).rstrip("\n") + "\n" + \
+        '{"type": "comment", "id": "c1", "text": "\\ud83d\\ude02 and \\\\ud800"}\n'
+    (comment,) = parse(text, "d.jsonl").comments
+    assert comment.text == "\U0001F602 and \\ud800"
+    comment.text.encode("utf-8")
+
+
+@pytest.mark.parametrize("name, encoding", [("late.txt", "utf-8"), ("late.jsonl", "utf-8"),
+                                            ("late_cp1252.txt", "cp1252")])
+def test_a_nul_byte_anywhere_is_binary_data_naming_its_line(monkeypatch, name, encoding):
+    import pipeline.ingest as ingest
+
+    monkeypatch.setattr(ingest, "CHUNK", 64)  # the NUL well past the first read
+    if name.endswith(".jsonl"):
+        head = jsonl(ARTICLE, {"type": "comment", "id": "c1", "text": "hi " * 40})
+        tail = '{"type": "comment", "id": "c2", "text": "te\x00xt"}\n'
+    else:  # the \u201c is not UTF-8 once written as Windows-1252
+        head = "Title\n\nBody.\n\n  \u2022 Ann\n\n    \u201cHi\u201d there. " + "Hi. " * 30 + "\n\n"
+        tail = "  \u2022 Bob\n\n    te\x00xt\n"
+    data = (head + tail).encode(encoding)
+    with pytest.raises(PipelineError) as caught:
+        parse(data, name)
+    line = head.count("\n") + tail[:tail.index("\x00")].count("\n") + 1
+    assert str(caught.value).startswith(f"{name}:{line}: binary data (NUL bytes)")
+
+
 def test_open_dump_checks_the_whole_file_before_any_comment_is_read(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_text(jsonl(ARTICLE, *({"type": "comment", "id": i, "text": f"c {i}"} for i in range(50)))
@@ -255,3 +309,21 @@ def test_a_jsonl_cut_inside_a_character_is_broken_json_on_its_last_line():
     cut = data[: data.rindex("\u00e9".encode("utf-8")) + 1]
     with pytest.raises(PipelineError, match=r"^d\.jsonl:3: broken JSON"):
         parse(cut, "d.jsonl")
+
+
+def test_a_folder_run_does_not_follow_links_out_of_the_folder(tmp_path, caplog):
+    from pipeline.runner import find_dumps
+
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("Not for the pipeline\n\nKeys and notes.\n")
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Title\n\nBody.\n")
+    (folder / "link_out.txt").symlink_to(outside / "secret.txt")
+    (folder / "link_in.txt").symlink_to(folder / "a.txt")
+    with caplog.at_level("WARNING", logger="pipeline"):
+        assert find_dumps([str(folder)]) == [folder / "a.txt", folder / "link_in.txt"]
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert str(folder / "link_out.txt") in warning and "outside the folder; skipped" in warning
+    assert find_dumps([str(folder / "link_out.txt")]) == [folder / "link_out.txt"]  # named, it is run

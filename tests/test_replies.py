@@ -40,3 +40,25 @@ def test_capped_run_in_the_real_dump_pairs_each_reply_with_the_one_before(nlp, c
     assert len({c.author for c in run}) == 2
     assert targets[run[0].id] == (parent.id, "parent")
     assert [targets[c.id] for c in run[1:]] == [(prev.id, "capped_run") for prev in run[:-1]]
+
+
+def test_names_that_differ_only_by_invisible_characters_are_one_author(nlp, config):
+    from pipeline.records import Article, Comment
+
+    def thread(*comments):  # (id, parent, depth, author, text)
+        return [Comment(id=i, parent_id=p, depth=d, author=a, text=t, line=n + 1, position=n)
+                for n, (i, p, d, a, t) in enumerate(comments)]
+
+    article = Article(id="a", title="Elm Street closes to cars", paragraphs=(), source="x.txt")
+    # Sam wrote the parent, so "S\u200bam" at the capped depth answers Bill before him
+    capped = thread(("t", None, 0, "Sam", "The lane is a good idea."),
+                    ("b", "t", 1, "Bill", "Which studies say so?"),
+                    ("s", "t", 1, "S\u200bam", "The city's own traffic counts."))
+    # "@Lena" addresses the author written with a right-to-left override around the name
+    mention = thread(("l", None, 0, "\u202eLena\u202c", "Shops will lose customers."),
+                     ("b", "l", 1, "Bill", "Not in other cities."),
+                     ("n", "b", 2, "Ann", "@Lena the counts say otherwise."))
+    for comments, expected in ((capped, {"s": ("b", "capped_run")}), (mention, {"n": ("l", "mention")})):
+        cleaned = clean_comments(comments, article, config["clean"], nlp)
+        targets = infer_reply_targets(comments, cleaned)
+        assert {k: targets[k] for k in expected} == expected

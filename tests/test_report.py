@@ -162,3 +162,25 @@ def test_the_report_draws_as_a_picture(example_run, tmp_path):
     coloured = (pixels.max(axis=1) - pixels.min(axis=1) > 60).mean()  # the plots and stance colours
     assert len(colours) > 100 and counts.max() < 0.97 * len(pixels), (len(colours), counts.max() / len(pixels))
     assert dark > 0.002 and coloured > 0.002, (dark, coloured)
+
+
+def test_bidi_overrides_and_zero_width_characters_are_isolated_and_shown():
+    """Trojan Source in a comment: an override cannot reorder the page, an
+    invisible character is shown, and names that differ only by them are one author."""
+    from pipeline import export, report
+    from pipeline.records import Article, CleanComment, Comment, Thread
+
+    written = [("Lena", "plain"), ("Le\u200bna", "zero width"), ("\u202eLena\u202c", "override"),
+               ("Bob", "transfer \u202e01$ ot\u202c 10$")]
+    comments = tuple(Comment(id=f"c{i}", parent_id=None, depth=0, author=author, text=text,
+                             line=i + 1, position=i) for i, (author, text) in enumerate(written))
+    thread = Thread(Article(id="a", title="T\u2067itle", paragraphs=(), source="x.txt"), comments)
+    rows = export.build_comment_rows(thread, [CleanComment(id=c.id, text=c.text) for c in comments],
+                                     None, {c.id: (None, "article") for c in comments})
+    assert [r["author"] for r in rows] == [a for a, _ in written]  # the artifacts keep names as written
+    html = report.build_report(thread.article, rows, [], None, {})
+    assert report.headline_numbers(rows, [])["authors"] == 2
+    assert not set("\u200b\u202e\u202c\u2067") & set(html)
+    assert "<b><bdi>Le<span class=\"invisible\" title=\"an invisible character\">U+200B</span>na</bdi></b>" in html
+    assert "<title>T[U+2067]itle: comment report</title>" in html
+    assert "<p><bdi>transfer <span class=\"invisible\"" in html

@@ -78,14 +78,12 @@ def _sniff(handle: BinaryIO, source: str) -> tuple[BinaryIO, str, list[str]]:
         text = handle.read().decode("utf-16", errors="replace")
         if not text.strip():
             raise _empty(source)
+        _refuse_nul(text.encode("utf-8"), 0, source)
         return io.BytesIO(text.encode("utf-8")), "utf-8", [f"{source}: decoded as UTF-16 (byte order mark)"]
-    if b"\x00" in head[:65536]:
-        line = head[: head.index(b"\x00")].count(b"\n") + 1
-        raise PipelineError("binary data (NUL bytes), not a text dump", path=source,
-                            line=line, hint=FIX_FORMAT)
     decoder = codecs.getincrementaldecoder("utf-8")()
     newlines, has_text, bad_line, chunk, cut_short = 0, False, None, head, b""
     while chunk:
+        _refuse_nul(chunk, newlines, source)
         has_text = has_text or bool(chunk.strip())
         held = len(decoder.getstate()[0])  # bytes of a character split by the last chunk end
         try:
@@ -108,7 +106,10 @@ def _sniff(handle: BinaryIO, source: str) -> tuple[BinaryIO, str, list[str]]:
             "(get the dump again if its end is missing)"]
     if bad_line is None:
         return handle, "utf-8", []
+    newlines = 0
     while chunk := handle.read(CHUNK):
+        _refuse_nul(chunk, newlines, source)
+        newlines += chunk.count(b"\n")
         try:
             chunk.decode("cp1252")
         except UnicodeDecodeError:
@@ -117,6 +118,16 @@ def _sniff(handle: BinaryIO, source: str) -> tuple[BinaryIO, str, list[str]]:
     handle.seek(0)
     return handle, "cp1252", [f"{source}:{bad_line}: not UTF-8; decoded as Windows-1252 "
                               "(re-save as UTF-8 to silence this)"]
+
+
+def _refuse_nul(chunk: bytes, newlines: int, source: str) -> None:
+    """A NUL byte anywhere, not only near the start, means binary data: text
+    has none, and a text dump with one would carry it into every artifact.
+    `newlines`: how many lines the chunks before this one held."""
+    at = chunk.find(b"\x00")
+    if at >= 0:
+        raise PipelineError("binary data (NUL bytes), not a text dump", path=source,
+                            line=newlines + chunk[:at].count(b"\n") + 1, hint=FIX_FORMAT)
 
 
 class _Prefix(io.RawIOBase):

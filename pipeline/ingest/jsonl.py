@@ -14,10 +14,14 @@ from pipeline.ingest.common import Dump, article_id_for, raw_lines
 from pipeline.records import Article, Comment
 
 
-def _jsonl_error(source: str, line: int, message: str) -> PipelineError:
-    return PipelineError(message, path=source, line=line,
-                         hint='each line is one JSON object: {"type": "article", ...} first, '
-                              'then {"type": "comment", "id", "parent_id", "author", "text"}')
+LAYOUT = ('each line is one JSON object: {"type": "article", ...} first, '
+          'then {"type": "comment", "id", "parent_id", "author", "text"}')
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # cheap test before looking at the values
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # one left after json paired up the valid ones
+
+
+def _jsonl_error(source: str, line: int, message: str, hint: str = LAYOUT) -> PipelineError:
+    return PipelineError(message, path=source, line=line, hint=hint)
 
 
 def _string(value: object) -> str:
@@ -35,6 +39,19 @@ def _json_object(raw: str, source: str, line_no: int) -> dict:
         if obj.get(key) is not None and not isinstance(obj[key], str):
             raise _jsonl_error(source, line_no, f"'{key}' must be a string, "
                                                 f"got {type(obj[key]).__name__}")
+    for key in ("id", "parent_id"):
+        value = obj.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+            raise _jsonl_error(source, line_no, f"'{key}' must be a string or a number, got "
+                                                f"{json.dumps(value)[:40]}",
+                               hint=f"write the {key} as a string or a number, as in \"{key}\": \"c1\"")
+    if SURROGATE_ESCAPE.search(raw):
+        for key, value in obj.items():
+            if isinstance(value, str) and LONE_SURROGATE.search(value):
+                raise _jsonl_error(source, line_no, f"'{key}' holds a \\u escape of half a UTF-16 "
+                                                    "pair (a lone surrogate), which is no character",
+                                   hint="write the character itself, or both halves of its pair "
+                                        "(\\ud83d\\ude00), or remove the escape")
     return obj
 
 
