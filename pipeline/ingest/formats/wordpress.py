@@ -48,8 +48,11 @@ def _read(sample: Sample) -> list[Parsed]:
         if not comments:
             continue
         key = _value(item, wp + "post_id")
-        if not key:
-            raise schema_error(sample, f"<item> #{number}", "an item without <wp:post_id>", FIX)
+        warnings = []
+        if not key:  # hand-made exports: the ?p=N of the link, else the item's place
+            link_id = re.search(r"[?&]p=(\d+)", _value(item, "link"))
+            key = link_id.group(1) if link_id else f"item{number}"
+            warnings.append(f"{sample.source}: <item> #{number} has no <wp:post_id>; called {key}")
         body = "\n\n".join(x for x in (html_text(_value(item, CONTENT)), _value(item, "link")) if x)
         article = make_article(key, _value(item, "title"), body, sample.source)
         posts = []
@@ -71,7 +74,7 @@ def _read(sample: Sample) -> list[Parsed]:
                               created_raw=_value(comment, wp + "comment_date") or None,
                               created_at=utc(f"{gmt}+00:00") if gmt and not gmt.startswith("0000") else None,
                               status=status))
-        parsed.append(Parsed(key, article, posts))
+        parsed.append(Parsed(key, article, posts, warnings))
     return parsed
 
 
