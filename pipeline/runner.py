@@ -61,17 +61,6 @@ def find_dumps(inputs: list[str]) -> list[Path]:
     return dumps
 
 
-def ingest_options(config: dict) -> dict:
-    """What ingest reads beside the dump (formats/reddit.py: the submissions file)."""
-    submissions = config["ingest"]["submissions"]
-    if not submissions:
-        return {}
-    path = Path(submissions)
-    if not path.is_file():
-        raise PipelineError("no such file", path=path, hint="ingest.submissions names a submissions NDJSON")
-    return {"submissions": path}
-
-
 def split_threads(dumps: list[Path], names: list[str], config: dict
                   ) -> list[tuple[Path, str, str | None]]:
     """(path, artifact name, thread key) per thread: a file of many threads
@@ -82,7 +71,8 @@ def split_threads(dumps: list[Path], names: list[str], config: dict
     for path, name in zip(dumps, names):
         try:
             with path.open("rb") as handle:
-                keys = ingest.thread_keys(handle, str(path), config["ingest"]["format"], ingest_options(config))
+                keys = ingest.thread_keys(handle, str(path), config["ingest"]["format"],
+                                          ingest.options_from(config))
         except (PipelineError, OSError):
             keys = [None]
         taken: set[str] = set()
@@ -284,7 +274,7 @@ def dump_identity(path: Path, sha256: str, thread: str | None, config: dict) -> 
     identity: list = [sha256, str(path)]
     if thread is not None:
         identity.append(thread)
-    options = ingest_options(config)
+    options = ingest.options_from(config)
     if options:
         identity.append(sha256_of(options["submissions"]))
     return identity
@@ -424,7 +414,7 @@ def run(inputs: list[str], config: dict) -> list[Path]:
     from pipeline.ingest.formats import check_name
 
     check_name(config["ingest"]["format"])
-    ingest_options(config)
+    ingest.options_from(config)
     files = find_dumps(inputs)
     units = split_threads(files, artifact_names(files), config)
     dumps = [path for path, _, _ in units]

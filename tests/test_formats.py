@@ -219,3 +219,33 @@ def test_xml_with_a_dtd_is_refused(tmp_path):
 
 def test_every_format_has_a_malformed_case():
     assert set(MALFORMED) == set(formats.BY_NAME)
+
+
+# --- the runner and the command line ------------------------------------------------------------
+
+def test_a_file_of_many_threads_gives_one_dump_per_thread(tmp_path):
+    from pipeline import runner
+    from pipeline.config import load_config
+
+    forced = load_config(None, ["ingest.format=disqus"])
+    assert [key for _, _, key in runner.split_threads([DATA / "disqus_export.xml"], ["d"], forced)] == ["10", "20"]
+    config = load_config(None, [])
+    files = [DATA / "disqus_export.xml", DATA / "comments.csv"]
+    units = runner.split_threads(files, runner.artifact_names(files), config)
+    assert [(name, key) for _, name, key in units] == [
+        ("disqus_export_10", "10"), ("disqus_export_20", "20"), ("comments", None)]
+
+
+def test_formats_command_lists_every_format(capsys):
+    from pipeline.cli import main
+
+    assert main(["formats"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{name}\n  reads:" in out for name in formats.NAMES)
+
+
+def test_an_unknown_format_name_gets_a_did_you_mean(capsys):
+    from pipeline.cli import main
+
+    assert main(["run", str(DATA / "comments.csv"), "--format", "redit", "--out", "/nonexistent/x"]) == 2
+    assert "did you mean 'reddit'?" in capsys.readouterr().err

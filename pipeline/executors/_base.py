@@ -34,10 +34,9 @@ class Executor(ABC):
         """The dump's checked index, in the format the config names (or found),
         and the thread the artifact name stands for."""
         from pipeline import ingest
-        from pipeline.runner import ingest_options
 
         return ingest.open_dump(handle, source, self.config["ingest"]["format"], self.threads.get(name),
-                                ingest_options(self.config))
+                                ingest.options_from(self.config))
 
     def start(self, dumps: list[Path], names: list[str]) -> dict[str, PipelineError]:
         """Work done for every dump at once, before the first is processed;

@@ -26,7 +26,7 @@ from pipeline.ingest.jsonl import open_jsonl
 from pipeline.ingest.text import open_text
 from pipeline.records import Thread
 
-__all__ = ["Dump", "article_id_for", "open_dump", "parse_dump", "thread_keys", "unreadable"]
+__all__ = ["Dump", "article_id_for", "open_dump", "options_from", "parse_dump", "thread_keys", "unreadable"]
 MAGIC = {
     b"\xff\xd8\xff": "a JPEG image",
     b"\x89PNG": "a PNG image",
@@ -43,6 +43,18 @@ def parse_dump(data: bytes, source: str, format: str = "auto", thread: str | Non
     return open_dump(io.BytesIO(data), source, format, thread).read()
 
 
+def options_from(config: dict) -> dict:
+    """What ingest reads beside the dump, from the run's config (the
+    pushshift reader's submissions file)."""
+    submissions = config["ingest"]["submissions"]
+    if not submissions:
+        return {}
+    path = Path(submissions)
+    if not path.is_file():
+        raise PipelineError("no such file", path=path, hint="ingest.submissions names a submissions NDJSON")
+    return {"submissions": path}
+
+
 def unreadable(path: Path, error: OSError) -> PipelineError:
     """The error for a dump the operating system would not let us read."""
     return PipelineError(f"cannot read the dump: {error.strerror}", path=path,
@@ -55,6 +67,7 @@ def open_dump(handle: BinaryIO, source: str, format: str = "auto", thread: str |
     (pipeline/ingest/formats) unless `format` names one. A file of many
     threads needs `thread`, one of `thread_keys`. The handle must stay open
     while the comments are read."""
+    format = format or "auto"
     handle, encoding, warnings = _sniff(handle, source)
     name, sample = _choose(handle, encoding, source, format, options)
     if name == "jsonl":
@@ -72,6 +85,7 @@ def thread_keys(handle: BinaryIO, source: str, format: str = "auto",
                 options: dict | None = None) -> list[str | None]:
     """The threads a file holds, by key, when it holds several; [None] when
     it is one thread (every text and JSONL dump)."""
+    format = format or "auto"
     handle, encoding, _ = _sniff(handle, source)
     name, sample = _choose(handle, encoding, source, format, options)
     if name in ("jsonl", "text"):

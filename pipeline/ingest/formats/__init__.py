@@ -34,7 +34,7 @@ def listing() -> list[tuple[str, str, str]]:
 
 
 def check_name(name: str) -> None:
-    if name not in NAMES and name != "auto":
+    if name not in NAMES and name not in ("", "auto"):
         import difflib
         close = difflib.get_close_matches(name, NAMES, n=1)
         raise PipelineError(f"unknown format {name!r}", path="ingest.format",
