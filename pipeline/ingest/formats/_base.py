@@ -90,8 +90,8 @@ class Sample:
             return ElementTree.fromstring(head)
         except ElementTree.ParseError as error:
             line, column = error.position
-            raise PipelineError(f"broken XML: {error.msg if hasattr(error, 'msg') else error}".split(":")[0]
-                                + f" (column {column})", path=self.source, line=line,
+            raise PipelineError(f"broken XML: {str(error).split(':')[0]} at column {column}",
+                                path=self.source, line=line,
                                 hint="the export was cut short or edited; export it again") from None
 
 
