@@ -277,9 +277,24 @@ def load_nlp(name: str, lemmatizer: str = "lookup"):
     return nlp
 
 
+def _strip_parent_quotes(text: str) -> tuple[str, list[str]]:
+    """A reply's `> ` lines quote the comment it answers (Reddit's markdown,
+    Disqus's <blockquote>): taken out of what topics and stance read."""
+    kept, quotes = [], []
+    for line in text.split("\n"):
+        if line.lstrip().startswith(">"):
+            quote = line.lstrip().lstrip(">").strip()
+            if quote:
+                quotes.append(quote)
+        else:
+            kept.append(line)
+    return "\n".join(kept), quotes
+
+
 def _pre_clean(comment: Comment, authors: AuthorNames,
                shingles: set[tuple[str, ...]], min_words: int) -> dict:
     text = normalise(comment.text)
+    text, parent_quotes = _strip_parent_quotes(text) if comment.parent_id else (text, [])
     text, urls = _strip_urls(text)
     text, mentions = authors.strip_mentions(text)
     text, quotes = _strip_article_quotes(text, shingles, min_words)
@@ -288,7 +303,7 @@ def _pre_clean(comment: Comment, authors: AuthorNames,
                      for line in text.split("\n"))
     text = "\n".join(line for line in text.split("\n") if line)
     return {"text": text, "urls": tuple(urls), "mentions": tuple(mentions),
-            "article_quotes": tuple(quotes),
+            "article_quotes": tuple(quotes), "parent_quotes": tuple(parent_quotes),
             "masked_words": tuple(MASKED_IN_TEXT.findall(text))}
 
 
@@ -298,7 +313,7 @@ def _flags(raw: str, fields: dict, n_words: int, near_empty_tokens: int,
         return ("empty",)
     flags = []
     if not fields["text"]:
-        if fields["article_quotes"]:
+        if fields["article_quotes"] or fields["parent_quotes"]:
             flags.append("quote_only")
         elif fields["urls"]:
             flags.append("link_only")

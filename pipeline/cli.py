@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline run ...`.
+"""Command line: `comment-pipeline run ...` (or `python -m pipeline run ...`).
 
 User mistakes (PipelineError) print one line and exit with status 2; an
 interrupt exits with 130 and leaves earlier artifacts as they were, but for
@@ -36,7 +36,7 @@ keeps the files reviewers and you added or changed in a dump's folder.
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipeline",
+    parser = argparse.ArgumentParser(prog="comment-pipeline",
                                      description="Topics and stance of reader comments.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the pipeline on dumps", description=RUN_HELP,
@@ -52,7 +52,16 @@ def _parser() -> argparse.ArgumentParser:
                           "repeatable; applied after --config")
     run.add_argument("--out", metavar="DIR", default=None,
                      help="where artifacts go (same as --set output_dir=DIR)")
+    run.add_argument("--format", "-f", metavar="NAME", default=None,
+                     help="read every DUMP as this format (same as --set ingest.format=NAME); "
+                          "default: found from each file's content; `formats` lists them")
+    run.add_argument("--submissions", metavar="FILE", default=None,
+                     help="pushshift: the submissions NDJSON that gives the threads their articles "
+                          "(same as --set ingest.submissions=FILE)")
     run.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors")
+    commands.add_parser("formats", help="list the formats a dump may be in, and what each reads",
+                        description="The formats ingest reads: found from a file's content, or named "
+                                    "with run --format NAME.")
 
     pairs = commands.add_parser(
         "stance-predict", help="stance for your own (target, text) pairs",
@@ -112,10 +121,22 @@ def _run(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.out:
         overrides.append(f"output_dir={args.out}")
+    if args.format:
+        overrides.append(f"ingest.format={args.format}")
+    if args.submissions:
+        overrides.append(f"ingest.submissions={args.submissions}")
     config = load_config(args.config, overrides)
     written = runner.run(args.inputs, config)
     for folder in written:
         print(folder)
+    return 0
+
+
+def _formats(args: argparse.Namespace) -> int:
+    from pipeline.ingest.formats import listing
+
+    for name, reads, collect in listing():
+        print(f"{name}\n  reads:   {reads}\n  collect: {collect}")
     return 0
 
 
@@ -134,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning)
     try:
-        commands = {"run": _run, "stance-predict": _stance_predict, "review-import": _review_import}
+        commands = {"run": _run, "stance-predict": _stance_predict, "review-import": _review_import,
+                    "formats": _formats}
         return commands[args.command](args)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -33,7 +33,11 @@ class Comment:
     text: str  # raw text, paragraphs joined by a blank line
     line: int  # 1-based line of the comment's header (text dumps) or JSON line
     position: int  # order in the dump, 0-based
-    created_at: str | None = None
+    created_at: str | None = None  # ISO 8601 UTC where the dump's time could be read as such
+    created_raw: str | None = None  # the time as the dump writes it (platform formats)
+    score: int | None = None  # votes, likes or points, where the platform gives them
+    status: tuple[str, ...] = ()  # what the platform says of it: deleted, removed, pingback,
+    # unapproved, spam, not_found, blocked; parent_missing where its parent is not in the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,9 @@ class Thread:
     article: Article
     comments: tuple[Comment, ...]
     warnings: tuple[str, ...] = ()
+    format: str = "text"  # the reader that read it (pipeline/ingest/formats)
+    missing: int = 0  # comments the file says exist but does not hold (Reddit `more` stubs)
+    threads_in_file: int = 1  # a file of many threads gives one dump per thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,7 @@ class CleanComment:
     mentions: tuple[str, ...] = ()
     masked_words: tuple[str, ...] = ()
     article_quotes: tuple[str, ...] = ()
+    parent_quotes: tuple[str, ...] = ()  # `> ` lines quoting the comment answered
     flags: tuple[str, ...] = ()  # empty, no_words, link_only, quote_only, near_empty,
     # other_language, duplicate, long
     language: str | None = None  # ISO 639-1, None when too short to tell
@@ -122,12 +130,15 @@ COMMENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("line", "int32"),
     ("author", "string"),
     ("created_at", "string"),
+    ("created_raw", "string"),
+    ("score", "int32"),
     ("text_raw", "string"),
     ("text_clean", "string"),
     ("urls", "list<string>"),
     ("mentions", "list<string>"),
     ("masked_words", "list<string>"),
     ("article_quotes", "list<string>"),
+    ("parent_quotes", "list<string>"),
     ("flags", "list<string>"),
     ("language", "string"),
     ("duplicate_of", "string"),

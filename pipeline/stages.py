@@ -41,6 +41,7 @@ class StageContext:
     resources: Any
     executor: Any
     outputs: dict[str, Any] = field(default_factory=dict)
+    thread: str | None = None  # which thread of a file that holds many (ingest.thread_keys)
 
     @cached_property
     def reply_targets(self) -> dict[str, tuple[str | None, str]]:
@@ -125,7 +126,12 @@ def _ingest(ctx: StageContext):
 
 
 def _describe_ingest(thread, ctx: StageContext) -> dict:
-    return {"comments": len(thread.comments),
+    return {"format": thread.format, "threads_in_file": thread.threads_in_file,
+            "comments": len(thread.comments),
+            "replies": sum(1 for c in thread.comments if c.parent_id is not None),
+            "deleted": sum(1 for c in thread.comments if {"deleted", "removed"} & set(c.status)),
+            "missing": thread.missing,
+            "orphans": sum(1 for c in thread.comments if "parent_missing" in c.status),
             "top_level": sum(1 for c in thread.comments if c.depth == 0),
             "max_depth": max((c.depth for c in thread.comments), default=None),
             "authors": len({author_key(c.author) for c in thread.comments}),
@@ -196,6 +202,7 @@ def _describe_layout(coords: np.ndarray, ctx: StageContext) -> dict:
 
 INGEST = Stage(
     "ingest", _ingest, _describe_ingest,
+    config=("ingest",),
     reads=(DUMP,),
     modules=("ingest",),
     notes=lambda thread: thread.warnings)

@@ -192,3 +192,19 @@ def test_a_wrong_lemmatizer_is_a_config_error():
 
     with pytest.raises(PipelineError, match="clean.lemmatizer"):
         load_config(None, ["clean.lemmatizer=tagger"])
+
+
+def test_a_replys_quoted_lines_are_quotes_of_the_parent(nlp, config):
+    """Reddit's `> ` lines (and Disqus's <blockquote>, read as `> `) quote the
+    comment answered: out of the clean text, kept in parent_quotes."""
+    parent = comment("Bikes are faster than buses downtown.")
+    reply = Comment(id="c1", parent_id="c0", depth=1, author="Bo", line=2, position=1,
+                    text="> Bikes are faster than buses downtown.\n\nNot in winter.")
+    quote_only = Comment(id="c2", parent_id="c0", depth=1, author="Cy", line=3, position=2,
+                         text="> Bikes are faster")
+    top = comment("> not a reply, so not a parent quote", index=3)
+    _, cleaned, only, kept = clean_comments([parent, reply, quote_only, top], ARTICLE, config["clean"], nlp)
+    assert cleaned.parent_quotes == ("Bikes are faster than buses downtown.",)
+    assert cleaned.text == "Not in winter."
+    assert only.text == "" and "quote_only" in only.flags
+    assert kept.parent_quotes == () and "not a reply" in kept.text

@@ -28,6 +28,15 @@ class Executor(ABC):
     def __init__(self, config: dict, resources) -> None:
         self.config = config
         self.resources = resources
+        self.threads: dict[str, str | None] = {}  # by artifact name: the thread of a many-thread file
+
+    def open_dump(self, handle, name: str, source: str):
+        """The dump's checked index, in the format the config names (or found),
+        and the thread the artifact name stands for."""
+        from pipeline import ingest
+
+        return ingest.open_dump(handle, source, self.config["ingest"]["format"], self.threads.get(name),
+                                ingest.options_from(self.config))
 
     def start(self, dumps: list[Path], names: list[str]) -> dict[str, PipelineError]:
         """Work done for every dump at once, before the first is processed;

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import clean, ingest
+from pipeline import clean
 from pipeline.executors._base import Executor
 from pipeline.records import CleanComment, Thread
 
@@ -13,7 +13,7 @@ class LocalExecutor(Executor):
 
     def read_thread(self, name: str, path: Path) -> Thread:
         with path.open("rb") as handle:
-            return ingest.open_dump(handle, str(path)).read()
+            return self.open_dump(handle, name, str(path)).read()
 
     def clean(self, name: str, thread: Thread) -> list[CleanComment]:
         return clean.clean_comments(thread.comments, thread.article, self.config["clean"],

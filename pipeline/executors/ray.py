@@ -75,9 +75,12 @@ def _start(config: dict):
 def read_comments(batch: dict) -> dict:
     """Ingest: a batch of dumps in, their comments out (pickled records)."""
     names, seqs, blobs = [], [], []
-    for name, path, source in zip(batch["name"], batch["path"], batch["source"]):
+    for name, path, source, fmt, thread, submissions in zip(batch["name"], batch["path"], batch["source"],
+                                                          batch["format"], batch["thread"], batch["submissions"]):
+        options = {"submissions": Path(str(submissions))} if submissions else {}
         with open(path, "rb") as handle:  # the absolute path; the source as the user wrote it
-            for seq, comment in enumerate(ingest.open_dump(handle, str(source)).comments()):
+            dump = ingest.open_dump(handle, str(source), str(fmt), str(thread) or None, options)
+            for seq, comment in enumerate(dump.comments()):
                 names.append(name)
                 seqs.append(seq)
                 blobs.append(pickle.dumps(comment, protocol=pickle.HIGHEST_PROTOCOL))
@@ -188,7 +191,7 @@ class RayExecutor(Executor):
         for path, name in zip(dumps, names):  # bad input fails here, as in a local run
             try:
                 with path.open("rb") as handle:
-                    checked[name] = (path, ingest.open_dump(handle, str(path)))
+                    checked[name] = (path, self.open_dump(handle, name, str(path)))
             except PipelineError as error:
                 failures[name] = error
             except OSError as error:
@@ -204,7 +207,8 @@ class RayExecutor(Executor):
 
         ray, workers = _start(self.config)
         try:
-            self.prepared, self.about_run = _prepare_on_ray(ray, workers, checked, self.config, resources)
+            self.prepared, self.about_run = _prepare_on_ray(ray, workers, checked, self.config, resources,
+                                                            self.threads)
         except ray.exceptions.RayError as error:
             cause = root_cause(error)
             if isinstance(cause, PipelineError):
@@ -242,7 +246,7 @@ def root_cause(error: BaseException) -> BaseException:
 
 
 def _prepare_on_ray(ray, workers: int, checked: dict, config: dict,
-                    resources) -> tuple[dict[str, Prepared], dict]:
+                    resources, threads_of: dict | None = None) -> tuple[dict[str, Prepared], dict]:
     """A Prepared per checked dump, and the manifest's executor entry."""
     from ray.data import ActorPoolStrategy
 
@@ -251,7 +255,10 @@ def _prepare_on_ray(ray, workers: int, checked: dict, config: dict,
     seconds: dict[str, float] = {}
 
     start = time.perf_counter()
-    comments = ray.data.from_items([{"name": name, "path": str(path.resolve()), "source": str(path)}
+    submissions, threads_of = config["ingest"]["submissions"], threads_of or {}
+    comments = ray.data.from_items([{"name": name, "path": str(path.resolve()), "source": str(path),
+                                     "format": config["ingest"]["format"], "thread": threads_of.get(name) or "",
+                                     "submissions": str(Path(submissions).resolve()) if submissions else ""}
                                     for name, (path, _) in checked.items()])
     comments = comments.map_batches(read_comments, batch_size=1, batch_format="numpy").materialize()
     seconds["ingest"] = time.perf_counter() - start

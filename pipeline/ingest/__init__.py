@@ -1,8 +1,9 @@
-"""Ingest: turn a dump (text or JSONL) into an article and its comments.
+"""Ingest: turn a dump into an article and its comments.
 
-This module reads the bytes (encoding, binary refusal) and picks the shape;
-`text.py` parses the text format (README.md, The dump format), `jsonl.py` the
-JSONL shape, `common.py` holds what they share.
+This module reads the bytes (encoding, binary refusal) and picks the format
+by content (formats/__init__.py); `text.py` parses the text format (README.md,
+The dump format), `jsonl.py` the JSONL shape, `formats/` the platforms'
+exports (Reddit, Disqus, YouTube, ...), `common.py` holds what they share.
 
 Ingest streams: `open_dump` reads a seekable binary file once to check it
 (encoding, layout, ids, parents) and keeps only a small index; `Dump.comments()`
@@ -15,17 +16,19 @@ from __future__ import annotations
 
 import codecs
 import io
-import json
+import re
 from pathlib import Path
 from typing import BinaryIO
 
 from pipeline.errors import PipelineError
-from pipeline.ingest.common import FIX_FORMAT, Dump, article_id_for, raw_lines
+from pipeline.ingest import formats
+from pipeline.ingest.common import FIX_FORMAT, Dump, article_id_for
 from pipeline.ingest.jsonl import open_jsonl
 from pipeline.ingest.text import open_text
 from pipeline.records import Thread
 
-__all__ = ["Dump", "article_id_for", "open_dump", "parse_dump", "unreadable"]
+__all__ = ["Dump", "article_id_for", "open_dump", "options_from", "parse_dump", "split_threads", "thread_keys",
+           "unreadable"]
 MAGIC = {
     b"\xff\xd8\xff": "a JPEG image",
     b"\x89PNG": "a PNG image",
@@ -35,11 +38,24 @@ MAGIC = {
     b"\x1f\x8b": "a gzip archive",
 }
 CHUNK = 1 << 20
+_SAFE_KEY = re.compile(r"[^\w.-]+")  # a thread key as part of a folder name
 
 
-def parse_dump(data: bytes, source: str) -> Thread:
-    """Parse a dump held in memory (either shape) into a Thread."""
-    return open_dump(io.BytesIO(data), source).read()
+def parse_dump(data: bytes, source: str, format: str = "auto", thread: str | None = None) -> Thread:
+    """Parse a dump held in memory (any format) into a Thread."""
+    return open_dump(io.BytesIO(data), source, format, thread).read()
+
+
+def options_from(config: dict) -> dict:
+    """What ingest reads beside the dump, from the run's config (the
+    pushshift reader's submissions file)."""
+    submissions = config["ingest"]["submissions"]
+    if not submissions:
+        return {}
+    path = Path(submissions)
+    if not path.is_file():
+        raise PipelineError("no such file", path=path, hint="ingest.submissions names a submissions NDJSON")
+    return {"submissions": path}
 
 
 def unreadable(path: Path, error: OSError) -> PipelineError:
@@ -48,16 +64,104 @@ def unreadable(path: Path, error: OSError) -> PipelineError:
                          hint="check the path and its permissions")
 
 
-def open_dump(handle: BinaryIO, source: str) -> Dump:
-    """Check a dump in either shape (JSONL by its suffix or its first line)
-    and index it. The handle must stay open while the comments are read."""
+def open_dump(handle: BinaryIO, source: str, format: str = "auto", thread: str | None = None,
+              options: dict | None = None) -> Dump:
+    """Check a dump and index it. Its format is found from its content
+    (pipeline/ingest/formats) unless `format` names one. A file of many
+    threads needs `thread`, one of `thread_keys`. The handle must stay open
+    while the comments are read."""
+    format = format or "auto"
     handle, encoding, warnings = _sniff(handle, source)
-    if _looks_like_jsonl(handle, encoding, source):
+    name, sample = _choose(handle, encoding, source, format, options)
+    if name == "jsonl":
         dump = open_jsonl(handle, encoding, source)
-    else:
+    elif name == "text":
         dump = open_text(handle, encoding, source)
+    else:
+        threads = formats.read(name, sample(), forced=format != "auto")
+        dump = _platform_dump(name, threads, thread, source)
     dump.warnings = tuple(warnings) + dump.warnings
     return dump
+
+
+def thread_keys(handle: BinaryIO, source: str, format: str = "auto",
+                options: dict | None = None) -> list[str | None]:
+    """The threads a file holds, by key, when it holds several; [None] when
+    it is one thread (every text and JSONL dump)."""
+    format = format or "auto"
+    handle, encoding, _ = _sniff(handle, source)
+    name, sample = _choose(handle, encoding, source, format, options)
+    if name in ("jsonl", "text"):
+        return [None]
+    threads = formats.read(name, sample(), forced=format != "auto")
+    return [t.key for t in threads] if len(threads) > 1 else [None]
+
+
+def split_threads(dumps: list[Path], names: list[str], format: str = "auto", options: dict | None = None
+                  ) -> list[tuple[Path, str, str | None]]:
+    """(path, artifact name, thread key) per thread: a file of many threads
+    (a Disqus export, a pushshift dump) gives one dump per thread, named
+    <file's name>_<thread key>. A file that fails here fails again, with
+    its error, when it is processed."""
+    units: list[tuple[Path, str, str | None]] = []
+    for path, name in zip(dumps, names):
+        try:
+            with path.open("rb") as handle:
+                keys = thread_keys(handle, str(path), format, options)
+        except (PipelineError, OSError):
+            keys = [None]
+        taken: set[str] = set()
+        for key in keys:
+            unit = name if key is None else f"{name}_{_SAFE_KEY.sub('-', key)[:80]}"
+            while unit in taken:
+                unit += "_"
+            taken.add(unit)
+            units.append((path, unit, key))
+    return units
+
+
+def _choose(handle: BinaryIO, encoding: str, source: str, format: str, options: dict | None):
+    """The format's name, and the file's text as a Sample (read whole only
+    when asked: text and JSONL dumps are streamed)."""
+    def sample() -> formats.Sample:
+        handle.seek(0)
+        text = handle.read().decode(encoding, errors="replace").removeprefix("\ufeff")
+        handle.seek(0)
+        return formats.Sample(text, source, dict(options or {}))
+
+    if format != "auto":
+        formats.check_name(format)
+        return format, sample
+    handle.seek(0)
+    head = handle.read(1 << 16).decode(encoding, errors="ignore")
+    handle.seek(0)
+    made: list[formats.Sample] = []
+
+    def whole() -> formats.Sample:
+        made.append(sample())
+        return made[-1]
+
+    name = formats.choose(head, whole, source)
+    return name, (lambda: made[0]) if made else sample
+
+
+def _platform_dump(name: str, threads: list, thread: str | None, source: str) -> Dump:
+    if not threads:
+        raise PipelineError(f"no thread with comments in this {name} file", path=source,
+                            hint="check the export holds the pages you meant")
+    if thread is None and len(threads) > 1:
+        raise PipelineError(f"the file holds {len(threads)} threads", path=source,
+                            hint="run it with the pipeline, which gives one dump per thread")
+    chosen = threads[0] if thread is None else next((t for t in threads if t.key == thread), None)
+    if chosen is None:
+        raise PipelineError(f"no thread {thread!r} in the file", path=source,
+                            hint="the file changed since the run began; run it again")
+    comments, warnings = formats.build(chosen, source)
+    if not comments:
+        warnings.append(f"{source}: thread {chosen.key} has no comments")
+    authors = tuple(dict.fromkeys(c.author for c in comments))
+    return Dump(chosen.article, tuple(warnings), len(comments), authors, lambda: iter(comments),
+                format=name, missing=chosen.missing, threads_in_file=len(threads))
 
 
 def _sniff(handle: BinaryIO, source: str) -> tuple[BinaryIO, str, list[str]]:
@@ -165,20 +269,3 @@ class _Prefix(io.RawIOBase):
 def _empty(source: str) -> PipelineError:
     return PipelineError("the file is empty", path=source, line=1,
                          hint="save the article page with its comments as text")
-
-
-def _looks_like_jsonl(handle: BinaryIO, encoding: str, source: str) -> bool:
-    """A .jsonl file, or a first non-blank line that is a JSON object (a
-    title may start with '{')."""
-    if source.lower().endswith(".jsonl"):
-        return True
-    for _, _, line in raw_lines(handle, encoding):
-        if not line.strip():
-            continue
-        if not line.lstrip().startswith("{"):
-            return False
-        try:
-            return isinstance(json.loads(line), dict)
-        except json.JSONDecodeError:
-            return False
-    return False

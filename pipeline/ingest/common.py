@@ -21,13 +21,17 @@ class Dump:
     n_comments: int
     authors: tuple[str, ...]  # distinct, in order of first appearance
     _replay: Callable[[], Iterator[Comment]] = field(repr=False)
+    format: str = "text"  # the reader that read it
+    missing: int = 0  # comments the file says exist but does not hold
+    threads_in_file: int = 1
 
     def comments(self) -> Iterator[Comment]:
         """The comments in tree order: every parent before its replies."""
         return self._replay()
 
     def read(self) -> Thread:
-        return Thread(self.article, tuple(self.comments()), self.warnings)
+        return Thread(self.article, tuple(self.comments()), self.warnings, self.format, self.missing,
+                      self.threads_in_file)
 
 
 def raw_lines(handle: BinaryIO, encoding: str) -> Iterator[tuple[int, int, str]]:
