@@ -112,6 +112,24 @@ def _mix_bar(counts: Counter) -> str:
     return f'<div class="mix">{parts}</div><small>{esc(text)}</small>'
 
 
+UNSURE = 0.5  # a stance below this confidence is counted as unsure
+
+
+def _reader_note(reader: dict, this_run: dict) -> str:
+    """The thread reader's part: how it read this thread, and its figures on labelled news threads."""
+    text = " It read the thread as a whole: "
+    if this_run.get("article_side"):
+        text += esc(this_run["article_side"]) + "."
+    loo = reader.get("leave_one_thread_out") or {}
+    if loo:
+        ours, pair = loo["thread_reader"]["pooled"], loo["pair_at_a_time"]["pooled"]
+        text += (f" On {len(loo.get('threads', []))} news comment sections labelled outside the team, each read by "
+                 f"a reader fitted without it, macro-F1 {ours['macro_f1']:.2f} (accuracy {ours['accuracy']:.0%}), "
+                 f"where reading each comment on its own gets {pair['macro_f1']:.2f} and always answering agree "
+                 f"{loo['thread_reader']['always_agree']['macro_f1']:.2f}.")
+    return text
+
+
 def _stance_note(rows: Sequence[dict], card: dict | None) -> str:
     """Who read the stances, how sure it was here, and how it did on the labelled real
     thread, from its model card (README: Stance, known limits)."""
@@ -120,6 +138,12 @@ def _stance_note(rows: Sequence[dict], card: dict | None) -> str:
         return ""
     name = f"{card['name']}-{card['version']}" if card else "the stance model"
     text = f"Read by {esc(name)}, a model, not a person. Its median confidence here: {float(np.median(conf)):.2f}."
+    unsure = sum(c < UNSURE for c in conf) / len(conf)
+    text += (f" {unsure:.0%} of its stances here are unsure (confidence below {UNSURE:.1f}): read those as a "
+             "guess.")
+    reader = (card or {}).get("thread_reader")
+    if reader:
+        text += _reader_note(reader, (card or {}).get("this_run") or {})
     validation = (card or {}).get("validation") or {}
     own = (card or {}).get("method")
     real = ((validation.get("pipeline") or {}).get(own) or {}).get("real_dump") or {}
@@ -133,6 +157,8 @@ def _stance_note(rows: Sequence[dict], card: dict | None) -> str:
                          + (f" ({esc(best)} {others[best]:.2f})" if best else ""))
         text += (" Its macro-F1 on held-out labelled slices of its training corpora, beside the best "
                  "baseline trained on the same splits: " + ", ".join(parts) + ".")
+    if reader and "real_dump" in reader:
+        real = reader["real_dump"]
     if "stance" in real:
         s, agreement = real["stance"], real["agreement"]
         kappas = " and ".join(f"{k:.2f}" for k in agreement["model_stance_kappa"])

@@ -367,7 +367,8 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
         export.write_thread(export.build_thread_tree(thread, rows), staging / "thread.json")
         if config["report"]["enabled"]:
             artifacts.write_report(staging, thread, rows, topic_rows, ctx.outputs.get("layout"),
-                                   resources.stance_models.card if stances is not None else None)
+                                   stance_about(resources.stance_models, config, run) if stances is not None
+                                   else None)
         artifacts.write_review(staging / "review", thread, rows, topic_rows,
                                resources.stance_models.name if stances is not None else "no-stance-model")
         # the manifest goes last, so it can time the export that wrote the rest
@@ -414,6 +415,14 @@ def build_manifest(path: Path, sha256: str, size: int, thread, config: dict, res
         "warnings": list(thread.warnings),
         "stages": run.stages,
     }
+
+
+def stance_about(models: StanceModels, config: dict, run: RunLog) -> dict:
+    """What the report says of the stances: the pair model's card, and where the thread
+    reader read them, its card and what it took the article's side to be."""
+    reader = models.reader_for(config["stance"])
+    return {**models.card, "thread_reader": reader.card if reader is not None else None,
+            "this_run": run.stages.get("stance", {})}
 
 
 def run(inputs: list[str], config: dict) -> list[Path]:

@@ -116,6 +116,9 @@ MODEL_FINGERPRINTS: dict[str, Callable[[Any], str]] = {
     # read from the files, so a run that turns out up to date loads no stance model
     "stance_weights": lambda resources: stance.weights_fingerprint(stance.weights_for(
         resources.config["embed"]["backend"], resources.config["stance"]["method"])),
+    # the user's labels the thread reader adapts to (stance.labels): their content, not their name
+    "stance_labels": lambda resources: (stage_cache.sha256_of(Path(resources.config["stance"]["labels"]).expanduser())
+                                        if resources.config["stance"].get("labels") else ""),
 }
 
 
@@ -174,7 +177,8 @@ def _stance(ctx: StageContext):
                                   ctx.resources.encode, ctx.resources.stance_models,
                                   ctx.executor.stance_scores(ctx.name),
                                   target=section["target"], adapt_priors=section["adapt_priors"],
-                                  thread_reader=ctx.resources.stance_models.reader_for(section))
+                                  thread_reader=ctx.resources.stance_models.reader_for(section),
+                                  labels=stance.read_labels(section["labels"]) if section["labels"] else None)
 
 
 def _describe_stance(found, ctx: StageContext) -> dict:
@@ -184,6 +188,9 @@ def _describe_stance(found, ctx: StageContext) -> dict:
            **{label: sum(1 for a in found if a.stance == label) for label in STANCE_LABELS},
            "moved_by_thread": sum(1 for a in found if a.context == "thread")}
     if reader is not None:
+        if section["labels"]:
+            ids = {c.id for c in ctx.outputs["ingest"].comments}
+            out["adapted_to_labels"] = sum(1 for i in stance.read_labels(section["labels"]) if i in ids)
         target = stance.article_target(ctx.outputs["ingest"].article, section["target"])
         out["article_side"] = reader.side_note(reader.article_sentiment(target))["reading"]
     return out
@@ -244,7 +251,7 @@ STANCE = Stage(
     reads=("ingest", "clean", "embed"),
     modules=("stance", "stance_model", "replies", "clean"),
     packages=("scikit-learn", "scipy", "numpy", "vaderSentiment"),
-    models=("embedding", "stance_weights"),
+    models=("embedding", "stance_weights", "stance_labels"),
     switch="stance.enabled")
 
 # The report's 2-D map of the comments (UMAP, or PCA on big threads): computed once

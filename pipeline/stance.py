@@ -89,6 +89,40 @@ def check_section(section: dict) -> None:
     if section["target"] not in TARGETS:
         raise PipelineError(f"unknown stance target {section['target']!r}", path="stance.target",
                             hint="one of " + ", ".join(TARGETS))
+    if section.get("labels"):
+        read_labels(section["labels"])
+
+
+def read_labels(path: str | Path) -> dict[str, str]:
+    """A user's labels of comments ({comment id: stance}): JSON lines with "id" and "label"
+    (or "stance"), as review-import's review/stance_labels.jsonl. Data only; a bad line is
+    a one-line error with the file and line."""
+    import json
+
+    from pipeline.errors import PipelineError
+
+    path = Path(path).expanduser()
+    fix = 'each line {"id": "<comment id>", "label": one of ' + "/".join(STANCE_LABELS) + "}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PipelineError(f"cannot read the stance labels ({getattr(error, 'strerror', None) or error})",
+                            path=path, hint="stance.labels names a JSONL file of your labels, e.g. "
+                                            "artifacts/<dump>/review/stance_labels.jsonl") from None
+    labels: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise PipelineError(f"not JSON ({error.msg})", path=path, line=number, hint=fix) from None
+        label = row.get("label", row.get("stance")) if isinstance(row, dict) else None
+        if not isinstance(row, dict) or not isinstance(row.get("id"), (str, int)) or isinstance(row.get("id"), bool) \
+                or label not in STANCE_LABELS:
+            raise PipelineError("not a stance label line", path=path, line=number, hint=fix)
+        labels[str(row["id"])] = label
+    return labels
 
 
 def load_models(folder: str | Path) -> StanceModels:
@@ -161,12 +195,13 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
                     encode: Encoder, models: StanceModels,
                     scores: tuple[np.ndarray, np.ndarray] | None = None,
                     target: str = "title_lead", adapt_priors: bool = False,
-                    thread_reader=None) -> list[StanceAssignment]:
+                    thread_reader=None, labels: dict[str, str] | None = None) -> list[StanceAssignment]:
     """One StanceAssignment per comment, in comment order. `scores` are
     score_comments' output where it ran elsewhere (the Ray executor).
     `adapt_priors`: re-estimate the thread's own label mix first (thread.adapt_priors).
     `thread_reader`: decide the thread's comments jointly (stance_model/thread_reader.py)
-    instead of one by one with the short-reply propagation."""
+    instead of one by one with the short-reply propagation; `labels` ({comment id: stance},
+    the user's): the reader adapted to those of this thread's comments first."""
     from pipeline.stance_model.thread import adapt_priors as adapt, propagate_from_parent, short_text_gate
 
     rows, target_text, texts, parent_texts = stance_inputs(article, cleaned, reply_targets, target)
@@ -182,7 +217,7 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
     if thread_reader is not None and rows:
         own, reply_probs = read_thread(thread_reader, article, target_text, texts, answered,
                                        [cleaned[i].id for i in rows], [comments[i].author for i in rows],
-                                       own, reply_probs, encode)
+                                       own, reply_probs, encode, labels)
         final = {cleaned[i].id: own[k] for k, i in enumerate(rows)}
         moved = set(final)
     for k, i in enumerate(rows if not final else ()):
@@ -222,14 +257,18 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
 
 def read_thread(reader, article: Article, target_text: str, texts: list[str], answered: list[str | None],
                 ids: list[str], authors: list[str], own: np.ndarray, reply_probs: np.ndarray,
-                encode: Encoder) -> tuple[np.ndarray, np.ndarray]:
-    """The thread reader's stances and reply stances for the comments with text."""
+                encode: Encoder, labels: dict[str, str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The thread reader's stances and reply stances for the comments with text (the
+    reader adapted first to the user's `labels` of them, where there are any)."""
     from pipeline.stance_model.thread_reader import ThreadInput
 
     row_of = {comment_id: k for k, comment_id in enumerate(ids)}
     vectors = encode(list(texts))
     target_vector, title_vector = encode([target_text, article.title.strip() or target_text])
-    P, R, _ = reader.read(ThreadInput(own=own, reply=reply_probs, vectors=vectors, target_vector=target_vector,
-                                      title_vector=title_vector, parent=[row_of.get(a) for a in answered],
-                                      authors=authors, texts=texts, target=target_text))
+    thread = ThreadInput(own=own, reply=reply_probs, vectors=vectors, target_vector=target_vector,
+                         title_vector=title_vector, parent=[row_of.get(a) for a in answered],
+                         authors=authors, texts=texts, target=target_text)
+    if labels and any(i in labels for i in ids):
+        reader = reader.adapted(thread, labels, ids)
+    P, R, _ = reader.read(thread)
     return P, R

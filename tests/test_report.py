@@ -1,5 +1,6 @@
 """report.html as a person meets it: opened in headless Chromium from disk."""
 import os
+import json
 import re
 import shutil
 import subprocess
@@ -50,17 +51,32 @@ def test_report_is_self_contained(example_run):
     assert "<link" not in html and "@import" not in html
 
 
+def html_text(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
+
+
 def test_report_says_how_sure_the_stance_model_was(example_run):
     from pipeline.report import _stance_note
     from pipeline.stance import load_models, weights_for
 
     comments = pd.read_parquet(example_run.folder / "comments.parquet")
-    card = load_models(weights_for("torch")).card
-    real = card["validation"]["pipeline"][card["method"]]["real_dump"]["stance"]
+    models = load_models(weights_for(example_run.config["embed"]["backend"]))
+    card, reader = models.card, models.thread.card  # the default reads the thread as a whole
+    real = reader["real_dump"]["stance"]  # the real dump as the thread reader read it
     html = (example_run.folder / "report.html").read_text(encoding="utf-8")
     note = re.search(r'<p class="quiet" id="stance-note">(.*?)</p>', html).group(1)
     assert f"Read by {card['name']}-{card['version']}" in note
     assert f"median confidence here: {comments['stance_confidence'].median():.2f}." in note
+    unsure = (comments["stance_confidence"].dropna() < 0.5).mean()
+    assert f"{unsure:.0%} of its stances here are unsure (confidence below 0.5)" in note
+    manifest = json.loads((example_run.folder / "manifest.json").read_text())
+    assert html_text(manifest["stages"]["stance"]["article_side"]) in note
+    loo = reader["leave_one_thread_out"]
+    assert (f"macro-F1 {loo['thread_reader']['pooled']['macro_f1']:.2f} (accuracy "
+            f"{loo['thread_reader']['pooled']['accuracy']:.0%}), where reading each comment on its own gets "
+            f"{loo['pair_at_a_time']['pooled']['macro_f1']:.2f}") in note
     assert f"got {real['accuracy']:.0%} of the stances right, where always answering {real['majority_label']}" in note
     top = real["by_confidence"][-1]
     assert f"{top['correct']} of {top['n']} were right" in note

@@ -1,6 +1,7 @@
 """The stance stage, the shipped model on obvious cases, and the pairs CLI."""
 import json
 from collections import Counter
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,8 @@ from pipeline.records import STANCE_LABELS, Article, CleanComment, Comment
 from pipeline.replies import infer_reply_targets
 from pipeline.stance import annotate_stance, load_models, weights_for
 from pipeline.stage_cache import sha256_of
-from pipeline.stance_train.evaluate import REAL_LABELS, real_dump, score_as_threads
+from pipeline.stance_train.evaluate import REAL_LABELS, score_as_threads
+from pipeline.stance_train.evaluate import real_dump as scored_dump
 
 OBVIOUS = ROOT / "tests" / "data" / "stance_obvious.jsonl"
 
@@ -119,6 +121,7 @@ def test_real_dump_scoring_runs_the_pipelines_own_stance_logic(example_run, mode
     written = [{"stance": r.stance, "reply_stance": r.reply_stance if isinstance(r.reply_stance, str) else None}
                for r in frame.itertuples()]
     ids = frame["comment_id"].tolist()
+    real_dump = partial(scored_dump, thread_reader=models.reader_for(example_run.config["stance"]))
     found = real_dump(models, encode, labelled([{"id": i, **w, "annotators": [w, w]} for i, w in zip(ids, written)]),
                       dumps)
     n, n_replies = len(ids), sum(1 for w in written if w["reply_stance"])

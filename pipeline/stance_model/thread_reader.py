@@ -18,11 +18,11 @@ his side (616 of 621 pairs of the same author's comments). So the reader:
    plus the sides of the comments it is linked to: its parent and its replies,
    weighted by the reply model's agree minus disagree (a disagreeing reply pulls
    to the other side), and the same author's other comments.
-3. **The article's side**: a news report rarely states a position; its framing
-   shows in its tone. The lead's VADER compound sentiment is read as the article's
-   sentiment toward its subject: readers who write against a subject the report
-   treats kindly disagree with it, readers who write against one it treats
-   harshly agree. `side` in the output says what was read, in words.
+3. **The article's side** (`w_prior`, `w_tone`): the lead's VADER compound read
+   as the article's sentiment toward its subject, as a prior for every comment or
+   times the comment's own tone. Measured and kept at 0 in the shipped reader
+   (docs/stance.md: it learnt one site's readers, not the article); `side_note`
+   says in words how the side was read either way.
 
 The five stances: P(unrelated) from 1; the rest split into query (the pair
 model's query share, for comments that ask), discuss (where the side is unsure:
@@ -74,8 +74,27 @@ class ThreadInput:
     authors: Sequence[str]
     texts: Sequence[str]
     target: str                   # the target's text, for the article's side
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def tone(self) -> np.ndarray:
+        """VADER compound of each comment (computed once)."""
+        if "tone" not in self._memo:
+            from pipeline.stance_model.features import sentiment_features
+
+            self._memo["tone"] = sentiment_features(list(self.texts))[:, 3].astype(np.float64)
+        return self._memo["tone"]
+
+    def article_sentiment(self) -> float:
+        if "article" not in self._memo:
+            self._memo["article"] = ThreadReader.article_sentiment(self.target)
+        return self._memo["article"]
 
     def relevance_features(self) -> np.ndarray:
+        if "relevance" not in self._memo:
+            self._memo["relevance"] = self._relevance_features()
+        return self._memo["relevance"]
+
+    def _relevance_features(self) -> np.ndarray:
         E, n = _unit(self.vectors), len(self.texts)
         if n == 0:
             return np.zeros((0, len(RELEVANCE_FEATURES)))
@@ -97,11 +116,14 @@ class ThreadReader:
     feature_mean: np.ndarray
     feature_scale: np.ndarray
     w_pair: float = 0.5                   # the pair model's agree-vs-disagree log-odds
-    w_prior: float = 1.0                  # the article's side prior (minus the lead's sentiment)
+    w_prior: float = 0.0                  # the article's side prior (minus the lead's sentiment)
     bias: float = 0.0                     # a constant lean toward agree
     w_tone: float = 0.0                   # the comment's tone times the article's (same tone: agree)
     relevance_shift: float = 0.0          # added to the off-topic log-odds (the threshold)
     w_discuss: float = 1.0                # scales the discuss share (pair model's discuss x unsure side)
+    unsure_power: float = 1.0             # how much an unsure side adds to discuss (0: the pair model's alone)
+    pair_mix: float = 0.0                 # share of the pair model's own stances in the answer
+    temperature: float = 1.0              # the stances' confidence, fitted on held-out labels (P ** (1 / T))
     w_author: float = 1.0                 # the same author's other comments (shared among them)
     w_reply: float = 1.0                  # reply edges, times the reply model's agree minus disagree
     reply_blend: float = 0.5              # reply stance: weight of the two sides against the reply model
@@ -125,9 +147,7 @@ class ThreadReader:
         own = np.log(np.clip(np.asarray(t.own, np.float64), 1e-4, 1.0))
         unary = self.w_pair * (own[:, 0] - own[:, 1]) - self.w_prior * sentiment + self.bias
         if self.w_tone:
-            from pipeline.stance_model.features import sentiment_features
-
-            unary = unary + self.w_tone * sentiment_features(list(t.texts))[:, 3] * sentiment
+            unary = unary + self.w_tone * t.tone() * sentiment
         reply = np.nan_to_num(np.asarray(t.reply, np.float64), nan=0.0)
         rows, cols, weights = [], [], []
         for k, p in enumerate(t.parent):
@@ -157,15 +177,20 @@ class ThreadReader:
         if n == 0:
             return np.zeros((0, len(STANCE_LABELS))), np.zeros((0, len(REPLY_LABELS))), self.side_note(0.0)
         own = np.asarray(t.own, np.float64)
-        sentiment = self.article_sentiment(t.target)
+        sentiment = t.article_sentiment()
         u = self.unrelated(t.relevance_features())
         m = self.sides(t, sentiment)
         asks = np.array(["?" in text for text in t.texts], np.float64)
         q = own[:, STANCE_LABELS.index("query")] * asks
-        d = np.clip(self.w_discuss * own[:, STANCE_LABELS.index("discuss")] * (1 - np.abs(m)), 0.0, 1.0)
+        d = np.clip(self.w_discuss * own[:, STANCE_LABELS.index("discuss")] * (1 - np.abs(m)) ** self.unsure_power,
+                    0.0, 1.0)
         on = (1 - u) * (1 - q)
         P = np.column_stack([on * (1 - d) * (1 + m) / 2, on * (1 - d) * (1 - m) / 2, on * d, (1 - u) * q, u])
         P /= P.sum(1, keepdims=True)
+        P = (1 - self.pair_mix) * P + self.pair_mix * own / own.sum(1, keepdims=True)
+        if self.temperature != 1.0:
+            P = np.clip(P, 1e-12, None) ** (1 / self.temperature)
+            P /= P.sum(1, keepdims=True)
         R = np.array(t.reply, np.float64, copy=True)
         for k, p in enumerate(t.parent):
             if p is None or np.isnan(R[k]).any():
@@ -175,6 +200,9 @@ class ThreadReader:
             by_sides = np.array([same, 1 - same, 0.0]) * both_on + np.array([0, 0, 1.0]) * (1 - both_on)
             R[k] = self.reply_blend * by_sides + (1 - self.reply_blend) * R[k]
         return P, R, self.side_note(sentiment)
+
+    def uses_article_tone(self) -> bool:
+        return bool(self.w_prior or self.w_tone)
 
     ADAPT_BIAS = tuple(np.linspace(-3, 3, 13))
     ADAPT_SHIFT = (-2.0, -1.0, 0.0, 1.0, 2.0)
@@ -197,8 +225,16 @@ class ThreadReader:
         bias, shift = max(itertools.product(self.ADAPT_BIAS, self.ADAPT_SHIFT), key=lambda bs: loglik(*bs))
         return replace(self, bias=float(bias), relevance_shift=self.relevance_shift + float(shift))
 
-    @staticmethod
-    def side_note(sentiment: float) -> dict:
+    def side_note(self, sentiment: float) -> dict:
+        """What the reader took the article's side to be, in words a reader can check."""
+        if not self.uses_article_tone():
+            lean = ("leaning to agree where a comment's own words are unclear (readers mostly take the "
+                    "article's side)" if self.bias > 0 else "with no lean either way")
+            return {"article_sentiment": round(sentiment, 4),
+                    "reading": "the article's side was not read from its tone: each comment's side comes from its "
+                               f"own words toward the title and lead, {lean}, pulled toward the side of the "
+                               "comment it answers (away from it where it disagrees) and of its author's other "
+                               "comments"}
         if sentiment <= -0.05:
             words = ("the article reads as critical of its subject (lead sentiment {:+.2f}): comments against "
                      "that subject were read as agreeing with it").format(sentiment)
@@ -217,8 +253,9 @@ class ThreadReader:
                               "scale": self.feature_scale.tolist()},
                 "sides": {"w_pair": self.w_pair, "w_prior": self.w_prior, "bias": self.bias, "w_tone": self.w_tone,
                           "relevance_shift": self.relevance_shift, "w_discuss": self.w_discuss,
+                          "unsure_power": self.unsure_power, "pair_mix": self.pair_mix,
                           "w_author": self.w_author, "w_reply": self.w_reply, "iterations": self.iterations},
-                "reply_blend": self.reply_blend, "card": self.card}
+                "reply_blend": self.reply_blend, "temperature": self.temperature, "card": self.card}
 
     @classmethod
     def from_json(cls, spec: dict) -> "ThreadReader":
@@ -227,6 +264,7 @@ class ThreadReader:
             raise KeyError("relevance features differ from this code's")
         return cls(np.array(rel["coef"], np.float64), float(rel["intercept"]), np.array(rel["mean"], np.float64),
                    np.array(rel["scale"], np.float64), reply_blend=float(spec["reply_blend"]),
+                   temperature=float(spec.get("temperature", 1.0)),
                    card=spec.get("card", {}), **{k: (int(v) if k == "iterations" else float(v))
                                                  for k, v in spec["sides"].items()})
 

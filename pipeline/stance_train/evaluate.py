@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
-from pipeline.stance_model._base import LABELS, REPLY_LABELS, REPLY_SOURCE, SOURCES, as_source
+from pipeline.stance_model._base import FROM_STANCE, LABELS, REPLY_LABELS, REPLY_SOURCE, SOURCES, as_source
 from pipeline.stance_model.blocks import Lexicon, featurize
 from pipeline.stance_model.methods import ALL_BLOCKS, BASELINES, METHODS, as_pairs, lexicon_docs, load_method
 from pipeline.stance_train.data import DEFAULT_DATA, REPO, load_splits
@@ -127,16 +127,17 @@ def evaluate(data: Path, method, encode, baselines=BASELINES, splits=None, threa
     for name, m in every.items():
         for s, r in score_slices(m, splits, feats, encode).items():
             res["slices"][s][name] = r
-        res["pipeline"][name] = pipeline_checks(m, encode, data)
+        res["pipeline"][name] = pipeline_checks(m, encode, data, threads_too=m is method)
     if thread_reader is not None:  # the shipped stage: the same pair model, the thread read as a whole
         res["pipeline"][f"{method.name}+thread"] = pipeline_checks(method, encode, data, thread_reader)
     return json.loads(json.dumps(res, default=float), parse_float=lambda x: round(float(x), 4))
 
 
-def pipeline_checks(method, encode, data: Path, thread_reader=None) -> dict:
+def pipeline_checks(method, encode, data: Path, thread_reader=None, threads_too: bool = True) -> dict:
     """The obvious cases, the real dump, RumourEval dev threads and the labelled news
     threads, through the pipeline's stance stage (with `thread_reader`: the thread read
-    as a whole; the news threads are then each read by a reader fitted without them)."""
+    as a whole; the news threads are then each read by a reader fitted without them).
+    `threads_too` false: without the IAC authors (the baselines' runs)."""
     from pipeline.stance import StanceModels
     from pipeline.stance_train import threads
 
@@ -148,7 +149,7 @@ def pipeline_checks(method, encode, data: Path, thread_reader=None) -> dict:
                                                      thread_reader=thread_reader)):
         out["real_dump"] = found
     out["rumour_threads"] = rumour_threads(models, encode, data, thread_reader)
-    if (iac := threads.iac_authors(data, models, encode, thread_reader)) is not None:
+    if threads_too and (iac := threads.iac_authors(data, models, encode, thread_reader)) is not None:
         out["iac_authors"] = iac
     if thread_reader is not None and (news := threads.evaluate(data, models, encode)):
         out["news_threads"] = news
@@ -235,45 +236,18 @@ def obvious(models, encode, path: Path = OBVIOUS, thread_reader=None) -> dict:
 
 def rumour_threads(models, encode, data: Path, thread_reader=None) -> dict:
     """RumourEval dev through the pipeline's clean, reply targets and stance stage, thread by
-    thread: the source post is the article, its replies the comments (their tree and authors
-    as the corpus gives them); the five stances read as SDQC (unrelated as comment), macro-F1
-    over SDQC, with the majority baseline."""
-    from pipeline import clean
-    from pipeline.config import load_config
-    from pipeline.records import Article, Comment
-    from pipeline.replies import infer_reply_targets
-    from pipeline.stance import annotate_stance
+    thread (threads.rumour_threads); the five stances read as SDQC (unrelated as comment),
+    macro-F1 over SDQC, with the majority baseline."""
+    from pipeline.stance_train import threads
 
-    rows = [json.loads(line) for line in (Path(data) / "stance" / "rumoureval2019_dev.jsonl")
-            .read_text(encoding="utf-8").splitlines() if line.strip()]
-    config = load_config()["clean"]
-    nlp = clean.load_nlp(config["spacy_model"], config["lemmatizer"])
     gold, P = [], []
-    for thread_id in dict.fromkeys(r["thread_id"] for r in rows):
-        posts = [r for r in rows if r["thread_id"] == thread_id]
-        source = next((r for r in posts if r["depth"] == 0), None)
-        if source is None:
-            continue
-        article = Article(id=str(thread_id), title=source["text"], paragraphs=(), source="rumoureval-dev")
-        comments, seen = [], set()
-        for r in (r for r in posts if r["depth"] > 0):
-            parent = r["parent_id"] if r["parent_id"] in seen else None
-            comments.append(Comment(str(r["id"]), parent, 0 if parent is None else r["depth"] - 1,
-                                    str(r.get("author") or r["id"]), r["text"], 0, len(comments)))
-            seen.add(r["id"])
-        cleaned = clean.clean_comments(comments, article, config, nlp)
-        found = {a.id: a for a in annotate_stance(article, comments, cleaned,
-                                                  infer_reply_targets(comments, cleaned), encode, models,
-                                                  thread_reader=thread_reader)}
-        for r in (r for r in posts if r["depth"] > 0):
-            a = found[str(r["id"])]
-            if a.probs is not None:
-                gold.append(RE_LABEL[r["label"]])
-                P.append(a.probs)
+    for t in threads.rumour_threads(data, "dev"):
+        found = threads.stage(t, models, encode, thread_reader)
+        for comment_id, label in t.labels.items():
+            if found[comment_id].probs is not None:
+                gold.append(FROM_STANCE["rumoureval"][label["stance"]])
+                P.append(found[comment_id].probs)
     return slice_metrics(as_source(np.array(P), "rumoureval"), gold, SOURCES["rumoureval"])
-
-
-RE_LABEL = {"support": "agree", "deny": "disagree", "query": "query", "comment": "discuss"}
 
 
 CONFIDENCE_BANDS = (0.0, 0.4, 0.5, 0.6, 0.8, 1.0)

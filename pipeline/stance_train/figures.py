@@ -77,6 +77,54 @@ def pipeline_lines(card: dict) -> list[str]:
     return out
 
 
+def reader_lines(reader: dict) -> list[str]:
+    """The thread reader's card: each thread slice, the reader beside the pair-at-a-time path."""
+    loo = reader["leave_one_thread_out"]
+    lines = [f"Thread reader {reader.get('version', '?')} (stance.thread: true, the default), fitted on "
+             f"{reader.get('fitted_on', '?')}, on {reader.get('embed_backend', '?')} vectors; the pair-at-a-time "
+             "path is stance.thread: false, comment-stance 3.0 alone.",
+             "", "| thread slice | thread reader | pair at a time | baseline |", "| --- | --- | --- | --- |"]
+    ours, pair = loo["thread_reader"], loo["pair_at_a_time"]
+    lines.append(f"| news threads ({len(loo['threads'])} Fox sections, labels two outside passes agreed on, "
+                 f"n={ours['pooled']['n']}), each read by a reader fitted without it: macro-F1 over agree / "
+                 f"disagree / discuss / unrelated (accuracy) | **{ours['pooled']['macro_f1']:.3f}** "
+                 f"({ours['pooled']['accuracy']:.3f}) | {pair['pooled']['macro_f1']:.3f} ({pair['pooled']['accuracy']:.3f})"
+                 f" | always agree {ours['always_agree']['macro_f1']:.3f} ({ours['always_agree']['accuracy']:.3f}) |")
+    lines.append(f"| the same threads, reply stance toward the comment answered, macro-F1 (n={ours['reply']['n']}) "
+                 f"| {ours['reply']['macro_f1']:.3f} | {pair['reply']['macro_f1']:.3f} | |")
+    rumours = reader.get("rumour_dev_threads") or {}
+    if rumours:
+        r, p = rumours["thread_reader"], rumours["pair_at_a_time"]
+        lines.append(f"| RumourEval-2019 dev threads read as dumps, SDQC macro-F1 (n={r['n']}) | "
+                     f"{r['macro_f1']:.3f} | {p['macro_f1']:.3f} | majority {r['majority_macro_f1']:.3f} |")
+    iac = reader.get("iac_validation_authors") or {}
+    if iac.get("thread_reader"):
+        r, p = iac["thread_reader"], iac["pair_at_a_time"]
+        lines.append(f"| IAC validation discussions ({r['discussions']}), each labelled author's stance toward the "
+                     f"topic from their posts, macro-F1 pro / anti (n={r['n']} authors) | {r['macro_f1']:.3f} | "
+                     f"{p['macro_f1']:.3f} | majority {r['majority_macro_f1']:.3f} |")
+    real = reader.get("real_dump")
+    if real and "stance" in real:
+        st = real["stance"]
+        lines.append(f"| the real dump, our labels (team labels, two passes), macro-F1 over the five (accuracy), n={st['n']} "
+                     f"| {st['macro_f1']:.3f} ({st['accuracy']:.3f}) | see below | always {st['majority_label']} "
+                     f"{st['majority_macro_f1']:.3f} ({st['majority_accuracy']:.3f}) |")
+    lines += ["", "By thread (macro-F1 / accuracy), reader and pair at a time: " + "; ".join(
+        f"{t} {ours['by_thread'][t]['macro_f1']:.3f} / {ours['by_thread'][t]['accuracy']:.3f} and "
+        f"{pair['by_thread'][t]['macro_f1']:.3f} / {pair['by_thread'][t]['accuracy']:.3f}" for t in loo["threads"]) + "."]
+    if "ece15" in ours["pooled"]:
+        p = ours["pooled"]
+        lines += ["", f"Its confidence on those threads (temperature fitted on the training threads): ECE over 15 bins "
+                  f"{p['ece15']:.3f}; {p['unsure_share']:.0%} of the stances below 0.5 (the report's unsure share), "
+                  f"{p['accuracy_when_sure']:.0%} right at 0.5 or above against {p['accuracy']:.0%} over all."]
+    curve = loo.get("learning_curve")
+    if curve:
+        lines += ["", "Adapted to a thread's own labels (stance.labels; each news thread, its reader fitted "
+                  "without it, k of its labelled comments drawn five times, the rest scored), macro-F1: "
+                  + ", ".join(f"{k} labels {m['macro_f1']:.3f}" for k, m in curve.items()) + "."]
+    return lines
+
+
 def render() -> str:
     lines = []
     for backend, what in (("torch", "MiniLM's vectors (embed.backend torch, onnx, onnx-int8)"),
@@ -90,6 +138,10 @@ def render() -> str:
         lines += slice_table(card) + ["", "Where a baseline is above it:", ""] + exceptions(card)
         lines += ["", "Through the pipeline's stance stage (five labels; replies toward the comment answered):", ""]
         lines += pipeline_lines(card) + [""]
+        reader = json.loads(path.read_text(encoding="utf-8")) if (path := weights_for(backend) / "thread_reader.json"
+                                                                  ).is_file() else None
+        if reader and reader.get("card", {}).get("leave_one_thread_out"):
+            lines += reader_lines(reader["card"]) + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 
