@@ -53,8 +53,8 @@ train-stance: $(STAMP)
 # The thread reader (stance.thread) over the shipped pair model: fitted on the labelled news threads in
 # ../shared/data/threads, with its figures (each thread read by a reader fitted without it; minutes).
 train-thread-reader: $(STAMP)
-	$(PY) -m pipeline.stance_train.threads --data $(SHARED)/data
-	$(PY) -m pipeline.stance_train.threads --data $(SHARED)/data --embed-backend static
+	$(PY) -m pipeline.stance_train.reader --data $(SHARED)/data
+	$(PY) -m pipeline.stance_train.reader --data $(SHARED)/data --embed-backend static
 
 # Validation figures of the shipped model beside the baselines, trained in the same run on the
 # same splits (minilm-lr, tfidf-mlp, joined-mlp), on every human-labelled slice, and the thread

@@ -162,7 +162,7 @@ def _check_value(key: str, value: Any, default: Any, source: str, line: int | No
         if bound:
             raise PipelineError(f"config key '{key}' must be {bound}, got {value!r}", **where,
                                 hint=f"the default is {default!r}")
-    if isinstance(value, str) and value != "auto":
+    if isinstance(value, str) and value != "auto" and not (value == "" == default):  # "" where "" is the default: unset
         if not value.strip() or "\x00" in value:
             raise PipelineError(f"config key '{key}' must be a non-empty string without NUL bytes, "
                                 f"got {value!r}", **where, hint=f"the default is {default!r}")

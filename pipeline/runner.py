@@ -333,7 +333,9 @@ def up_to_date(path: Path, name: str, config: dict, resources: Resources, thread
 
 def process_dump(path: Path, name: str, config: dict, resources: Resources,
                  executor: Executor | None = None, thread: str | None = None) -> Path:
-    """Run every stage on one dump and swap its artifacts into place."""
+    """Run every stage on one dump and swap its artifacts into place (`thread`: which
+    thread of a many-thread file)."""
+    thread_key = thread
     executor = executor or LocalExecutor(config, resources)
     try:
         sha256, size = sha256_of(path), path.stat().st_size
@@ -375,7 +377,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
         run.stages["export"] = {"seconds": round(time.perf_counter() - start, 3), "rows": len(rows)}
         manifest = build_manifest(path, sha256, size, thread, config, resources, run, topic_result)
         manifest["executor"] = executor.about()
-        manifest["run_key"] = run_key(path, sha256, config, resources, thread)
+        manifest["run_key"] = run_key(path, sha256, config, resources, thread_key)
         files = file_hashes(staging)
         # what a user added or changed in the earlier folder comes along, byte for byte
         kept = artifacts.carry_user_files(out_root / name, staging)

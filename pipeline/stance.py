@@ -215,11 +215,12 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
     final: dict[str, np.ndarray] = {}
     moved: set[str] = set()
     if thread_reader is not None and rows:
-        own, reply_probs = read_thread(thread_reader, article, target_text, texts, answered,
-                                       [cleaned[i].id for i in rows], [comments[i].author for i in rows],
-                                       own, reply_probs, encode, labels)
-        final = {cleaned[i].id: own[k] for k, i in enumerate(rows)}
-        moved = set(final)
+        read, reply_probs = read_thread(thread_reader, article, target_text, texts, answered,
+                                        [cleaned[i].id for i in rows], [comments[i].author for i in rows],
+                                        own, reply_probs, encode, labels)
+        final = {cleaned[i].id: read[k] for k, i in enumerate(rows)}
+        # `thread` where reading the thread changed the label from the comment's own reading
+        moved = {cleaned[i].id for k, i in enumerate(rows) if read[k].argmax() != own[k].argmax()}
     for k, i in enumerate(rows if not final else ()):
         comment_id = cleaned[i].id
         probs = own[k]

@@ -13,7 +13,7 @@ from pipeline.records import CleanComment
 
 CACHED = [s for s in stages.STAGES if s.cached]
 INPUTS = {stages.DUMP: "dump", "ingest": "thread", "clean": "cleaned", "embed": "vectors"}
-MODELS = {"embedding": "minilm", "stance_weights": "weights"}
+MODELS = {"embedding": "minilm", "stance_weights": "weights", "stance_labels": ""}
 
 
 def keys(config, inputs=INPUTS, models=MODELS) -> dict[str, str]:
@@ -62,7 +62,8 @@ def test_a_stage_keys_on_its_upstream_output(config, upstream, rerun):
     assert changed(keys(config), keys(config, dict(INPUTS, **{upstream: "other"}))) == rerun
 
 
-@pytest.mark.parametrize("model, rerun", [("embedding", {"stance"}), ("stance_weights", {"stance"})])
+@pytest.mark.parametrize("model, rerun", [("embedding", {"stance"}), ("stance_weights", {"stance"}),
+                                         ("stance_labels", {"stance"})])
 def test_model_files(config, model, rerun):
     assert changed(keys(config), keys(config, models=dict(MODELS, **{model: "other"}))) == rerun
 

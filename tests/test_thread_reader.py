@@ -45,6 +45,22 @@ def test_a_reply_takes_its_parents_side_or_the_other_by_the_reply_stance():
     assert abs(flat[AGREE] - flat[DISAGREE]) < abs(r.read(disagrees)[0][1][AGREE] - r.read(disagrees)[0][1][DISAGREE])
 
 
+def test_strong_links_settle_instead_of_swinging():
+    """Undamped, a reply that fully agrees with its parent under strong links swung to the
+    other side on every round (the answer hung on the round count)."""
+    t = thread([SURE_AGREE, UNSURE], [NAN, [1.0, 0.0, 0.0]], [None, 0], ["a", "b"])
+    for iterations in (29, 30, 100):
+        m = reader(w_pair=1.0, w_reply=2.0, iterations=iterations).sides(t, 0.0)
+        assert m[0] > 0 and m[1] > 0
+
+
+def test_placeholder_authors_are_not_one_author():
+    sure_disagree = [0.02, 0.9, 0.04, 0.02, 0.02]
+    t = thread([sure_disagree, UNSURE], [NAN, NAN], [None, None], ["(no name)", "(no name)"])
+    r = reader(w_pair=1.0, w_author=2.0)
+    assert r.read(t)[0][1].argmax() == r.read(thread([UNSURE], [NAN], [None], ["x"]))[0][0].argmax()
+
+
 def test_an_author_keeps_a_side_across_comments():
     sure_disagree = [0.02, 0.9, 0.04, 0.02, 0.02]
     t = thread([sure_disagree, UNSURE, UNSURE], [NAN, NAN, NAN], [None, None, None], ["x", "y", "x"])
@@ -111,9 +127,8 @@ def test_stance_thread_false_is_the_pair_at_a_time_path(embedder):
     whole = annotate_stance(article, comments, cleaned, targets, embedder.encode, models,
                             thread_reader=models.reader_for({"thread": True}))
     assert models.reader_for({"thread": False}) is None and models.reader_for({"thread": True}) is models.thread
-    assert {a.context for a in whole} == {"thread"}
-    assert "text" in {a.context for a in pair}
-    assert [a.probs for a in pair] != [a.probs for a in whole]
+    assert {a.context for a in whole} <= {"text", "thread"}
+    assert whole[2].stance == "unrelated"  # the banter, by its distance from the article and the thread
     for a in whole:
         assert sum(a.probs) == pytest.approx(1, abs=1e-3)
 

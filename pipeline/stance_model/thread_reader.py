@@ -45,9 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.clean import author_key
 from pipeline.records import REPLY_LABELS, STANCE_LABELS
 
 FILE = "thread_reader.json"
+NO_AUTHOR = {"", "(no name)", "[deleted]", "[removed]", "deleted", "anonymous", "guest"}
 RELEVANCE_FEATURES = ("z_cos_target", "cos_target", "z_cos_title", "z_cos_thread", "cos_thread", "is_reply",
                       "cos_parent", "log_tokens")
 
@@ -127,7 +129,7 @@ class ThreadReader:
     w_author: float = 1.0                 # the same author's other comments (shared among them)
     w_reply: float = 1.0                  # reply edges, times the reply model's agree minus disagree
     reply_blend: float = 0.5              # reply stance: weight of the two sides against the reply model
-    iterations: int = 30
+    iterations: int = 100
     card: dict = field(default_factory=dict)
 
     # ---- the parts
@@ -156,7 +158,9 @@ class ThreadReader:
                 rows += [k, p]; cols += [p, k]; weights += [w, w]
         by_author: dict[str, list[int]] = defaultdict(list)
         for k, a in enumerate(t.authors):
-            by_author[a].append(k)
+            key = author_key(a).strip().lower()
+            if key not in NO_AUTHOR:  # placeholders name nobody: their comments are not one author's
+                by_author[key].append(k)
         for ks in by_author.values():
             if len(ks) > 1 and self.w_author:
                 for k in ks:  # k's pull from each of the author's other comments; their total is w_author
@@ -166,8 +170,11 @@ class ThreadReader:
 
         J = sparse.csr_matrix((weights, (rows, cols)), shape=(n, n))
         m = np.tanh(unary)
-        for _ in range(self.iterations):
-            m = np.tanh(unary + J @ m)
+        for _ in range(self.iterations):  # damped, so strong links settle instead of swinging
+            new = 0.5 * m + 0.5 * np.tanh(unary + J @ m)
+            if np.abs(new - m).max() < 1e-6:
+                return new
+            m = new
         return m
 
     def read(self, t: ThreadInput) -> tuple[np.ndarray, np.ndarray, dict]:

@@ -23,6 +23,7 @@ from pipeline.stance_model._base import FROM_STANCE, LABELS, REPLY_LABELS, REPLY
 from pipeline.stance_model.blocks import Lexicon, featurize
 from pipeline.stance_model.methods import ALL_BLOCKS, BASELINES, METHODS, as_pairs, lexicon_docs, load_method
 from pipeline.stance_train.data import DEFAULT_DATA, REPO, load_splits
+from pipeline.stance_train.metrics import ece
 
 OBVIOUS = REPO / "tests" / "data" / "stance_obvious.jsonl"
 # our labels of the real dump in ../shared/dumps (its file name and sha256, comment ids, labels: no text)
@@ -36,12 +37,6 @@ def dumps_beside(data: Path) -> Path:
 
 
 DUMPS = dumps_beside(DEFAULT_DATA)
-
-def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
-    idx = np.clip(np.digitize(conf, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
-    return float(sum(abs(correct[idx == b].mean() - conf[idx == b].mean()) * (idx == b).mean()
-                     for b in range(bins) if (idx == b).any()))
-
 
 def fnc_score(gold, pred) -> float:
     """Official FNC-1 weighted score, % of the best possible."""

@@ -1,7 +1,7 @@
 """The thread reader (stance_model/thread_reader.py): fitted on labelled news threads,
 measured thread by thread, each thread scored by a reader fitted without it.
 
-    python -m pipeline.stance_train.threads [--data ../shared/data] [--embed-backend onnx-int8] [--no-save]
+    (fitted and saved by python -m pipeline.stance_train.reader; make train-thread-reader)
 
 The labelled news threads are ../shared/data/threads/fox/ (five Fox News comment
 sections) with the comments two independent passes labelled alike
@@ -19,7 +19,6 @@ is fitted on all five threads; its card keeps the leave-one-out figures.
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 from collections import Counter
@@ -272,7 +271,7 @@ def score(threads: list[LabelledThread], found: dict) -> dict:
         rids = [c for c in ids if t.labels[c].get("reply_stance") and a[c].reply_stance]
         rg += [t.labels[c]["reply_stance"] for c in rids]
         rp += [a[c].reply_stance for c in rids]
-    from pipeline.stance_train.evaluate import ece
+    from pipeline.stance_train.metrics import ece
 
     out["pooled"] = metrics(gold_all, pred_all)
     right = np.array(gold_all) == np.array(pred_all)
@@ -352,61 +351,6 @@ def table(res: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default=str(DEFAULT_DATA))
-    ap.add_argument("--embed-backend", default="onnx-int8", choices=("torch", "onnx", "onnx-int8", "static"))
-    ap.add_argument("--cache-dir", default=None)
-    ap.add_argument("--no-save", action="store_true", help="measure only; leave the shipped reader as it is")
-    ap.add_argument("--with-rumours", action="store_true",
-                    help="fit the side weights on RumourEval train threads too (measured, not shipped: docs/stance.md)")
-    args = ap.parse_args(argv)
-    from pipeline.stance import load_models, weights_for
-    from pipeline.stance_train.data import make_encoder
-
-    encode = make_encoder(args.cache_dir, args.embed_backend)
-    folder = weights_for(args.embed_backend)
-    models = load_models(folder)
-    res = evaluate(Path(args.data), models, encode)
-    if res is None:
-        raise SystemExit(f"error: {args.data}/threads/fox_labels/agreed.jsonl not found: pass --data with the "
-                         "folder holding threads/ (../shared/data)")
-    print(table(res))
-    if not args.no_save:
-        threads = load_news_threads(Path(args.data))
-        rumours = prepare_rumours(Path(args.data), models, encode) if args.with_rumours else []
-        reader = fit_reader([(t, inputs(t, models, encode)) for t in threads], rumours)
-        reader.card = {"name": "thread-reader", "version": "1", "embed_backend": args.embed_backend,
-                       "fitted_on": "threads/fox (five Fox News threads, agreed labels)"
-                                    + ("; side weights also on RumourEval 2019 train threads" if rumours else ""),
-                       "leave_one_thread_out": res}
-        from pipeline.stance import StanceModels
-        from pipeline.stance_train.evaluate import REAL_LABELS, dumps_beside, real_dump
-
-        from pipeline.stance_train.evaluate import rumour_threads
-
-        shipped = StanceModels(models.method, models.card, folder, reader)
-        found = real_dump(shipped, encode, dumps=dumps_beside(Path(args.data)),
-                          thread_reader=reader) if REAL_LABELS.is_file() else None
-        if found and "stance" in found:
-            reader.card["real_dump"] = found
-        # the other thread slices, beside the pair-at-a-time path (None)
-        reader.card["rumour_dev_threads"] = {name: rumour_threads(models, encode, Path(args.data), r)
-                                             for name, r in (("thread_reader", reader), ("pair_at_a_time", None))}
-        reader.card["iac_validation_authors"] = {name: iac_authors(Path(args.data), models, encode, r)
-                                                 for name, r in (("thread_reader", reader),
-                                                                 ("pair_at_a_time", None))}
-        for name, r in reader.card["rumour_dev_threads"].items():
-            print(f"RumourEval dev threads, {name}: SDQC macro-F1 {r['macro_f1']:.4f}")
-        for name, r in reader.card["iac_validation_authors"].items():
-            if r:
-                print(f"IAC validation authors, {name}: macro-F1 {r['macro_f1']:.4f} acc {r['accuracy']:.4f} "
-                      f"(n={r['n']}; majority {r['majority_macro_f1']:.4f})")
-        reader.save(folder)
-        print(f"saved {folder}/thread_reader.json")
-
-
-
 def iac_authors(data: Path, models, encode, thread_reader=None, limit: int | None = None) -> dict | None:
     """The IAC validation discussions (threads/iac, splits.json) through clean, reply
     targets and the stance stage, the thread's topic as the article: each labelled
@@ -465,7 +409,3 @@ def iac_authors(data: Path, models, encode, thread_reader=None, limit: int | Non
                                                     average="macro", zero_division=0)), 4)
     out["discussions"] = len(wanted)
     return out
-
-
-if __name__ == "__main__":
-    main()
