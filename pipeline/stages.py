@@ -178,7 +178,8 @@ def _stance(ctx: StageContext):
                                   ctx.executor.stance_scores(ctx.name),
                                   target=section["target"], adapt_priors=section["adapt_priors"],
                                   thread_reader=ctx.resources.stance_models.reader_for(section),
-                                  labels=stance.read_labels(section["labels"]) if section["labels"] else None)
+                                  labels=stance.read_labels(section["labels"]) if section["labels"] else None,
+                                  vectors=ctx.outputs["embed"].vectors if "embed" in ctx.outputs else None)
 
 
 def _describe_stance(found, ctx: StageContext) -> dict:

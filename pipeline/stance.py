@@ -195,7 +195,8 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
                     encode: Encoder, models: StanceModels,
                     scores: tuple[np.ndarray, np.ndarray] | None = None,
                     target: str = "title_lead", adapt_priors: bool = False,
-                    thread_reader=None, labels: dict[str, str] | None = None) -> list[StanceAssignment]:
+                    thread_reader=None, labels: dict[str, str] | None = None,
+                    vectors: np.ndarray | None = None) -> list[StanceAssignment]:
     """One StanceAssignment per comment, in comment order. `scores` are
     score_comments' output where it ran elsewhere (the Ray executor).
     `adapt_priors`: re-estimate the thread's own label mix first (thread.adapt_priors).
@@ -217,7 +218,8 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
     if thread_reader is not None and rows:
         read, reply_probs = read_thread(thread_reader, article, target_text, texts, answered,
                                         [cleaned[i].id for i in rows], [comments[i].author for i in rows],
-                                        own, reply_probs, encode, labels)
+                                        own, reply_probs, encode, labels,
+                                        None if vectors is None else np.asarray(vectors)[rows])
         final = {cleaned[i].id: read[k] for k, i in enumerate(rows)}
         # `thread` where reading the thread changed the label from the comment's own reading
         moved = {cleaned[i].id for k, i in enumerate(rows) if read[k].argmax() != own[k].argmax()}
@@ -258,13 +260,15 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
 
 def read_thread(reader, article: Article, target_text: str, texts: list[str], answered: list[str | None],
                 ids: list[str], authors: list[str], own: np.ndarray, reply_probs: np.ndarray,
-                encode: Encoder, labels: dict[str, str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                encode: Encoder, labels: dict[str, str] | None = None,
+                vectors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The thread reader's stances and reply stances for the comments with text (the
     reader adapted first to the user's `labels` of them, where there are any)."""
     from pipeline.stance_model.thread_reader import ThreadInput
 
     row_of = {comment_id: k for k, comment_id in enumerate(ids)}
-    vectors = encode(list(texts))
+    # the embed stage's vectors where the stage has them: int8 vectors move with their batch-mates
+    vectors = encode(list(texts)) if vectors is None else vectors
     target_vector, title_vector = encode([target_text, article.title.strip() or target_text])
     thread = ThreadInput(own=own, reply=reply_probs, vectors=vectors, target_vector=target_vector,
                          title_vector=title_vector, parent=[row_of.get(a) for a in answered],
