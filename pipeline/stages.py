@@ -186,6 +186,7 @@ def _describe_stance(found, ctx: StageContext) -> dict:
     models, section = ctx.resources.stance_models, ctx.config["stance"]
     reader = models.reader_for(section)
     out = {"model": models.name, "thread_reader": reader is not None,
+           "thread_reader_version": reader.card.get("version") if reader is not None else None,
            **{label: sum(1 for a in found if a.stance == label) for label in STANCE_LABELS},
            "moved_by_thread": sum(1 for a in found if a.context == "thread")}
     if reader is not None:

@@ -18,6 +18,10 @@ sentences are new work. The reply tree enters twice:
 
 Comments are visited in dump order, which puts every parent before its
 replies, so a parent's final stance is known when its replies are scored.
+
+That is the comment-at-a-time path (stance.thread: false). By default the
+thread reader (stance_model/thread_reader.py) takes the per-comment scores and
+decides the thread's comments together instead (read_thread).
 """
 from __future__ import annotations
 
@@ -258,21 +262,29 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
     return assignments
 
 
+def thread_input(article: Article, target_text: str, texts: list[str], answered: list[str | None],
+                 ids: list[str], authors: list[str], own: np.ndarray, reply_probs: np.ndarray,
+                 encode: Encoder, vectors: np.ndarray | None = None):
+    """What the thread reader reads of a thread's comments with text (rows as `ids`):
+    `vectors` are the embed stage's where the stage has them (int8 vectors move with their
+    batch-mates, so encoding them again can give other bits)."""
+    from pipeline.stance_model.thread_reader import ThreadInput
+
+    row_of = {comment_id: k for k, comment_id in enumerate(ids)}
+    vectors = encode(list(texts)) if vectors is None else vectors
+    target_vector, title_vector = encode([target_text, article.title.strip() or target_text])
+    return ThreadInput(own=own, reply=reply_probs, vectors=vectors, target_vector=target_vector,
+                       title_vector=title_vector, parent=[row_of.get(a) for a in answered],
+                       authors=list(authors), texts=list(texts), target=target_text)
+
+
 def read_thread(reader, article: Article, target_text: str, texts: list[str], answered: list[str | None],
                 ids: list[str], authors: list[str], own: np.ndarray, reply_probs: np.ndarray,
                 encode: Encoder, labels: dict[str, str] | None = None,
                 vectors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The thread reader's stances and reply stances for the comments with text (the
     reader adapted first to the user's `labels` of them, where there are any)."""
-    from pipeline.stance_model.thread_reader import ThreadInput
-
-    row_of = {comment_id: k for k, comment_id in enumerate(ids)}
-    # the embed stage's vectors where the stage has them: int8 vectors move with their batch-mates
-    vectors = encode(list(texts)) if vectors is None else vectors
-    target_vector, title_vector = encode([target_text, article.title.strip() or target_text])
-    thread = ThreadInput(own=own, reply=reply_probs, vectors=vectors, target_vector=target_vector,
-                         title_vector=title_vector, parent=[row_of.get(a) for a in answered],
-                         authors=authors, texts=texts, target=target_text)
+    thread = thread_input(article, target_text, texts, answered, ids, authors, own, reply_probs, encode, vectors)
     if labels and any(i in labels for i in ids):
         reader = reader.adapted(thread, labels, ids)
     P, R, _ = reader.read(thread)

@@ -109,6 +109,11 @@ def test_the_reader_file_is_json_numbers_and_a_mismatch_is_a_clear_error(tmp_pat
     (tmp_path / "thread_reader.json").write_text(json.dumps(spec))
     with pytest.raises(KeyError):
         ThreadReader.load(tmp_path)
+    spec = shipped.to_json()
+    spec["sides"]["w_reply"] = float("nan")
+    (tmp_path / "thread_reader.json").write_text(json.dumps(spec))
+    with pytest.raises(ValueError):
+        ThreadReader.load(tmp_path)
 
 
 def test_stance_thread_false_is_the_pair_at_a_time_path(embedder):
@@ -162,6 +167,9 @@ def test_the_stance_key_follows_the_labels_files_content(tmp_path):
     path.write_text('{"id": "c1", "label": "disagree"}\n')
     assert fingerprint(resources) != first
     assert fingerprint(SimpleNamespace(config={"stance": {"labels": ""}})) == ""
+    from pipeline.stages import STAGES
+
+    assert "stance_labels" in next(s for s in STAGES if s.name == "stance").models
 
 
 def test_coordinate_ascent_keeps_to_the_grid_and_never_loses_ground():

@@ -269,6 +269,10 @@ class ThreadReader:
         rel = spec["relevance"]
         if list(rel["features"]) != list(RELEVANCE_FEATURES):
             raise KeyError("relevance features differ from this code's")
+        numbers = [*rel["coef"], rel["intercept"], *rel["mean"], *rel["scale"], *spec["sides"].values(),
+                   spec["reply_blend"], spec.get("temperature", 1.0)]
+        if not all(isinstance(x, (int, float)) and np.isfinite(x) for x in numbers):
+            raise ValueError("thread reader weights must be finite numbers")
         return cls(np.array(rel["coef"], np.float64), float(rel["intercept"]), np.array(rel["mean"], np.float64),
                    np.array(rel["scale"], np.float64), reply_blend=float(spec["reply_blend"]),
                    temperature=float(spec.get("temperature", 1.0)),

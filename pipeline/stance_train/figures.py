@@ -71,7 +71,7 @@ def pipeline_lines(card: dict) -> list[str]:
                              f"(majority {real['reply']['majority_accuracy']:.3f})")
         if "rumour_threads" in checks:
             r = checks["rumour_threads"]
-            parts.append(f"RumourEval dev threads read as dumps, SDQC macro-F1 {r['macro_f1']:.3f} "
+            parts.append(f"RumourEval dev replies, each alone under its source (3.0's check), SDQC macro-F1 {r['macro_f1']:.3f} "
                          f"(majority {r['majority_macro_f1']:.3f})")
         out.append(f"- {name}: " + "; ".join(parts) + ".")
     return out
@@ -107,7 +107,7 @@ def reader_lines(reader: dict) -> list[str]:
     if real and "stance" in real:
         st = real["stance"]
         lines.append(f"| the real dump, our labels (team labels, two passes), macro-F1 over the five (accuracy), n={st['n']} "
-                     f"| {st['macro_f1']:.3f} ({st['accuracy']:.3f}) | see below | always {st['majority_label']} "
+                     f"| {st['macro_f1']:.3f} ({st['accuracy']:.3f}) | the pair model's line above (torch vectors) | always {st['majority_label']} "
                      f"{st['majority_macro_f1']:.3f} ({st['majority_accuracy']:.3f}) |")
     lines += ["", "By thread (macro-F1 / accuracy), reader and pair at a time: " + "; ".join(
         f"{t} {ours['by_thread'][t]['macro_f1']:.3f} / {ours['by_thread'][t]['accuracy']:.3f} and "
@@ -120,8 +120,11 @@ def reader_lines(reader: dict) -> list[str]:
     curve = loo.get("learning_curve")
     if curve:
         lines += ["", "Adapted to a thread's own labels (stance.labels; each news thread, its reader fitted "
-                  "without it, k of its labelled comments drawn five times, the rest scored), macro-F1: "
-                  + ", ".join(f"{k} labels {m['macro_f1']:.3f}" for k, m in curve.items()) + "."]
+                  "without it, k of its labelled comments drawn five times, the rest scored), macro-F1 "
+                  "(in brackets: the same reader without the labels, on the same comments): "
+                  + ", ".join(f"{k} labels {m['macro_f1']:.3f}" + (f" ({m['unadapted_macro_f1']:.3f})"
+                                                                  if "unadapted_macro_f1" in m else "")
+                              for k, m in curve.items()) + "."]
     return lines
 
 

@@ -9,7 +9,7 @@ sections) with the comments two independent passes labelled alike
 ingest, clean, reply targets and the stance stage as `make pipeline` runs it.
 
 Fitting: the off-topic regression on the training threads' labelled comments; the
-side weights by a grid, the setting with the best pooled macro-F1 (agree, disagree,
+side weights by coordinate ascent over GRID's values, the setting with the best pooled macro-F1 (agree, disagree,
 discuss, unrelated) over the training threads. Evaluation: leave one thread out
 (the reader that scores a thread never saw its labels), with the pair-at-a-time
 model (stance.thread false, comment-stance 3.0's path) and the majority baseline
@@ -145,16 +145,13 @@ def stage(t: LabelledThread, models, encode, reader) -> dict:
 
 def inputs(t: LabelledThread, models, encode) -> tuple[ThreadInput, list[str]]:
     """What the reader reads of a thread (the stage's own inputs), and the rows' ids."""
-    from pipeline.stance import article_target, score_comments, stance_inputs
+    from pipeline.stance import score_comments, stance_inputs, thread_input
 
     rows, target, texts, parents = stance_inputs(t.thread.article, t.cleaned, t.targets)
     own, reply = score_comments(target, texts, parents, encode, models)
     ids = [t.cleaned[i].id for i in rows]
-    row_of = {c: k for k, c in enumerate(ids)}
-    target_vector, title_vector = encode([target, t.thread.article.title.strip() or target])
-    return ThreadInput(own, reply, encode(texts), target_vector, title_vector,
-                       [row_of.get(t.targets[c][0]) for c in ids], [t.thread.comments[i].author for i in rows],
-                       texts, article_target(t.thread.article)), ids
+    return thread_input(t.thread.article, target, texts, [t.targets[c][0] for c in ids], ids,
+                        [t.thread.comments[i].author for i in rows], own, reply, encode), ids
 
 
 def labelled_rows(ids: list[str], labels: dict) -> tuple[list[int], list[str]]:
@@ -248,7 +245,6 @@ def nll(prepared: list, reader: ThreadReader) -> float:
 
 
 def metrics(gold: list[str], pred: list[str], labels=FOUR) -> dict:
-    majority = Counter(gold).most_common(1)[0][0] if gold else "agree"
     return {"n": len(gold), "macro_f1": round(float(f1_score(gold, pred, labels=list(labels), average="macro",
                                                              zero_division=0)), 4),
             "accuracy": round(float(accuracy_score(gold, pred)), 4) if gold else 0.0,
@@ -288,24 +284,28 @@ def score(threads: list[LabelledThread], found: dict) -> dict:
 
 
 def learning_curve(threads, prepared, readers, repeats: int = 5, seed: int = 13) -> dict:
-    """Each thread adapted from k of its own labels (its reader fitted without it), scored on the rest."""
+    """Each thread adapted from k of its own labels (its reader fitted without it), scored on
+    the rest; `unadapted_macro_f1` is the same reader without the labels on the same comments
+    (a thread with k labels or fewer drops out at k, so the rows of the curve differ)."""
     out = {}
     for k in CURVE:
-        gold, pred = [], []
+        gold, pred, before = [], [], []
         for t, (ti, ids) in zip(threads, prepared):
             rows, g = labelled_rows(ids, t.labels)
             if k >= len(rows):
                 continue
             rng = np.random.default_rng(seed)
+            unadapted = readers[t.name].read(ti)[0]
             for _ in range(repeats if k else 1):
                 pick = set(rng.choice(len(rows), size=k, replace=False).tolist()) if k else set()
                 given = {ids[rows[j]]: g[j] for j in pick}
-                reader = readers[t.name].adapted(ti, given, ids)
-                P = reader.read(ti)[0]
-                rest = [j for j in range(len(rows)) if j not in pick]
-                gold += [g[j] for j in rest]
-                pred += [STANCE_LABELS[i] for i in P[[rows[j] for j in rest]].argmax(1)]
+                P = readers[t.name].adapted(ti, given, ids).read(ti)[0]
+                rest = [rows[j] for j in range(len(rows)) if j not in pick]
+                gold += [g[j] for j in range(len(rows)) if j not in pick]
+                pred += [STANCE_LABELS[i] for i in P[rest].argmax(1)]
+                before += [STANCE_LABELS[i] for i in unadapted[rest].argmax(1)]
         out[str(k)] = metrics(gold, pred)
+        out[str(k)]["unadapted_macro_f1"] = metrics(gold, before)["macro_f1"]
     return out
 
 
