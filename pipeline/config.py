@@ -15,6 +15,7 @@ import difflib
 import json
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,11 @@ import yaml
 from pipeline.errors import PipelineError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
+# a checkout's configs/default.yaml; installed with `pip install .`, the copy under the
+# environment's share/ (pyproject.toml's data-files)
+DEFAULT_CONFIG = next((p for p in (PROJECT_ROOT / "configs" / "default.yaml",
+                                   Path(sys.prefix) / "share" / "comment-pipeline" / "configs" / "default.yaml")
+                       if p.is_file()), PROJECT_ROOT / "configs" / "default.yaml")
 
 Config = dict[str, Any]
 CHOICES = {

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import cli
+from conftest import ROOT, cli
 
 
 
@@ -41,3 +41,23 @@ def test_empty_folder(tmp_path):
     (tmp_path / "dumps").mkdir()
     result = cli("run", "dumps", cwd=tmp_path)
     assert result.returncode == 2 and "dumps: no dumps in this folder" in result.stderr
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_what_a_run_reads(tmp_path):
+    """`pip install .` (not editable) gives a command that runs: the wheel holds the stance
+    weights, the thread reader and the default config, and names the console script."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("comment_pipeline-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for backend in ("minilm", "static"):
+        for file in ("card.json", "stance.npz", "thread_reader.json"):
+            assert f"pipeline/stance_model/weights/{backend}/stance-heads/{file}" in names
+    assert any(n.endswith(".data/data/share/comment-pipeline/configs/default.yaml") for n in names)
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "comment-pipeline = " in zipfile.ZipFile(wheel).read(entry_points).decode()
