@@ -16,12 +16,12 @@ Sections (--only picks some; all by default):
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from pipeline.offline import go_offline
+
+go_offline()
 
 SECTIONS = ("stance", "memory", "e2e", "backends", "sampling", "floor")
 

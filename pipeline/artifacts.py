@@ -11,15 +11,16 @@ from typing import Iterator
 
 import numpy as np
 
-from pipeline import export, plots, report, review
+from pipeline import catalog, export, plots, report, review
 from pipeline.errors import PipelineError, check_interrupted
-from pipeline.swap import carry_user_files, recover_under_lock, swap_folder, write_atomically
+from pipeline.atomic import write_atomically
+from pipeline.swap import carry_user_files, recover_under_lock, swap_folder
 
 __all__ = ["safe_name", "artifact_names", "write_report", "write_review", "write_index", "staged_folder", "carry_user_files",
            "recover_under_lock", "write_atomically"]
 
 
-RESERVED_NAMES = {"index.html"}  # what a folder run writes beside the dumps' folders
+RESERVED_NAMES = catalog.RESERVED_NAMES  # what a folder run writes beside the dumps' folders
 MAX_NAME_BYTES = 200  # leaves room for the staging prefix and suffix within 255 bytes
 
 
@@ -68,9 +69,9 @@ def write_report(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
     stage (pipeline/stages.py); `stance_card`: the stance model's card."""
     figures = plots.summary_plots(rows, topic_rows)
     for figure_name, (_, png) in figures.items():
-        (folder / f"{figure_name}.png").write_bytes(png)
+        (folder / catalog.figure_file(figure_name)).write_bytes(png)
     html = report.build_report(thread.article, rows, topic_rows, coords, figures, stance_card)
-    (folder / "report.html").write_text(html, encoding="utf-8")
+    (folder / catalog.REPORT).write_text(html, encoding="utf-8")
 
 
 def write_review(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
@@ -78,22 +79,22 @@ def write_review(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
     """Label Studio tasks and config, and a CSV, for human reviewers."""
     folder.mkdir()
     tasks = review.label_studio_tasks(rows, thread.article.title, model_version)
-    export.write_json(tasks, folder / "label_studio.json")
-    (folder / "label_studio_config.xml").write_text(review.label_studio_config(topic_rows),
+    export.write_json(tasks, folder / catalog.LABEL_STUDIO_TASKS)
+    (folder / catalog.LABEL_STUDIO_CONFIG).write_text(review.label_studio_config(topic_rows),
                                                     encoding="utf-8")
-    export.write_csv(review.review_rows(rows), folder / "review.csv", review.REVIEW_COLUMNS)
+    export.write_csv(review.review_rows(rows), folder / catalog.REVIEW_CSV, review.REVIEW_COLUMNS)
 
 
 def write_index(out_root: Path, folders: list[Path]) -> Path:
     """index.html over the dumps of a folder run, from their own artifacts."""
     entries = []
     for folder in folders:
-        rows = export.read_jsonl(folder / "comments.jsonl")
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        rows = export.read_jsonl(folder / catalog.COMMENTS_JSONL)
+        manifest = json.loads((folder / catalog.MANIFEST).read_text(encoding="utf-8"))
         entries.append({"name": folder.name, "title": manifest["input"]["title"],
                         "comments": len(rows), "topics": manifest["stages"].get("topics", {}).get("topics", 0),
                         "stances": [r["stance"] for r in rows if r.get("stance")]})
-    target = out_root / "index.html"
+    target = out_root / catalog.INDEX
     write_atomically(target, lambda path: path.write_text(report.build_index(entries), encoding="utf-8"))
     return target
 

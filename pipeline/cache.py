@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.atomic import write_atomically
+
 log = logging.getLogger("pipeline")
 FORMAT = "comment-pipeline embedding shard 1"
 
@@ -148,22 +150,23 @@ class EmbeddingCache:
         keys = sorted(vectors_by_key)
         shard = self.folder / uuid.uuid4().hex
         matrix = np.stack([vectors_by_key[k] for k in keys]).astype(np.float32)
-        tmp_vectors = shard.with_suffix(".npy.tmp")
-        tmp_index = shard.with_suffix(".json.tmp")
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            with tmp_vectors.open("wb") as handle:
+
+        def write_vectors(path: Path) -> None:
+            with path.open("wb") as handle:
                 np.save(handle, matrix, allow_pickle=False)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp_vectors, shard.with_suffix(".npy"))
+
+        try:  # the vectors first, then the index that makes them visible
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_atomically(shard.with_suffix(".npy"), write_vectors)
             index = {"format": FORMAT, "sha256": _checksum(shard.with_suffix(".npy"), keys), "keys": keys}
-            tmp_index.write_text(json.dumps(index), encoding="utf-8")
-            os.replace(tmp_index, shard.with_suffix(".json"))
+            write_atomically(shard.with_suffix(".json"),
+                             lambda path: path.write_text(json.dumps(index), encoding="utf-8"))
         except OSError as error:  # a cache that cannot be written only costs time on the next run
             log.warning("embedding cache: cannot keep the new vectors in %s (%s)", self.folder,
                         error.strerror or error)
-            _remove(tmp_vectors, tmp_index, shard.with_suffix(".npy"))
+            _remove(shard.with_suffix(".npy"))
             return
         if self._index is not None:
             self._shards[shard.with_suffix(".npy")] = index

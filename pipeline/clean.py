@@ -13,6 +13,7 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import replace
+from functools import lru_cache
 from itertools import islice
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -348,6 +349,34 @@ def clean_stream(comments: Iterable[Comment], article: Article, config: dict, nl
     iterator = iter(comments)
     while batch := list(islice(iterator, chunk)):
         yield from duplicates.mark(cleaner(batch))
+
+
+@lru_cache(maxsize=2)
+def worker_nlp(name: str, lemmatizer: str = "lookup"):
+    """load_nlp once per process: the run's own, and each executor worker's
+    (the executor's setup for clean_batch)."""
+    from pipeline.errors import PipelineError
+
+    try:
+        return load_nlp(name, lemmatizer)
+    except OSError:
+        package = name.replace("_", "-")
+        raise PipelineError(f"spaCy pipeline '{name}' is not installed", path="clean.spacy_model",
+                            hint=f"pip install {package}, or run make pipeline") from None
+
+
+_cleaner: dict = {}  # the last thread's ChunkCleaner in this process, by (thread key, pipeline)
+
+
+def clean_batch(nlp, context: tuple, comments: Sequence[Comment]) -> list[CleanComment]:
+    """The executor's per-batch function for clean: `context` is (a key for the
+    thread, its article, its authors' names, the clean section). Pure but for
+    the ChunkCleaner kept for the thread's next batch."""
+    key, article, authors, section = context
+    if _cleaner.get("key") != (key, id(nlp)):
+        _cleaner.clear()
+        _cleaner.update(key=(key, id(nlp)), cleaner=ChunkCleaner(article, authors, section, nlp))
+    return _cleaner["cleaner"](comments)
 
 
 class ChunkCleaner:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import warnings
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing model fails fast, never downloads
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from pipeline.offline import go_offline
+
+go_offline()  # before any Hugging Face import: a missing model fails fast, never downloads
 
 from pipeline.errors import INTERRUPTED, PipelineError  # noqa: E402
 

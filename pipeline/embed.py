@@ -7,14 +7,16 @@ the runner wires the two together.
 from __future__ import annotations
 
 import hashlib
-import os
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.models import PACKAGED_MODELS, resolve_model_path  # noqa: F401 (part of this module's API)
+from pipeline.offline import go_offline
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,7 @@ class Embedder:
         return self
 
     def _load_weights(self):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        go_offline()
         from transformers.utils import logging as transformers_logging
 
         from pipeline import backends
@@ -138,6 +139,22 @@ def _dimension(path: str) -> int:
         return int(json.loads(config.read_text())["word_embedding_dimension"])
     raise PipelineError("not a sentence-transformers model folder (no *_Pooling/config.json)",
                         path=path, hint="point embed.model at a folder saved by sentence-transformers")
+
+
+def worker_embedder(section: dict, models_dir: str) -> "Embedder":
+    """The embed section's Embedder, loaded once per process: the run's own, and
+    each executor worker's (the executor's setup for encode_batch)."""
+    return _loaded_embedder(json.dumps(section, sort_keys=True), str(models_dir))
+
+
+@lru_cache(maxsize=2)
+def _loaded_embedder(section: str, models_dir: str) -> "Embedder":
+    return Embedder.from_config(json.loads(section), models_dir).load()
+
+
+def encode_batch(embedder: "Embedder", progress: bool, texts: Sequence[str]) -> np.ndarray:
+    """The executor's per-batch function for embed: the texts' vectors, in order."""
+    return embedder.encode(list(texts), progress=progress)
 
 
 def text_key(text: str) -> str:

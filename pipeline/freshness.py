@@ -6,7 +6,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__, ingest, stage_cache, stages
+from pipeline import __version__, catalog, ingest, stage_cache, stages
 from pipeline.errors import PipelineError
 from pipeline.stage_cache import code_version, content_hash, installed_version, sha256_of
 from pipeline.swap import USER_AREA
@@ -65,7 +65,7 @@ def run_key(path: Path, sha256: str, config: dict, resources: Any, thread: str |
 def file_hashes(folder: Path) -> dict[str, str]:
     """sha256 of every file the run wrote under an artifact folder but its manifest, by relative path."""
     return {str(p.relative_to(folder)): sha256_of(p) for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != "manifest.json"}
+            if p.is_file() and p.name != catalog.MANIFEST}
 
 
 def up_to_date(path: Path, name: str, config: dict, resources: Any, thread: str | None = None) -> bool:
@@ -75,7 +75,7 @@ def up_to_date(path: Path, name: str, config: dict, resources: Any, thread: str 
 
     folder = Path(config["output_dir"]) / name
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((folder / catalog.MANIFEST).read_text(encoding="utf-8"))
         key = run_key(path, sha256_of(path), config, resources, thread)
     except (OSError, ValueError, PipelineError):  # no manifest, or a model to be found later
         return False

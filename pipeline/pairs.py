@@ -19,7 +19,7 @@ import numpy as np
 
 from pipeline.errors import PipelineError
 from pipeline.records import REPLY_LABELS, STANCE_LABELS
-from pipeline.swap import write_atomically
+from pipeline.atomic import write_atomically
 
 CHUNK = 512
 FLUSH_EVERY = 20  # chunks

@@ -1,11 +1,13 @@
-"""The runner: reads dumps, chains the stages, caches, times, writes.
+"""The runner: reads dumps, walks the stages' declarations, caches, times, writes.
 
-All file I/O of a run happens here (and in the write_* helpers it calls);
-the stages only see records and their config section. Where the per-comment
-work runs is the executor's business (pipeline/executors/): the runner calls
-it under each stage's cache. Artifacts for a dump are written into a staging
-folder beside the target and swapped in whole, so a run that fails or is
-interrupted leaves the previous artifacts as they were.
+All file I/O of a run happens here (and in the write_* helpers it calls),
+into the files pipeline/catalog.py names; a stage is called with exactly
+what its declaration names (pipeline/stages.py). Where the per-comment work
+runs is the executor's business (pipeline/executors/): stages hand it
+functions from inside their own call, so a stage the cache answers does no
+executor work. Artifacts for a dump are written into a staging folder beside
+the target and swapped in whole, so a run that fails or is interrupted
+leaves the previous artifacts as they were.
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from pipeline import __version__, artifacts, clean, export, ingest, jit, machine, stages, stance
+from pipeline import __version__, artifacts, catalog, clean, embed as embedding, export, ingest, jit, machine, \
+    stages, stance
 from pipeline.artifacts import MAX_NAME_BYTES, artifact_names, safe_name  # noqa: F401 (the runner's API)
 from pipeline.cache import EmbeddingCache, usable_cache_dir
 from pipeline.config import models_dir
@@ -28,7 +31,7 @@ from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import Interrupted, PipelineError, check_interrupted
 from pipeline.executors import Executor, LocalExecutor, make_executor
 from pipeline.stage_cache import MISS, StageCache, content_hash, installed_version, sha256_of
-from pipeline.stages import StageContext
+from pipeline.stages import Source
 from pipeline.stance import StanceModels
 from pipeline.freshness import (VERSIONED_PACKAGES, dump_identity, file_hashes,  # noqa: F401 (the runner's API)
                                 package_versions, run_key, up_to_date)
@@ -100,7 +103,6 @@ class Resources:
     _cache: EmbeddingCache | None = None
     _stance_models: StanceModels | None = None
     _pending: dict = field(default_factory=dict)
-    _kept: dict = field(default_factory=dict)  # vectors held for the whole run (keep_pending)
     _cache_root: Any = MISS  # cache_dir once checked: a Path, or None where it cannot be used
 
     @property
@@ -113,21 +115,16 @@ class Resources:
 
     @property
     def nlp(self):
+        """The clean section's spaCy pipeline, the one the local executor's clean uses."""
         if self._nlp is None:
-            name = self.config["clean"]["spacy_model"]
-            try:
-                self._nlp = clean.load_nlp(name, self.config["clean"]["lemmatizer"])
-            except OSError:
-                package = name.replace("_", "-")
-                raise PipelineError(f"spaCy pipeline '{name}' is not installed", path="clean.spacy_model",
-                                    hint=f"pip install {package}, or run make pipeline") from None
+            self._nlp = clean.worker_nlp(self.config["clean"]["spacy_model"], self.config["clean"]["lemmatizer"])
         return self._nlp
 
     @property
     def embedder(self) -> Embedder:
+        """The embed section's model, the one the local executor's embed uses."""
         if self._embedder is None:
-            self._embedder = Embedder.from_config(self.config["embed"],
-                                                  models_dir(self.config)).load()
+            self._embedder = embedding.worker_embedder(self.config["embed"], str(models_dir(self.config)))
         return self._embedder
 
     @property
@@ -154,7 +151,6 @@ class Resources:
 
         def lookup(keys: list[str]) -> dict[str, np.ndarray]:
             found = {k: self._pending[k] for k in keys if k in self._pending}
-            found.update((k, self._kept[k]) for k in keys if k in self._kept and k not in found)
             rest = [k for k in keys if k not in found]
             if cache and rest:
                 found.update(cache.lookup(rest))
@@ -171,15 +167,18 @@ class Resources:
             self.cache.store(self._pending)
         self._pending = {}
 
-    def keep_pending(self) -> None:
-        """Store the pending vectors (when caching) and hold them for the
-        rest of the run, for an executor that embeds every dump's texts up front."""
-        kept = dict(self._pending)
-        self.flush()
-        self._kept.update(kept)
-
     def encode(self, texts: list[str]) -> np.ndarray:
         return self.embed(texts)[0]
+
+    def provider(self, executor: Executor) -> Callable[[str], Any]:
+        """The resources a stage can declare (`uses`), by name."""
+        def provide(name: str) -> Any:
+            if name == "executor":
+                return executor
+            if name in ("embed", "encode", "stance_models"):
+                return getattr(self, name)
+            raise KeyError(f"no resource named {name!r}")
+        return provide
 
 
 class RunLog:
@@ -226,79 +225,84 @@ def note_failure(error: PipelineError, n_dumps: int, failures: list[PipelineErro
     failures.append(error)
 
 
-def run_stages(ctx: StageContext, run: RunLog, sha256: str) -> None:
-    """Each stage the config asks for, in order, into ctx.outputs: from the
-    stage cache under the key its declaration gives (pipeline/stages.py), or
-    computed and then cached."""
-    config, resources = ctx.config, ctx.resources
+def run_stages(source: Source, config: dict, resources: Resources, executor: Executor,
+               run: RunLog) -> dict[str, Any]:
+    """Each stage the config asks for, in order, called with exactly what its
+    declaration names (pipeline/stages.py): from the stage cache under the key
+    the declaration gives, or computed and then cached. Returns the outputs."""
     by_name = {stage.name: stage for stage in stages.STAGES}
-    hashes = {stages.DUMP: content_hash(dump_identity(ctx.path, sha256, ctx.thread, config))}
+    outputs: dict[str, Any] = {stages.DUMP: source}
+    hashes = {stages.DUMP: content_hash(dump_identity(source.path, source.sha256, source.thread, config))}
+    provide = resources.provider(executor)
 
     def input_hash(name: str) -> str:  # hashed once, when a stage first reads it
         if name not in hashes:
-            hashes[name] = content_hash(by_name[name].content(ctx.outputs[name]))
+            hashes[name] = content_hash(by_name[name].content(outputs[name]))
         return hashes[name]
 
     for stage in stages.planned(config):
+        arguments = stage.arguments(outputs, config, provide)
+        compute = lambda stage=stage, arguments=arguments: stage.run(**arguments)  # noqa: E731
+        describe = lambda output, stage=stage, arguments=arguments: stage.describe(output, **arguments)  # noqa: E731
         if stage.cached:
-            key = stages.stage_key(stage, config, {name: input_hash(name) for name in stage.reads},
+            key = stages.stage_key(stage, config, {name: input_hash(name) for name in stage.inputs},
                                    stage.versions(config),
                                    {name: stages.MODEL_FINGERPRINTS[name](resources) for name in stage.models})
-            output = run.cached(stage.name, key, lambda: stage.run(ctx),
-                                lambda out: stage.describe(out, ctx))
+            output = run.cached(stage.name, key, compute, describe)
         else:
             with run.stage(stage.name) as facts:
-                output = stage.run(ctx)
-                facts.update(stage.describe(output, ctx))
-        ctx.outputs[stage.name] = output
+                output = compute()
+                facts.update(describe(output))
+        if "executor" in stage.uses and not executor.local and not run.stages[stage.name].get("from_cache"):
+            run.stages[stage.name]["ran_on"] = executor.name
+        outputs[stage.name] = output
         for note in stage.notes(output) if stage.notes else ():
             log.warning("%s", note)
+    return outputs
 
 
 def process_dump(path: Path, name: str, config: dict, resources: Resources,
                  executor: Executor | None = None, thread: str | None = None) -> Path:
     """Run every stage on one dump and swap its artifacts into place (`thread`: which
     thread of a many-thread file)."""
-    thread_key = thread
-    executor = executor or LocalExecutor(config, resources)
+    executor = executor or LocalExecutor(config)
     try:
         sha256, size = sha256_of(path), path.stat().st_size
     except OSError as error:
         raise ingest.unreadable(path, error) from None
     run = RunLog(name, StageCache(resources.cache_root if config["cache_stages"] else None))
-    ctx = StageContext(name, path, config, resources, executor, thread=thread)
-    run_stages(ctx, run, sha256)
-    thread, cleaned = ctx.outputs["ingest"], ctx.outputs["clean"]
-    topic_result, stances = ctx.outputs.get("topics"), ctx.outputs.get("stance")
-    embeddings = ctx.outputs["embed"].vectors if "embed" in ctx.outputs else None
-    reply_targets = ctx.reply_targets
-
+    executor.calls = {}  # the manifest's executor entry counts this dump's work
+    outputs = run_stages(Source(path, sha256, thread), config, resources, executor, run)
     resources.flush()
-    for stage_name in executor.ran_elsewhere:  # their seconds are in the executor's manifest entry
-        if stage_name in run.stages and not run.stages[stage_name].get("from_cache"):
-            run.stages[stage_name]["ran_on"] = executor.name
+    write_artifacts(path, name, sha256, size, thread, outputs, config, resources, executor, run)
+    return Path(config["output_dir"]) / name
 
-    log.info("%s: export ...", name)
+
+def write_artifacts(path: Path, name: str, sha256: str, size: int, thread_key: str | None,
+                    outputs: dict[str, Any], config: dict, resources: Resources, executor: Executor,
+                    run: RunLog) -> None:
+    """The dump's artifact folder, every file named by pipeline/catalog.py, staged and swapped in."""
+    thread, table = outputs["ingest"], outputs["export"]
+    topic_result, stances = outputs.get("topics"), outputs.get("stance")
+    embeddings = outputs["embed"].vectors if "embed" in outputs else None
     start = time.perf_counter()
-    rows = export.build_comment_rows(thread, cleaned, topic_result, reply_targets, stances)
-    topic_rows = export.build_topic_rows(topic_result, rows) if topic_result is not None else []
     out_root = Path(config["output_dir"])
     with artifacts.staged_folder(out_root, name) as staging:
-        export.write_parquet(rows, staging / "comments.parquet")
-        export.write_jsonl(rows, staging / "comments.jsonl")
+        export.write_parquet(table.comments, staging / catalog.COMMENTS_PARQUET)
+        export.write_jsonl(table.comments, staging / catalog.COMMENTS_JSONL)
         if topic_result is not None:
-            export.write_csv(topic_rows, staging / "topics.csv", export.TOPIC_COLUMNS)
+            export.write_csv(table.topics, staging / catalog.TOPICS_CSV, export.TOPIC_COLUMNS)
         if embeddings is not None:
-            np.save(staging / "embeddings.npy", embeddings)
-        export.write_thread(export.build_thread_tree(thread, rows), staging / "thread.json")
+            np.save(staging / catalog.EMBEDDINGS, embeddings)
+        export.write_thread(export.build_thread_tree(thread, table.comments), staging / catalog.THREAD)
         if config["report"]["enabled"]:
-            artifacts.write_report(staging, thread, rows, topic_rows, ctx.outputs.get("layout"),
+            artifacts.write_report(staging, thread, table.comments, table.topics, outputs.get("layout"),
                                    stance_about(resources.stance_models, config, run) if stances is not None
                                    else None)
-        artifacts.write_review(staging / "review", thread, rows, topic_rows,
+        artifacts.write_review(staging / catalog.REVIEW, thread, table.comments, table.topics,
                                resources.stance_models.name if stances is not None else "no-stance-model")
-        # the manifest goes last, so it can time the export that wrote the rest
-        run.stages["export"] = {"seconds": round(time.perf_counter() - start, 3), "rows": len(rows)}
+        # the manifest goes last, so it can time the writing of the rest
+        run.stages["export"]["write_seconds"] = round(time.perf_counter() - start, 3)
         manifest = build_manifest(path, sha256, size, thread, config, resources, run, topic_result)
         manifest["executor"] = executor.about()
         manifest["run_key"] = run_key(path, sha256, config, resources, thread_key)
@@ -307,8 +311,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
         kept = artifacts.carry_user_files(out_root / name, staging)
         manifest["files"] = {rel: digest for rel, digest in files.items() if rel not in kept}
         manifest["user_files"] = sorted(kept)
-        export.write_json(manifest, staging / "manifest.json")
-    return out_root / name
+        export.write_json(manifest, staging / catalog.MANIFEST)
 
 
 def build_manifest(path: Path, sha256: str, size: int, thread, config: dict, resources: Resources,
@@ -398,26 +401,30 @@ def _run_dumps(dumps: list[Path], names: list[str], thread_of: dict, config: dic
                      "nothing to do", name, done[name])
     stale = [(path, name) for path, name in zip(dumps, names) if name not in done]
     executor: Executor | None = None
-    checks_failed: dict[str, PipelineError] = {}
     if stale:
         check_writable(Path(config["output_dir"]))  # before any model loads or stage runs
         if config["stance"]["enabled"]:
             resources.stance_models  # a wrong stance.method or missing weights fail here, before any work
-        executor = make_executor(config, resources)
-        executor.threads = thread_of
-        checks_failed = executor.start([p for p, _ in stale], [n for _, n in stale])
+        executor = make_executor(config)
+    try:
+        _process(stale, thread_of, config, resources, executor, done, failures, replaced, len(dumps))
+    finally:
+        if executor is not None:
+            executor.close()
+
+
+def _process(stale: list[tuple[Path, str]], thread_of: dict, config: dict, resources: Resources,
+             executor: Executor, done: dict[str, Path], failures: list[PipelineError], replaced: list[Path],
+             n_dumps: int) -> None:
     for path, name in stale:
-        if name in checks_failed:
-            note_failure(checks_failed[name], len(dumps), failures)
-            continue
         try:
             done[name] = process_dump(path, name, config, resources, executor, thread_of[name])
             replaced.append(done[name])
             log.info("%s: artifacts in %s", name, done[name])
         except PipelineError as error:
-            note_failure(error, len(dumps), failures)
+            note_failure(error, n_dumps, failures)
         except Exception as error:  # a bug: report it with its traceback, go on with the rest
-            if len(dumps) == 1:
+            if n_dumps == 1:
                 raise
             log.exception("%s: internal error (please report it with this traceback)", path)
             failures.append(PipelineError(f"internal error: {error!r}", path=path))

@@ -20,8 +20,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
-import uuid
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import cache_codec
+from pipeline.atomic import write_atomically
 
 log = logging.getLogger("pipeline")
 PACKAGE = Path(__file__).resolve().parent
@@ -126,14 +125,10 @@ class StageCache:
         if not self.enabled:
             return
         target = self._path(stage, key)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
         try:
             data = cache_codec.write_entry(value, {"stage": stage, "key": key})
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
+            write_atomically(target, lambda path: path.write_bytes(data))
         except (OSError, TypeError) as error:  # a cache that cannot be written only costs time
             log.warning("stage cache: cannot keep %s's output in %s (%s)", stage, target.parent,
                         getattr(error, "strerror", None) or error)
-        finally:
-            tmp.unlink(missing_ok=True)

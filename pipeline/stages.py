@@ -1,52 +1,51 @@
-"""The stages of a run, each declared once: what it runs and what its output
-depends on, in the manner of DVC's dvc.yaml stages or Kedro's nodes.
+"""The stages of a run, each declared once, and the declaration is the call
+(Kedro's node shape): a stage names its inputs (upstream outputs, or DUMP),
+the config sections it reads and the run's resources it uses, and the runner
+calls its function with exactly those, by name:
 
-A declaration names the stage's function, the config sections it reads, the
-upstream outputs it reads, the pipeline modules whose source it runs, the
-installed distributions it imports and the model files it loads. Its cache
-key is made of exactly these (`stage_key`): the content hash of each input,
-the config sections, the code, the versions, the model fingerprints. A key
-holds an upstream stage's output, not the upstream's key, so a change that
-re-runs clean (a spaCy upgrade) re-runs topics and stance only if clean's
-output changed. The runner walks STAGES in order (pipeline/runner.py).
+    run(<input>=<upstream output>, ..., config={<section>: ...}, <resource>=...)
 
-A stage's function takes a StageContext (the dump, the run's config,
-resources and executor, the outputs so far) and returns its output records.
+A switched-off upstream stage's output arrives as None (export without
+topics). The declaration also names the pipeline modules whose source the
+stage runs, the installed distributions it imports and the model files it
+loads, and its cache key is made of exactly these (`stage_key`): the content
+hash of each input, the config sections, the code, the versions, the model
+fingerprints. A key holds an upstream stage's output, not the upstream's key,
+so a change that re-runs clean (a spaCy upgrade) re-runs topics and stance
+only if clean's output changed. The runner (pipeline/runner.py) walks STAGES
+in order and writes what export gives into the files the catalog names.
+
+Resources a stage may use (`uses`), from the run's Resources: `executor`
+(where per-comment work runs: `executor.map`, pipeline/executors/), `embed`
+(vectors through the embedding cache), `encode` (vectors of a few texts),
+`stance_models`.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pipeline import plots, replies, stage_cache, stance, topics
+from pipeline import clean, embed as embedding, export, ingest, plots, replies, stage_cache, stance, topics
 from pipeline.clean import author_key
+from pipeline.config import models_dir
 from pipeline.records import STANCE_LABELS
 
-DUMP = "dump"  # the input of ingest: the file's sha256 and its path (the Article's source)
+DUMP = "dump"  # the input of ingest: a Source (the file, its sha256, the thread it stands for)
 
 
-@dataclass
-class StageContext:
-    """What a stage's function may use: the dump being processed, the run's
-    config, Resources and executor, and the outputs of the stages before."""
+@dataclass(frozen=True)
+class Source:
+    """What ingest reads: the dump file, its content hash (in the cache key) and,
+    for a file that holds many threads, which one (ingest.thread_keys)."""
 
-    name: str  # the dump's artifact name
     path: Path
-    config: dict
-    resources: Any
-    executor: Any
-    outputs: dict[str, Any] = field(default_factory=dict)
-    thread: str | None = None  # which thread of a file that holds many (ingest.thread_keys)
-
-    @cached_property
-    def reply_targets(self) -> dict[str, tuple[str | None, str]]:
-        """What each comment answers (replies.py): read by stance and by the export."""
-        return replies.infer_reply_targets(self.outputs["ingest"].comments, self.outputs["clean"])
+    sha256: str
+    thread: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,12 +59,21 @@ class Embedding:
 
 
 @dataclass(frozen=True)
+class Export:
+    """The export stage's output: the rows the runner writes (catalog.py)."""
+
+    comments: list[dict]
+    topics: list[dict]
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str
-    run: Callable[[StageContext], Any]
-    describe: Callable[[Any, StageContext], dict]  # the manifest's facts about the output
+    run: Callable[..., Any]  # called with its inputs, config=..., and its resources, by name
+    describe: Callable[..., dict]  # describe(output, **the same arguments): the manifest's facts
+    inputs: tuple[str, ...] = ()  # upstream stages whose output it reads (or DUMP)
     config: tuple[str, ...] = ()  # config sections (or top-level keys: seed) it reads
-    reads: tuple[str, ...] = ()  # upstream stages whose output it reads (or DUMP)
+    uses: tuple[str, ...] = ()  # the run's resources it is called with (see the module's doc)
     modules: tuple[str, ...] = ()  # pipeline modules (or packages) whose source it runs
     packages: tuple[str, ...] = ()  # installed distributions it imports
     package_keys: tuple[str, ...] = ()  # config keys that name one more distribution (clean.spacy_model)
@@ -88,6 +96,13 @@ class Stage:
     def code(self) -> str:
         return stage_cache.code_version(*self.modules)
 
+    def arguments(self, outputs: dict[str, Any], config: dict, resources: Callable[[str], Any]) -> dict:
+        """What the stage is called with: its inputs from `outputs` (None for a stage
+        switched off), its config sections, and its resources by name."""
+        return {**{name: outputs.get(name) for name in self.inputs},
+                "config": {key: config[key] for key in self.config},
+                **{name: resources(name) for name in self.uses}}
+
 
 def _lookup(config: dict, dotted: str) -> Any:
     value: Any = config
@@ -102,7 +117,7 @@ def stage_key(stage: Stage, config: dict, inputs: dict[str, str], versions: dict
     hashes of what it reads, `versions` its distributions' versions,
     `models` its model files' fingerprints."""
     return stage_cache.stage_key(stage.name, {
-        "inputs": {name: inputs[name] for name in stage.reads},
+        "inputs": {name: inputs[name] for name in stage.inputs},
         "config": {name: config[name] for name in stage.config},
         "code": stage.code(),
         "packages": {name: versions.get(name) for name in stage.distributions(config)},
@@ -124,11 +139,13 @@ MODEL_FINGERPRINTS: dict[str, Callable[[Any], str]] = {
 
 # --- the stages' functions ----------------------------------------------------------------------
 
-def _ingest(ctx: StageContext):
-    return ctx.executor.read_thread(ctx.name, ctx.path)
+def _ingest(dump: Source, config: dict):
+    with dump.path.open("rb") as handle:
+        return ingest.open_dump(handle, str(dump.path), config["ingest"]["format"], dump.thread,
+                                ingest.options_from(config)).read()
 
 
-def _describe_ingest(thread, ctx: StageContext) -> dict:
+def _describe_ingest(thread, **_) -> dict:
     return {"format": thread.format, "threads_in_file": thread.threads_in_file,
             "comments": len(thread.comments),
             "replies": sum(1 for c in thread.comments if c.parent_id is not None),
@@ -141,85 +158,131 @@ def _describe_ingest(thread, ctx: StageContext) -> dict:
             "empty": sum(1 for c in thread.comments if not c.text.strip())}
 
 
-def _clean(ctx: StageContext):
-    return ctx.executor.clean(ctx.name, ctx.outputs["ingest"])
+def _clean(ingest, config: dict, executor):
+    """Each comment on its own (any batches, any machine), then the duplicate
+    marks, which depend on the comments before, in thread order."""
+    section = config["clean"]
+    context = (ingest.article.id, ingest.article, tuple(c.author for c in ingest.comments), section)
+    batches = executor.map(clean.clean_batch, list(ingest.comments), context=context,
+                           setup=partial(clean.worker_nlp, section["spacy_model"], section["lemmatizer"]),
+                           batch_size=executor.batch_size)
+    return list(clean.Duplicates().mark(c for batch in batches for c in batch))
 
 
-def _describe_clean(cleaned, ctx: StageContext) -> dict:
+def _describe_clean(cleaned, **_) -> dict:
     return {flag: sum(1 for c in cleaned if flag in c.flags)
             for flag in ("empty", "near_empty", "link_only", "quote_only")}
 
 
-def _embed(ctx: StageContext) -> Embedding:
-    vectors, hits, encoded = ctx.resources.embed([c.text for c in ctx.outputs["clean"]])
+def _embed(clean, config: dict, executor, embed) -> Embedding:
+    """Vectors through the embedding cache; the texts no cache has are encoded
+    by the executor, in the length-sorted batches a single process would form."""
+    section = config["embed"]
+    setup = partial(embedding.worker_embedder, section, str(models_dir(config)))
+
+    def encode(texts: list[str]) -> np.ndarray:
+        batches = executor.map(embedding.encode_batch, texts, setup=setup, context=len(texts) > 256,
+                               batch_size=section["batch_size"])
+        return np.concatenate(batches) if batches else np.zeros((0, 0), np.float32)
+
+    vectors, hits, encoded = embed([c.text for c in clean], encode)
     return Embedding(vectors, hits, encoded)
 
 
-def _describe_embed(embedding: Embedding, ctx: StageContext) -> dict:
-    return {"texts": sum(1 for c in ctx.outputs["clean"] if c.text),
+def _describe_embed(embedding: Embedding, clean, **_) -> dict:
+    return {"texts": sum(1 for c in clean if c.text),
             "cache_hits": embedding.cache_hits, "encoded": embedding.encoded}
 
 
-def _topics(ctx: StageContext):
-    return topics.fit_topics(ctx.outputs["clean"], ctx.outputs["embed"].vectors, ctx.config["topics"],
-                             ctx.config["seed"])
+def _replies(ingest, clean, config: dict) -> dict[str, tuple[str | None, str]]:
+    """What each comment answers: read by stance and by the export."""
+    return replies.infer_reply_targets(ingest.comments, clean)
 
 
-def _describe_topics(result, ctx: StageContext) -> dict:
+def _describe_replies(targets: dict, **_) -> dict:
+    reasons: dict[str, int] = {}
+    for _, reason in targets.values():
+        reasons[reason] = reasons.get(reason, 0) + 1
+    return dict(sorted(reasons.items()))
+
+
+def _topics(clean, embed: Embedding, config: dict):
+    return topics.fit_topics(clean, embed.vectors, config["topics"], config["seed"])
+
+
+def _describe_topics(result, **_) -> dict:
     return {"topics": len(result.topics),
             "outliers": sum(1 for a in result.assignments if a.topic_id == -1), **result.params}
 
 
-def _stance(ctx: StageContext):
-    thread, cleaned = ctx.outputs["ingest"], ctx.outputs["clean"]
-    section = ctx.config["stance"]
-    return stance.annotate_stance(thread.article, thread.comments, cleaned, ctx.reply_targets,
-                                  ctx.resources.encode, ctx.resources.stance_models,
-                                  ctx.executor.stance_scores(ctx.name),
+def _stance(ingest, clean, embed: Embedding, replies: dict, config: dict, executor, encode, stance_models):
+    """Each comment's own scores (any batches, any machine: its vector and its
+    parent's go with it), then the thread read as a whole, here."""
+    section = config["stance"]
+    rows, target, texts, parent_texts = stance.stance_inputs(ingest.article, clean, replies, section["target"])
+    scores = None
+    if rows:
+        vector_of = {c.text: embed.vectors[i] for i, c in enumerate(clean) if c.text}
+        items = [(text, vector_of[text], parent, vector_of[parent] if parent else None)
+                 for text, parent in zip(texts, parent_texts)]
+        batches = executor.map(stance.score_batch, items, setup=partial(stance.load_models, stance_models.folder),
+                               context=(target, encode([target])[0]), batch_size=executor.batch_size)
+        scores = (np.concatenate([own for own, _ in batches]), np.concatenate([reply for _, reply in batches]))
+    return stance.annotate_stance(ingest.article, ingest.comments, clean, replies, encode, stance_models, scores,
                                   target=section["target"], adapt_priors=section["adapt_priors"],
-                                  thread_reader=ctx.resources.stance_models.reader_for(section),
+                                  thread_reader=stance_models.reader_for(section),
                                   labels=stance.read_labels(section["labels"]) if section["labels"] else None,
-                                  vectors=ctx.outputs["embed"].vectors if "embed" in ctx.outputs else None)
+                                  vectors=embed.vectors)
 
 
-def _describe_stance(found, ctx: StageContext) -> dict:
-    models, section = ctx.resources.stance_models, ctx.config["stance"]
-    reader = models.reader_for(section)
-    out = {"model": models.name, "thread_reader": reader is not None,
+def _describe_stance(found, ingest, config: dict, stance_models, **_) -> dict:
+    section = config["stance"]
+    reader = stance_models.reader_for(section)
+    out = {"model": stance_models.name, "thread_reader": reader is not None,
            "thread_reader_version": reader.card.get("version") if reader is not None else None,
            **{label: sum(1 for a in found if a.stance == label) for label in STANCE_LABELS},
            "moved_by_thread": sum(1 for a in found if a.context == "thread")}
     if reader is not None:
         if section["labels"]:
-            ids = {c.id for c in ctx.outputs["ingest"].comments}
+            ids = {c.id for c in ingest.comments}
             out["adapted_to_labels"] = sum(1 for i in stance.read_labels(section["labels"]) if i in ids)
-        target = stance.article_target(ctx.outputs["ingest"].article, section["target"])
+        target = stance.article_target(ingest.article, section["target"])
         out["article_side"] = reader.side_note(reader.article_sentiment(target))["reading"]
     return out
 
 
-def _layout(ctx: StageContext) -> np.ndarray:
-    has_text = np.array([bool(c.text) for c in ctx.outputs["clean"]], dtype=bool)
-    return plots.layout_2d(ctx.outputs["embed"].vectors, has_text, ctx.config["seed"])
+def _layout(clean, embed: Embedding, config: dict) -> np.ndarray:
+    has_text = np.array([bool(c.text) for c in clean], dtype=bool)
+    return plots.layout_2d(embed.vectors, has_text, config["seed"])
 
 
-def _describe_layout(coords: np.ndarray, ctx: StageContext) -> dict:
+def _describe_layout(coords: np.ndarray, **_) -> dict:
     return {"points": int(np.isfinite(coords[:, 0]).sum()) if len(coords) else 0}
+
+
+def _export(ingest, clean, topics, replies: dict, stance, config: dict) -> Export:
+    rows = export.build_comment_rows(ingest, clean, topics, replies, stance)
+    return Export(rows, export.build_topic_rows(topics, rows) if topics is not None else [])
+
+
+def _describe_export(out: Export, **_) -> dict:
+    return {"rows": len(out.comments)}
 
 
 # --- the declarations, in the order they run ---------------------------------------------------
 
 INGEST = Stage(
     "ingest", _ingest, _describe_ingest,
+    inputs=(DUMP,),
     config=("ingest",),
-    reads=(DUMP,),
     modules=("ingest",),
     notes=lambda thread: thread.warnings)
 
 CLEAN = Stage(
     "clean", _clean, _describe_clean,
+    inputs=("ingest",),
     config=("clean",),
-    reads=("ingest",),
+    uses=("executor",),
     modules=("clean",),
     packages=("spacy", "py3langid", "spacy-lookups-data"),
     package_keys=("clean.spacy_model",))
@@ -229,29 +292,37 @@ CLEAN = Stage(
 # key on the vectors themselves.
 EMBED = Stage(
     "embed", _embed, _describe_embed,
-    reads=("clean",),
+    inputs=("clean",),
+    config=("embed", "models_dir"),
+    uses=("executor", "embed"),
     only_if_read=True,
     cached=False,
     content=lambda embedding: embedding.vectors)
 
+# Not cached either (a dictionary walk); stance and the export key on what it gives.
+REPLIES = Stage(
+    "replies", _replies, _describe_replies,
+    inputs=("ingest", "clean"),
+    only_if_read=True,
+    cached=False)
+
 TOPICS = Stage(
     "topics", _topics, _describe_topics,
+    inputs=("clean", "embed"),
     config=("topics", "seed"),
-    reads=("clean", "embed"),
     modules=("topics", "jit"),
     packages=("bertopic", "umap-learn", "hdbscan", "scikit-learn", "numpy"),
     switch="topics.enabled")
 
 # The stance models' training and evaluation tools (stance_train/) are not what
-# the stage runs, so editing them keeps its cache. clean is hashed for
-# replies.py, which reads clean.AuthorNames;
-# the embedding model encodes the article's sentences, beyond the vectors of
-# the comments.
+# the stage runs, so editing them keeps its cache. The embedding model encodes
+# the article's sentences, beyond the vectors of the comments.
 STANCE = Stage(
     "stance", _stance, _describe_stance,
+    inputs=("ingest", "clean", "embed", "replies"),
     config=("stance",),
-    reads=("ingest", "clean", "embed"),
-    modules=("stance", "stance_model", "replies", "clean"),
+    uses=("executor", "encode", "stance_models"),
+    modules=("stance", "stance_model"),
     packages=("scikit-learn", "scipy", "numpy", "vaderSentiment"),
     models=("embedding", "stance_weights", "stance_labels"),
     switch="stance.enabled")
@@ -260,14 +331,21 @@ STANCE = Stage(
 # per set of vectors, like a stage, so a rerun's report does not redraw it.
 LAYOUT = Stage(
     "layout", _layout, _describe_layout,
+    inputs=("clean", "embed"),
     config=("seed",),
-    reads=("clean", "embed"),
     modules=("plots", "jit"),
     packages=("umap-learn", "scikit-learn", "numpy"),
     switch="report.enabled",
     only_with=("embed",))  # a map where the run embeds anyway (topics or stance on), never for its own sake
 
-STAGES: tuple[Stage, ...] = (INGEST, CLEAN, EMBED, TOPICS, STANCE, LAYOUT)
+# The rows of the tables; the runner writes them, with the report and the review
+# export, into the files pipeline/catalog.py names.
+EXPORT = Stage(
+    "export", _export, _describe_export,
+    inputs=("ingest", "clean", "topics", "replies", "stance"),
+    cached=False)
+
+STAGES: tuple[Stage, ...] = (INGEST, CLEAN, EMBED, REPLIES, TOPICS, STANCE, LAYOUT, EXPORT)
 
 
 def planned(config: dict, stages: tuple[Stage, ...] = STAGES) -> list[Stage]:
@@ -277,5 +355,5 @@ def planned(config: dict, stages: tuple[Stage, ...] = STAGES) -> list[Stage]:
     kept = [s for s in stages if s.switch is None or _lookup(config, s.switch)]
     leaders = [s for s in kept if not s.only_with]
     names = {s.name for s in leaders
-             if not s.only_if_read or any(s.name in later.reads for later in leaders)}
+             if not s.only_if_read or any(s.name in later.inputs for later in leaders)}
     return [s for s in kept if s.name in names or (s.only_with and set(s.only_with) <= names)]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +131,13 @@ def read_labels(path: str | Path) -> dict[str, str]:
 
 
 def load_models(folder: str | Path) -> StanceModels:
+    """The stance models in `folder`, loaded once per process: the run's own, and
+    each executor worker's (the executor's setup for score_batch)."""
+    return _load_models(str(Path(folder).resolve()))
+
+
+@lru_cache(maxsize=4)
+def _load_models(folder: str | Path) -> StanceModels:
     from pipeline.errors import PipelineError
     from pipeline.stance_model.methods import load_method
 
@@ -179,6 +187,25 @@ def score_comments(target: str, texts: Sequence[str], parent_texts: Sequence[str
         reply_probs[replies] = models.method.reply_proba([parent_texts[k] for k in replies],
                                                          [texts[k] for k in replies], encode)
     return own, reply_probs
+
+
+def score_batch(models: StanceModels, context: tuple[str, np.ndarray], items: Sequence[tuple]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The executor's per-batch function for stance: score_comments on items
+    (text, its vector, the text it answers or None, that one's vector) toward
+    `context` (the target text, its vector). Nothing is encoded here: every
+    vector comes with the batch, so a worker needs no embedding model."""
+    target, target_vector = context
+    known = {target: target_vector, "": np.zeros_like(target_vector)}
+    for text, vector, parent, parent_vector in items:
+        known[text] = vector
+        if parent:
+            known[parent] = parent_vector
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        return np.stack([known[t] for t in texts]) if len(texts) else np.zeros((0, len(target_vector)), np.float32)
+
+    return score_comments(target, [item[0] for item in items], [item[2] for item in items], encode, models)
 
 
 def stance_inputs(article: Article, cleaned: Sequence[CleanComment],

@@ -2,7 +2,6 @@
 them and UMAP's first compile cost tens of seconds each."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -10,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from pipeline.offline import go_offline
+
+go_offline()
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DUMP = ROOT / "examples" / "dumps" / "elm_street_bike_lane.txt"

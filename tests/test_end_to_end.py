@@ -61,7 +61,7 @@ def test_manifest_says_how_to_reproduce(example_run):
     assert len(manifest["input"]["sha256"]) == 64
     assert manifest["config"]["seed"] == manifest["seed"] == 42
     assert {"bertopic", "sentence-transformers", "spacy", "torch"} <= set(manifest["versions"])
-    assert set(manifest["stages"]) == {"ingest", "clean", "embed", "topics", "stance", "layout", "export"}
+    assert set(manifest["stages"]) == {"ingest", "clean", "embed", "replies", "topics", "stance", "layout", "export"}
     assert manifest["stages"]["ingest"]["comments"] == 48
     assert manifest["stages"]["embed"]["encoded"] == manifest["stages"]["embed"]["texts"] == 47
     assert manifest["models"]["embedding"]["name"] == "all-MiniLM-L6-v2"

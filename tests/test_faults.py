@@ -70,8 +70,8 @@ def test_changing_one_key_reruns_only_what_depends_on_it(tmp_path):
     assert process.returncode == 0, process.stderr
     stages = json.loads((tmp_path / "out" / EXAMPLE_DUMP.stem / "manifest.json").read_text())["stages"]
     assert {name: facts.get("from_cache") for name, facts in stages.items()} == {
-        "ingest": True, "clean": True, "embed": None, "topics": False, "stance": True, "layout": True,
-        "export": None}
+        "ingest": True, "clean": True, "embed": None, "replies": None, "topics": False, "stance": True,
+        "layout": True, "export": None}
     assert stages["embed"]["encoded"] == 0
 
 

@@ -1,8 +1,8 @@
 """Executors: where a run's per-comment work happens (`executor` in the config).
 
-`_base.py` states the interface, `local.py` runs everything in this process,
-`ray.py` spreads ingest, clean, embed and stance scoring over a Ray cluster
-(Ray itself is imported only when that executor starts).
+`_base.py` states the one verb (`map` a pure function over batches), `local.py`
+runs it in this process, `ray.py` on the actors of a Ray cluster (Ray itself
+is imported only when that executor first maps).
 """
 from __future__ import annotations
 
@@ -14,6 +14,6 @@ __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "make_execut
 EXECUTORS: dict[str, type[Executor]] = {"local": LocalExecutor, "ray": RayExecutor}
 
 
-def make_executor(config: dict, resources) -> Executor:
-    """The executor the config names, for this run's resources."""
-    return EXECUTORS[config["executor"]](config, resources)
+def make_executor(config: dict) -> Executor:
+    """The executor the config names."""
+    return EXECUTORS[config["executor"]](config)

@@ -1,61 +1,63 @@
 """What an executor is: where a run's per-comment work happens.
 
-The runner owns the run (stage cache, timing, export, which dumps failed);
-an executor owns where the work is done. The runner calls `start` once with
-every dump, then per dump, each call under that dump's stage cache (so a
-cached stage does not call it): `read_thread`, `clean`, `stance_scores`.
-The embedding vectors come from the run's Resources, which an executor may
-fill up front (`Resources.embed` with its own encode, then `keep_pending`).
+The runner owns the run (stages, their cache, timing, the files); an
+executor offers one verb, `map`: a pure function over batches of items, with
+per-worker state made once by `setup` (a model loaded once per worker) and a
+`context` shared by every batch of the call (the thread's article). A stage
+calls it from inside its function, so a stage the cache answers calls no
+executor at all, and an executor knows no stage: it is handed functions,
+never imports a stage module.
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from typing import Any
 
-import numpy as np
+BatchFunction = Callable[[Any, Any, Sequence[Any]], Any]  # fn(state, context, batch) -> the batch's result
 
-from pipeline.errors import PipelineError
-from pipeline.records import CleanComment, Thread
+
+def qualified(fn: Callable) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
 class Executor(ABC):
-    """`config` is the run's resolved config, `resources` its Resources
-    (models loaded once per run); both are kept as given."""
+    """`config` is the run's resolved config, kept as given."""
 
-    name: str  # the manifest's executor.name, and stages[...].ran_on for ran_elsewhere
-    ran_elsewhere: tuple[str, ...] = ()  # stages whose fresh output this executor computed off the driver
+    name: str  # the manifest's executor.name
+    local: bool = True  # map runs in this process
 
-    def __init__(self, config: dict, resources) -> None:
+    def __init__(self, config: dict) -> None:
         self.config = config
-        self.resources = resources
-        self.threads: dict[str, str | None] = {}  # by artifact name: the thread of a many-thread file
+        self.calls: dict[str, dict[str, float]] = {}  # by function: calls, items, batches, seconds
 
-    def open_dump(self, handle, name: str, source: str):
-        """The dump's checked index, in the format the config names (or found),
-        and the thread the artifact name stands for."""
-        from pipeline import ingest
-
-        return ingest.open_dump(handle, source, self.config["ingest"]["format"], self.threads.get(name),
-                                ingest.options_from(self.config))
-
-    def start(self, dumps: list[Path], names: list[str]) -> dict[str, PipelineError]:
-        """Work done for every dump at once, before the first is processed;
-        returns, by artifact name, the dumps that failed their check."""
-        return {}
+    @property
+    def batch_size(self) -> int:
+        """Items per batch for per-comment work that has no batch size of its own."""
+        return int(self.config["ray"]["batch_size"])
 
     @abstractmethod
-    def read_thread(self, name: str, path: Path) -> Thread:
-        """The dump's article and comments."""
+    def map(self, fn: BatchFunction, items: Sequence[Any], *, setup: Callable[[], Any] | None = None,
+            context: Any = None, batch_size: int) -> list[Any]:
+        """[fn(state, context, batch) for each batch of `items`], in order, where
+        `state` is setup() made once per worker (None without a setup) and a
+        batch is at most `batch_size` consecutive items (the local executor may
+        take several such batches at once)."""
 
-    @abstractmethod
-    def clean(self, name: str, thread: Thread) -> list[CleanComment]:
-        """The thread's comments cleaned, in thread order."""
+    def _note(self, fn: Callable, items: int, batches: int, seconds: float, **more: float) -> None:
+        entry = self.calls.setdefault(qualified(fn), {"calls": 0, "items": 0, "batches": 0, "seconds": 0.0})
+        entry["calls"] += 1
+        entry["items"] += items
+        entry["batches"] += batches
+        entry["seconds"] = round(entry["seconds"] + seconds, 3)
+        for key, value in more.items():
+            entry[key] = round(entry.get(key, 0.0) + value, 3)
 
-    def stance_scores(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """Per-comment stance scores computed up front, or None to have the
-        stance stage compute them."""
-        return None
+    def close(self) -> None:
+        """Give back what the executor started (workers, a local cluster)."""
 
     def about(self) -> dict:
-        """The manifest's `executor` entry."""
-        return {"name": self.name}
+        """The manifest's `executor` entry: where the work ran and, per function
+        mapped, how much and how long."""
+        return {"name": self.name, "map": self.calls}
+

@@ -1,20 +1,27 @@
-"""The local executor: every stage in this process, one dump at a time."""
+"""The local executor: every batch in this process, in order."""
 from __future__ import annotations
 
-from pathlib import Path
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from pipeline import clean
-from pipeline.executors._base import Executor
-from pipeline.records import CleanComment, Thread
+from pipeline.executors._base import BatchFunction, Executor
+
+# items per call of the function here: several of the caller's batches at once (fewer
+# calls, the same batches inside: a multiple of the batch size), and memory bounded
+# however long the thread
+LOCAL_CHUNK = 8192
 
 
 class LocalExecutor(Executor):
     name = "local"
 
-    def read_thread(self, name: str, path: Path) -> Thread:
-        with path.open("rb") as handle:
-            return self.open_dump(handle, name, str(path)).read()
-
-    def clean(self, name: str, thread: Thread) -> list[CleanComment]:
-        return clean.clean_comments(thread.comments, thread.article, self.config["clean"],
-                                    self.resources.nlp)
+    def map(self, fn: BatchFunction, items: Sequence[Any], *, setup: Callable[[], Any] | None = None,
+            context: Any = None, batch_size: int) -> list[Any]:
+        start = time.perf_counter()
+        state = setup() if setup is not None else None  # setups are loaded once per process (lru_cache)
+        chunk = batch_size * max(1, math.ceil(LOCAL_CHUNK / batch_size))
+        out = [fn(state, context, items[i:i + chunk]) for i in range(0, len(items), chunk)]
+        self._note(fn, len(items), len(out), time.perf_counter() - start)
+        return out
