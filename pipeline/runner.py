@@ -241,6 +241,7 @@ def run_stages(source: Source, config: dict, resources: Resources, executor: Exe
         return hashes[name]
 
     for stage in stages.planned(config):
+        sent = executor.batches_sent
         arguments = stage.arguments(outputs, config, provide)
         compute = lambda stage=stage, arguments=arguments: stage.run(**arguments)  # noqa: E731
         describe = lambda output, stage=stage, arguments=arguments: stage.describe(output, **arguments)  # noqa: E731
@@ -253,7 +254,7 @@ def run_stages(source: Source, config: dict, resources: Resources, executor: Exe
             with run.stage(stage.name) as facts:
                 output = compute()
                 facts.update(describe(output))
-        if "executor" in stage.uses and not executor.local and not run.stages[stage.name].get("from_cache"):
+        if not executor.local and executor.batches_sent > sent:  # the stage's own work went to the executor
             run.stages[stage.name]["ran_on"] = executor.name
         outputs[stage.name] = output
         for note in stage.notes(output) if stage.notes else ():
@@ -271,7 +272,7 @@ def process_dump(path: Path, name: str, config: dict, resources: Resources,
     except OSError as error:
         raise ingest.unreadable(path, error) from None
     run = RunLog(name, StageCache(resources.cache_root if config["cache_stages"] else None))
-    executor.calls = {}  # the manifest's executor entry counts this dump's work
+    executor.reset()  # the manifest's executor entry counts this dump's work
     outputs = run_stages(Source(path, sha256, thread), config, resources, executor, run)
     resources.flush()
     write_artifacts(path, name, sha256, size, thread, outputs, config, resources, executor, run)

@@ -44,6 +44,11 @@ class Executor(ABC):
         batch is at most `batch_size` consecutive items (the local executor may
         take several such batches at once)."""
 
+    @property
+    def batches_sent(self) -> int:
+        """Batches mapped since the last reset."""
+        return int(sum(entry["batches"] for entry in self.calls.values()))
+
     def _note(self, fn: Callable, items: int, batches: int, seconds: float, **more: float) -> None:
         entry = self.calls.setdefault(qualified(fn), {"calls": 0, "items": 0, "batches": 0, "seconds": 0.0})
         entry["calls"] += 1
@@ -52,6 +57,10 @@ class Executor(ABC):
         entry["seconds"] = round(entry["seconds"] + seconds, 3)
         for key, value in more.items():
             entry[key] = round(entry.get(key, 0.0) + value, 3)
+
+    def reset(self) -> None:
+        """Start counting afresh (the runner does at each dump, for its manifest)."""
+        self.calls = {}
 
     def close(self) -> None:
         """Give back what the executor started (workers, a local cluster)."""

@@ -122,6 +122,10 @@ class RayExecutor(Executor):
                    worker_seconds=sum(r[1] for r in results), setup_seconds=sum(r[2] for r in results))
         return [r[0] for r in results]
 
+    def reset(self) -> None:
+        super().reset()
+        self.nodes = set()
+
     def close(self) -> None:
         if self.ray is not None:
             for actor in self.actors:
