@@ -12,6 +12,9 @@ Sections (--only picks some; all by default):
            the PyTorch reference, topics and stance with each
   sampling topics fitted on every comment against a fit on a quarter of them
   floor    the compute floor of the embedding stage on this machine
+  ray      the Ray executor at one and two nodes (clusters started on this machine)
+           against the local executor, where the time goes, and a folder of
+           1,000 dumps through a two-node cluster
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from pipeline.offline import go_offline
 
 go_offline()
 
-SECTIONS = ("stance", "memory", "e2e", "backends", "sampling", "floor")
+SECTIONS = ("stance", "memory", "e2e", "backends", "sampling", "floor", "ray")
 
 
 def stance_vs_embed(n: int) -> list[tuple[str, str]]:
@@ -112,6 +115,10 @@ def main() -> None:
     parser.add_argument("--no-long", action="store_true", help="e2e without the long-post corpus")
     parser.add_argument("--set", dest="sets", action="append", default=[],
                         help="config override for the e2e runs, e.g. embed.backend=onnx-int8")
+    parser.add_argument("--ray-dumps", default="40x60",
+                        help="the ray section's throughput folder: DUMPSxCOMMENTS")
+    parser.add_argument("--ray-corpus", default="1000x10",
+                        help="the ray section's many-dump folder: DUMPSxCOMMENTS")
     args = parser.parse_args()
     only = [s for s in args.only.split(",") if s]
     unknown = set(only) - set(SECTIONS)
@@ -151,6 +158,17 @@ def main() -> None:
         print("\n".join(backends.sampling(n, n // 4)), flush=True)
     if "floor" in only:
         _print_pairs("Compute floor of the embedding stage", floor(args.comments))
+    if "ray" in only:
+        from bench import ray_bench
+
+        dumps, per_dump = (int(x) for x in args.ray_dumps.split("x"))
+        print(f"\nThe Ray executor on {dumps:,} dumps of {per_dump} comments (config overrides: "
+              f"{args.sets or 'none'})")
+        print("\n".join(ray_bench.table(ray_bench.measure(dumps, per_dump, args.sets))), flush=True)
+        dumps, per_dump = (int(x) for x in args.ray_corpus.split("x"))
+        print(f"\nA folder of {dumps:,} dumps through a two-node cluster (embed.backend=static, report off)")
+        print("\n".join(ray_bench.corpus(dumps, per_dump, [*args.sets, "embed.backend=static",
+                                                           "report.enabled=false"])), flush=True)
 
 
 if __name__ == "__main__":
