@@ -109,6 +109,10 @@ def main() -> None:
                         help="comments for the stance, backends and floor sections")
     parser.add_argument("--memory-sizes", default="10000,50000,200000",
                         help="comma-separated dump sizes for the memory section")
+    parser.add_argument("--whole-sizes", default="10000,100000",
+                        help="comma-separated corpus sizes for the memory section's whole runs")
+    parser.add_argument("--per-dump", type=int, default=1000,
+                        help="comments per dump in the memory section's folder runs")
     parser.add_argument("--sizes", default="1000,10000,100000",
                         help="comma-separated corpus sizes for the e2e section")
     parser.add_argument("--no-plain", action="store_true", help="e2e without the plain-way comparison")
@@ -133,6 +137,13 @@ def main() -> None:
         sizes = [int(n) for n in args.memory_sizes.split(",")]
         print("\nIngest and clean, streamed, on JSONL dumps (peak resident memory of the whole process)")
         print("\n".join(table(measure(sizes))), flush=True)
+        from bench.memory import whole_runs, whole_table
+
+        totals = [int(n) for n in args.whole_sizes.split(",") if n]
+        sets = args.sets or ["embed.backend=static"]
+        print(f"\nWhole runs, one dump against a folder of {args.per_dump:,}-comment dumps (config: {sets}, "
+              "report off; peak resident memory of the whole process)")
+        print("\n".join(whole_table(whole_runs(totals, args.per_dump, sets))), flush=True)
     if "e2e" in only:
         from bench import pipeline_bench
         from bench.corpus import ROOT

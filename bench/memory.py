@@ -68,3 +68,50 @@ def table(results: list[dict]) -> list[str]:
                      f"{r['comments'] / r['clean_s']:>9,.0f} {r['peak_mb']:>8.0f} "
                      f"{r['peak_mb'] - r['base_mb']:>17.0f}")
     return lines
+
+
+RUN = r"""
+import json, resource, sys, time
+from pipeline import runner
+from pipeline.config import load_config
+inputs, out, cache, *sets = sys.argv[1:]
+config = load_config(None, [f"output_dir={out}", f"cache_dir={cache}", "report.enabled=false", *sets])
+start = time.perf_counter()
+folders = runner.run([inputs], config)
+print(json.dumps({"seconds": time.perf_counter() - start, "dumps": len(folders),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def whole_runs(totals: list[int], per_dump: int, sets: list[str]) -> list[dict]:
+    """Whole runs (every stage, report off) in fresh processes, empty caches: each
+    total as one dump, and as a folder of dumps of `per_dump` comments (an outlet's
+    threads), so the peak shows what grows with the corpus and what with a thread."""
+    from bench.ray_bench import write_folder
+
+    results = []
+    with tempfile.TemporaryDirectory() as work:
+        for total in totals:
+            for shape in ("one dump", "folder"):
+                base = Path(work) / f"{total}-{shape.replace(' ', '_')}"
+                if shape == "folder":
+                    inputs = base / "dumps"
+                    write_folder(inputs, total // per_dump, per_dump)
+                else:
+                    base.mkdir()
+                    inputs = write_jsonl_dump(base / "dump.jsonl", total)
+                out = subprocess.run([sys.executable, "-c", RUN, str(inputs), str(base / "out"), str(base / "cache"),
+                                      *sets], cwd=ROOT, capture_output=True, text=True)
+                if out.returncode:
+                    raise RuntimeError(f"the run failed:\n{out.stderr[-3000:]}")
+                results.append({"comments": total, "shape": shape, **json.loads(out.stdout.strip().splitlines()[-1])})
+                print(f"  {total:,} comments, {shape}: {results[-1]}", file=sys.stderr, flush=True)
+    return results
+
+
+def whole_table(results: list[dict]) -> list[str]:
+    lines = ["| comments | as | dumps | wall | comments/s | peak memory |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        lines.append(f"| {r['comments']:,} | {r['shape']} | {r['dumps']:,} | {r['seconds']:.0f} s | "
+                     f"{r['comments'] / r['seconds']:,.0f} | {r['peak_mb']:,.0f} MB |")
+    return lines

@@ -147,6 +147,16 @@ def worker_embedder(section: dict, models_dir: str) -> "Embedder":
     return _loaded_embedder(json.dumps(section, sort_keys=True), str(models_dir))
 
 
+def worker_encoder(section: dict, models_dir: str) -> "Embedder":
+    """worker_embedder with its weights loaded: the executor's setup for
+    encode_batch, so a worker's model loading is counted as such (a run whose
+    texts are all cached maps nothing and loads no weights)."""
+    embedder = worker_embedder(section, models_dir)
+    if embedder.model_ is None:
+        embedder.model_ = embedder._load_weights()
+    return embedder
+
+
 @lru_cache(maxsize=2)
 def _loaded_embedder(section: str, models_dir: str) -> "Embedder":
     return Embedder.from_config(json.loads(section), models_dir).load()

@@ -178,7 +178,7 @@ def _embed(clean, config: dict, executor, embed) -> Embedding:
     """Vectors through the embedding cache; the texts no cache has are encoded
     by the executor, in the length-sorted batches a single process would form."""
     section = config["embed"]
-    setup = partial(embedding.worker_embedder, section, str(models_dir(config)))
+    setup = partial(embedding.worker_encoder, section, str(models_dir(config)))
 
     def encode(texts: list[str]) -> np.ndarray:
         batches = executor.map(embedding.encode_batch, texts, setup=setup, context=len(texts) > 256,

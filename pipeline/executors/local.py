@@ -19,9 +19,12 @@ class LocalExecutor(Executor):
 
     def map(self, fn: BatchFunction, items: Sequence[Any], *, setup: Callable[[], Any] | None = None,
             context: Any = None, batch_size: int) -> list[Any]:
+        if not len(items):
+            return []
         start = time.perf_counter()
         state = setup() if setup is not None else None  # setups are loaded once per process (lru_cache)
         chunk = batch_size * max(1, math.ceil(LOCAL_CHUNK / batch_size))
+        loaded = time.perf_counter() - start
         out = [fn(state, context, items[i:i + chunk]) for i in range(0, len(items), chunk)]
-        self._note(fn, len(items), len(out), time.perf_counter() - start)
+        self._note(fn, len(items), len(out), time.perf_counter() - start, setup_seconds=loaded)
         return out
