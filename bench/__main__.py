@@ -12,6 +12,10 @@ Sections (--only picks some; all by default):
            the PyTorch reference, topics and stance with each
   sampling topics fitted on every comment against a fit on a quarter of them
   floor    the compute floor of the embedding stage on this machine
+  quality  topics on ~4,000 long labelled debate posts (IAC, ../shared): outlier
+           share, NPMI, diversity and NMI, today's defaults against the old ones
+  corpus   a folder of 1,000+ small dumps as one corpus (topics.scope: corpus),
+           then ten dumps added: wall time, assigned without refit, outside
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SECTIONS = ("stance", "memory", "e2e", "backends", "sampling", "floor")
+SECTIONS = ("stance", "memory", "e2e", "backends", "sampling", "floor", "quality", "corpus")
 
 
 def stance_vs_embed(n: int) -> list[tuple[str, str]]:
@@ -108,6 +112,8 @@ def main() -> None:
                         help="comma-separated dump sizes for the memory section")
     parser.add_argument("--sizes", default="1000,10000,100000",
                         help="comma-separated corpus sizes for the e2e section")
+    parser.add_argument("--posts", type=int, default=4000, help="long posts for the quality section")
+    parser.add_argument("--dumps", type=int, default=1000, help="dumps for the corpus section")
     parser.add_argument("--no-plain", action="store_true", help="e2e without the plain-way comparison")
     parser.add_argument("--no-long", action="store_true", help="e2e without the long-post corpus")
     parser.add_argument("--set", dest="sets", action="append", default=[],
@@ -151,6 +157,17 @@ def main() -> None:
         print("\n".join(backends.sampling(n, n // 4)), flush=True)
     if "floor" in only:
         _print_pairs("Compute floor of the embedding stage", floor(args.comments))
+    if "quality" in only:
+        from bench import topic_quality
+
+        for corpus in topic_quality.CORPORA:
+            rows, about = topic_quality.measure(corpus, args.posts, topic_quality.VARIANTS)
+            print(f"\nTopic quality on long posts: {about}")
+            print("\n".join(topic_quality.table(rows)), flush=True)
+    if "corpus" in only:
+        from bench import corpus_run
+
+        _print_pairs(f"One corpus of {args.dumps:,} dumps, then ten more", corpus_run.measure(args.dumps))
 
 
 if __name__ == "__main__":

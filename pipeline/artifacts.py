@@ -19,7 +19,7 @@ __all__ = ["safe_name", "artifact_names", "write_report", "write_review", "write
            "recover_under_lock", "write_atomically"]
 
 
-RESERVED_NAMES = {"index.html"}  # what a folder run writes beside the dumps' folders
+RESERVED_NAMES = {"index.html", "_corpus"}  # what a folder run writes beside the dumps' folders
 MAX_NAME_BYTES = 200  # leaves room for the staging prefix and suffix within 255 bytes
 
 
