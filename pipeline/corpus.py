@@ -60,6 +60,9 @@ def read_thread(folder: Path) -> ThreadRows:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    if not (folder / "embeddings.npy").is_file():
+        raise PipelineError("no embeddings.npy for the corpus topics", path=folder,
+                            hint="topics.scope=corpus needs the embed stage: leave topics.enabled on")
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         table = pq.read_table(folder / "comments.parquet",
@@ -76,15 +79,22 @@ def read_thread(folder: Path) -> ThreadRows:
     flags = table["flags"].to_pylist()
     substantive = has_text & np.array([not ({"near_empty", "duplicate"} & set(f or ())) for f in flags],
                                       dtype=bool)
-    files = manifest.get("files") or {}
-    hashes = {name: files.get(name) or sha256_of(folder / name)
-              for name in ("embeddings.npy", "comments.parquet")}
+    hashes = thread_hashes(folder, manifest)
     embedding = (manifest.get("models") or {}).get("embedding") or {}
     return ThreadRows(name=folder.name, title=(manifest.get("input") or {}).get("title") or "",
                       comment_ids=table["comment_id"].to_pylist(),
                       created_at=table["created_at"].to_pylist(), thread_topic=table["topic_id"].to_pylist(),
                       has_text=has_text, substantive=substantive, vectors=vectors, hashes=hashes,
                       fingerprint=embedding.get("fingerprint"))
+
+
+def thread_hashes(folder: Path, manifest: dict | None = None) -> dict[str, str]:
+    """SHA-256 of a thread's embeddings and comments: from its manifest (the
+    run hashed every file it wrote), or from the files where it has none."""
+    if manifest is None:
+        manifest = _read_json(folder / "manifest.json")
+    files = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
+    return {name: files.get(name) or sha256_of(folder / name) for name in ("embeddings.npy", "comments.parquet")}
 
 
 def _texts(folder: Path, rows: np.ndarray) -> list[str]:
@@ -195,6 +205,8 @@ def update(folders: list[Path], config: dict) -> Path:
         before = _read_json(corpus_dir / "model" / "threads.json")
         folders = list(folders) + [out_root / name for name in sorted(before)
                                    if name not in named and (out_root / name / "manifest.json").is_file()]
+    else:  # only the threads it has not seen, or that changed since, are read and assigned
+        folders = [f for f in folders if loaded[2].get(f.name, {}).get("hashes") != thread_hashes(f)]
     threads = [read_thread(folder) for folder in folders]
     fingerprints = {t.fingerprint for t in threads if t.fingerprint}
     if len(fingerprints) > 1:
@@ -215,15 +227,14 @@ def update(folders: list[Path], config: dict) -> Path:
         action = "refit" if (corpus_dir / "model").exists() else "fit"
     else:
         model, centroids, assigned_before = loaded
-        todo = [t for t in threads if assigned_before.get(t.name, {}).get("hashes") != t.hashes]
-        redo = {t.name for t in todo}
-        previous = [row for row in _previous_rows(corpus_dir) if row["thread"] not in redo]
+        todo = threads
+        previous = [row for row in _previous_rows(corpus_dir) if row["thread"] not in paths]
         action = "assign"
 
     labels = {t["id"]: t["label"] for t in model["topics"]}
     threshold = model["outlier_threshold"]
     rows = list(previous)
-    assigned = {name: info for name, info in assigned_before.items() if name not in {t.name for t in todo}}
+    assigned = {name: info for name, info in assigned_before.items() if name not in paths}
     added = outside = comments = 0
     for thread in todo:
         topic_ids, similarity = assign(thread.vectors, thread.has_text, centroids, threshold)

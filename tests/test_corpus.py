@@ -59,12 +59,17 @@ def corpus_runs(tmp_path_factory):
     corpus = base / "artifacts" / "_corpus"
     snapshots = {"first": _hashes(corpus), "threads_first": {f.name: _hashes(f) for f in first}}
     snapshots["manifest_first"] = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    (corpus / "notes.txt").write_text("mine", encoding="utf-8")  # a user's file in _corpus
     _write_dumps(dumps, ["e", "f"], 4)
     second = runner.run([str(dumps)], _config(base))
     snapshots["second"] = _hashes(corpus)
     snapshots["manifest_second"] = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
     snapshots["rows_second"] = pq.read_table(corpus / "comment_topics.parquet").to_pylist()
     snapshots["threads_second"] = {f.name: _hashes(f) for f in second}
+    _write_dumps(dumps, ["a"], 1)  # one thread changes: it is assigned again, alone
+    runner.run([str(dumps)], _config(base))
+    snapshots["manifest_changed"] = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    snapshots["rows_changed"] = pq.read_table(corpus / "comment_topics.parquet").to_pylist()
     runner.run([str(dumps)], _config(base, "topics.refit=true"))
     snapshots["manifest_refit"] = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
     return base, first, second, snapshots
@@ -100,10 +105,25 @@ def test_added_threads_are_assigned_without_refitting(corpus_runs):
     assert {n: snap["threads_second"][n] for n in snap["threads_first"]} == snap["threads_first"]
 
 
+def test_a_changed_thread_is_assigned_again_and_its_old_rows_go(corpus_runs):
+    snap = corpus_runs[3]
+    last = snap["manifest_changed"]["history"][-1]
+    assert last["action"] == "assign" and last["threads"] == 1
+    ids = {r["comment_id"] for r in snap["rows_changed"] if r["thread"] == "a"}
+    assert ids and all(i.startswith("a-") for i in ids) and ids != {
+        r["comment_id"] for r in snap["rows_second"] if r["thread"] == "a"}
+    assert len(snap["rows_changed"]) == len({(r["thread"], r["comment_id"]) for r in snap["rows_changed"]})
+
+
 def test_refit_fits_again_over_every_thread(corpus_runs):
     history = corpus_runs[3]["manifest_refit"]["history"]
-    assert [h["action"] for h in history] == ["fit", "assign", "refit"]
+    assert [h["action"] for h in history] == ["fit", "assign", "assign", "refit"]
     assert history[-1]["threads"] == 6
+
+
+def test_a_users_file_in_the_corpus_folder_is_kept(corpus_runs):
+    folder = corpus_runs[0] / "artifacts" / "_corpus"
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
 def test_the_corpus_pass_changes_nothing_in_the_thread_folders(corpus_runs):
