@@ -131,7 +131,7 @@ def fit(threads: list[ThreadRows], folders: dict[str, Path], config: dict) -> tu
                  else np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float32))
     model = {
         "format": MODEL_FORMAT, "fitted_at": _now(), "pipeline_version": __version__,
-        "embedding_fingerprint": threads[0].fingerprint if threads else None,
+        "embedding_fingerprint": next((t.fingerprint for t in threads if t.fingerprint), None),
         "sample": {"comments": int(size), "of": total, "seed": seed},
         "outlier_threshold": section["outlier_threshold"], "params": result.params,
         "topics": [{"id": t.id, "label": t.label, "keywords": list(t.keywords), "size_in_sample": t.size}
@@ -212,7 +212,11 @@ def update(folders: list[Path], config: dict) -> Path:
     if len(fingerprints) > 1:
         raise PipelineError("the threads of this corpus were embedded with different models", path=out_root,
                             hint="run every dump with the same embed settings, or give the corpus its own --out")
-    if loaded and (fingerprints - {loaded[0].get("embedding_fingerprint")}
+    if loaded and not len(loaded[1]) and threads:  # too few comments last time: try again with these
+        log.info("corpus: the corpus model has no topics yet; fitting it again with the new threads")
+        return update(folders, {**config, "topics": {**section, "refit": True}})
+    known = loaded[0].get("embedding_fingerprint") if loaded else None
+    if loaded and ((known and fingerprints - {known})
                    or any(t.vectors.shape[1] != loaded[1].shape[1] for t in threads if len(t.vectors))):
         log.warning("corpus: these threads were embedded with another model than the corpus model's; "
                     "refitting it")

@@ -179,3 +179,25 @@ def test_assigning_many_threads_is_chunked_and_memory_mapped(tmp_path, capsys):
     with capsys.disabled():
         print(f"\n  corpus.assign: {len(vectors):,} memory-mapped rows in {seconds:.2f} s "
               f"({len(vectors) / seconds:,.0f} rows/s)")
+
+
+def test_a_corpus_too_small_for_topics_leaves_its_comments_outside_and_fits_again_later(tmp_path):
+    from pipeline import runner
+
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    for name in ("x", "y"):
+        lines = [{"type": "article", "id": name, "title": "Short", "body": "A short article."}]
+        lines += [{"type": "comment", "id": f"{name}{i}", "parent_id": None, "author": "u",
+                   "text": f"Comment number {i} about the street and the {name} lane."} for i in range(3)]
+        (dumps / f"{name}.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines),
+                                             encoding="utf-8")
+    runner.run([str(dumps)], _config(tmp_path))
+    folder = tmp_path / "artifacts" / "_corpus"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["topics"] == 0 and manifest["outside"] == manifest["comments_with_text"] == 6
+    _write_dumps(dumps, ["a", "b", "c"], 0)
+    runner.run([str(dumps)], _config(tmp_path))
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["history"][-1]["action"] == "refit" and manifest["topics"] >= 1
+    assert manifest["threads"] == 5
