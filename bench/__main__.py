@@ -15,6 +15,10 @@ Sections (--only picks some; all by default):
   ray      the Ray executor at one and two nodes (clusters started on this machine)
            against the local executor, where the time goes, and a folder of
            1,000 dumps through a two-node cluster
+  quality  topics on ~4,000 long labelled debate posts (IAC, ../shared): outlier
+           share, NPMI, diversity and NMI, today's defaults against the old ones
+  corpus   a folder of 1,000+ small dumps as one corpus (topics.scope: corpus),
+           then ten dumps added: wall time, assigned without refit, outside
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from pipeline.offline import go_offline
 
 go_offline()
 
-SECTIONS = ("stance", "memory", "e2e", "backends", "sampling", "floor", "ray")
+SECTIONS = ("stance", "memory", "e2e", "backends", "sampling", "floor", "quality", "corpus", "ray")
 
 
 def stance_vs_embed(n: int) -> list[tuple[str, str]]:
@@ -115,6 +119,8 @@ def main() -> None:
                         help="comments per dump in the memory section's folder runs")
     parser.add_argument("--sizes", default="1000,10000,100000",
                         help="comma-separated corpus sizes for the e2e section")
+    parser.add_argument("--posts", type=int, default=4000, help="long posts for the quality section")
+    parser.add_argument("--dumps", type=int, default=1000, help="dumps for the corpus section")
     parser.add_argument("--no-plain", action="store_true", help="e2e without the plain-way comparison")
     parser.add_argument("--no-long", action="store_true", help="e2e without the long-post corpus")
     parser.add_argument("--set", dest="sets", action="append", default=[],
@@ -180,6 +186,17 @@ def main() -> None:
         print(f"\nA folder of {dumps:,} dumps through a two-node cluster (embed.backend=static, report off)")
         print("\n".join(ray_bench.corpus(dumps, per_dump, [*args.sets, "embed.backend=static",
                                                            "report.enabled=false"])), flush=True)
+    if "quality" in only:
+        from bench import topic_quality
+
+        for corpus in topic_quality.CORPORA:
+            rows, about = topic_quality.measure(corpus, args.posts, topic_quality.VARIANTS)
+            print(f"\nTopic quality on long posts: {about}")
+            print("\n".join(topic_quality.table(rows)), flush=True)
+    if "corpus" in only:
+        from bench import corpus_run
+
+        _print_pairs(f"One corpus of {args.dumps:,} dumps, then ten more", corpus_run.measure(args.dumps))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ DEFAULT_CONFIG = next((p for p in (PROJECT_ROOT / "configs" / "default.yaml",
 Config = dict[str, Any]
 CHOICES = {
     "topics.cluster_selection": ("leaf", "eom"),
+    "topics.scope": ("thread", "corpus"),
+    "topics.keywords_from": ("core", "all"),
     "executor": ("local", "ray"),
     "embed.backend": ("torch", "onnx", "onnx-int8", "static"),
     "clean.lemmatizer": ("lookup", "rule"),
@@ -45,6 +47,7 @@ MINIMUMS = {
     "topics.n_components": 2, "topics.min_comments": 4, "topics.outlier_threshold": -1.0,
     "topics.top_n_words": 1, "topics.label_words": 1, "topics.representative_comments": 0,
     "topics.ngram_max": 1, "topics.max_fit_comments": 20,
+    "topics.corpus_sample": 20,
     "ray.workers": 1, "ray.batch_size": 1, "seed": 0,
 }
 # largest value a number key takes; other integers stop at INT_MAX (they reach C code)

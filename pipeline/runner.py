@@ -22,8 +22,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from pipeline import __version__, artifacts, catalog, clean, embed as embedding, export, ingest, jit, machine, \
-    stages, stance
+from pipeline import __version__, artifacts, catalog, clean, corpus, embed as embedding, export, ingest, jit, \
+    machine, stages, stance
 from pipeline.artifacts import MAX_NAME_BYTES, artifact_names, safe_name  # noqa: F401 (the runner's API)
 from pipeline.cache import EmbeddingCache, usable_cache_dir
 from pipeline.config import models_dir
@@ -380,6 +380,8 @@ def run(inputs: list[str], config: dict) -> list[Path]:
         written = [done[name] for name in names if name in done]
         if len(dumps) > 1 and written and config["report"]["enabled"]:
             log.info("index of the run: %s", artifacts.write_index(Path(config["output_dir"]), written))
+        if config["topics"]["scope"] == "corpus" and written:
+            corpus.update(written, config)
     except KeyboardInterrupt as interrupt:  # the CLI says which folders were replaced by then
         raise Interrupted(replaced + getattr(interrupt, "replaced", [])) from None
     if failures:

@@ -7,8 +7,11 @@ outlier strategy), and stay outliers (-1) otherwise. A thread with more than
 `max_fit_comments` clusterable comments is clustered on a seeded random
 sample of that many; the others join their nearest topic the same way
 (source "nearest_topic", or "not_sampled" when no topic is close enough). Keywords are recomputed
-on the final assignment with the same stop-word vectorizer, so stop words do
-not return to the labels (BERTopic #1347).
+with the same stop-word vectorizer, so stop words do not return to the labels
+(BERTopic #1347), from the comments clustered into each topic
+(`keywords_from: core`): the ones joined to it afterwards are its members but
+not what it is about, and on long posts they lowered the keywords' NPMI
+(bench/topic_quality.py).
 """
 from __future__ import annotations
 
@@ -113,7 +116,8 @@ def _umap(n_fit: int, params: dict, seed: int):
                         init="spectral" if n_fit > 50 else "random")
 
 
-def _centroids(embeddings: np.ndarray, labels: np.ndarray, topic_ids: list[int]) -> np.ndarray:
+def topic_centroids(embeddings: np.ndarray, labels: np.ndarray, topic_ids: list[int]) -> np.ndarray:
+    """Unit-length mean vector of each topic's rows (`labels` per row)."""
     centroids = np.stack([embeddings[labels == t].mean(axis=0) for t in topic_ids])
     norms = np.linalg.norm(centroids, axis=1, keepdims=True)
     return centroids / np.where(norms == 0, 1, norms)
@@ -182,7 +186,7 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
     topic_ids = sorted(set(fit_labels.tolist()) - {OUTLIER})
     if not topic_ids:
         return _no_topics(cleaned, "outlier", params)
-    centroids = _centroids(embeddings, labels, topic_ids)
+    centroids = topic_centroids(embeddings, labels, topic_ids)
     source[left_out] = "not_sampled"  # stays so where no topic is close enough
     candidates = np.flatnonzero(has_text & (labels == OUTLIER))
     for start in range(0, len(candidates), 20_000):  # bounded memory on big threads
@@ -204,10 +208,13 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
     labels = np.array([renumber.get(int(t), OUTLIER) for t in labels])
 
     text_rows = np.flatnonzero(has_text)
-    model.update_topics([cleaned[i].text for i in text_rows], topics=labels[text_rows].tolist(),
+    described = labels.copy()
+    if config["keywords_from"] == "core":  # joined comments dilute the keywords (NPMI, bench/topic_quality.py)
+        described[source != "cluster"] = OUTLIER
+    model.update_topics([cleaned[i].text for i in text_rows], topics=described[text_rows].tolist(),
                         vectorizer_model=_vectorizer(len(text_rows), config["ngram_max"]),
                         top_n_words=config["top_n_words"])
-    centroids = _centroids(embeddings, labels, list(range(len(order))))
+    centroids = topic_centroids(embeddings, labels, list(range(len(order))))
     topics = []
     for topic_id in range(len(order)):
         keywords = tuple(word for word, _ in (model.get_topic(topic_id) or []) if word)

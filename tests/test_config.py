@@ -65,6 +65,9 @@ def test_the_configuration_doc_documents_every_key_with_its_default(config):
     ("ray.workers=0.5", "must be an integer or 'auto'"),
     ("clean.max_chars=99999999999", "must be at most 2147483647"),
     ("topics.ngram_max=1000", "must be at most 6"),
+    ("topics.scope=outlet", "'topics.scope' must be one of thread, corpus"),
+    ("topics.corpus_sample=5", "'topics.corpus_sample' must be at least 20"),
+    ("topics.refit=yes-please", "'topics.refit' must be true or false"),
     ("output_dir=", "must be a non-empty string"),
     ("cache_dir=' '", "must be a non-empty string"),
     ("embed.device=gpu0", "must be cpu, cuda, cuda:N or mps"),
@@ -123,5 +126,5 @@ def test_a_bad_value_stops_the_cli_before_any_stage(tmp_path):
     assert process.returncode == 2
     assert process.stderr.strip().splitlines() == [
         f"error: {path}:2: config key 'topics.outlier_threshold' must be a finite number, got nan "
-        "(the default is 0.4)"]
+        "(the default is 0.3)"]
     assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()

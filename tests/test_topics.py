@@ -76,7 +76,7 @@ def test_big_thread_is_clustered_on_a_sample_and_the_rest_join_nearest(config, e
     joined = by_source.get("nearest_topic", [])
     assert joined and len(joined) + len(by_source.get("not_sampled", [])) == \
         result.params["comments_not_sampled"]
-    assert all(a.topic_id in {t.id for t in result.topics} and a.probability >= 0.4 for a in joined)
+    assert all(a.topic_id in {t.id for t in result.topics} and a.probability >= section["outlier_threshold"] for a in joined)
     assert all(a.topic_id == -1 for a in by_source.get("not_sampled", []))
 
 
