@@ -98,6 +98,22 @@ def test_the_users_labels_move_the_thread_and_no_labels_change_nothing():
     assert r.adapted(t, {}, ids) is r and r.adapted(t, {"elsewhere": "agree"}, ids) is r
 
 
+def test_the_users_labels_spread_to_the_comments_most_like_them():
+    """Two kinds of comment (two directions of the embedding); one of each labelled: the
+    unlabelled ones take the side of their own kind, where the reader alone gives them all one."""
+    r = reader(w_pair=0.0)
+    rng = np.random.default_rng(1)
+    a, b = np.eye(8)[0], np.eye(8)[1]
+    vectors = np.vstack([a + rng.normal(size=(4, 8)) * 0.1, b + rng.normal(size=(4, 8)) * 0.1])
+    t = thread([UNSURE] * 8, [NAN] * 8, [None] * 8, list("abcdefgh"), vectors=vectors)
+    ids = [f"c{i}" for i in range(8)]
+    adapted = r.adapted(t, {"c0": "disagree", "c4": "agree"}, ids)
+    assert len(set(replace(adapted, labelled=()).read(t)[0].argmax(1))) == 1
+    after = adapted.read(t)[0]
+    assert (after[1:4].argmax(1) == DISAGREE).all() and (after[5:].argmax(1) == AGREE).all()
+    assert r.labelled == () and "labelled" not in json.dumps(adapted.to_json())  # never saved
+
+
 def test_a_thread_that_reads_as_rumour_replies_is_left_to_the_pair_model():
     from pipeline.stance_model._base import STANCE_SOURCES
 

@@ -134,6 +134,12 @@ class ThreadReader:
     reply_blend: float = 0.5              # reply stance: weight of the two sides against the reply model
     iterations: int = 100
     card: dict = field(default_factory=dict)
+    # the user's labels of the thread being read, (row, stance index), spread by likeness: each
+    # comment's stances times the labels of the labelled comments nearest it (a softmax of cosine /
+    # NEIGHBOUR_TAU, smoothed); set by adapted() for one thread, never saved
+    labelled: tuple = ()
+    NEIGHBOUR_TAU = 0.05
+    NEIGHBOUR_SMOOTH = 0.1
 
     # ---- the parts
     def unrelated(self, features: np.ndarray) -> np.ndarray:
@@ -203,6 +209,9 @@ class ThreadReader:
         if self.temperature != 1.0:
             P = np.clip(P, 1e-12, None) ** (1 / self.temperature)
             P /= P.sum(1, keepdims=True)
+        if self.labelled:
+            P = P * self.neighbour_labels(t)
+            P /= P.sum(1, keepdims=True)
         R = np.array(t.reply, np.float64, copy=True)
         for k, p in enumerate(t.parent):
             if p is None or np.isnan(R[k]).any():
@@ -212,6 +221,18 @@ class ThreadReader:
             by_sides = np.array([same, 1 - same, 0.0]) * both_on + np.array([0, 0, 1.0]) * (1 - both_on)
             R[k] = self.reply_blend * by_sides + (1 - self.reply_blend) * R[k]
         return P, R, self.side_note(sentiment)
+
+    def neighbour_labels(self, t: ThreadInput) -> np.ndarray:
+        """(n, 5): for each comment, the user's labels of the labelled comments weighted by
+        their likeness to it (a softmax of the embeddings' cosine), smoothed toward uniform."""
+        E = _unit(t.vectors)
+        rows = [k for k, _ in self.labelled]
+        Y = np.zeros((len(rows), len(STANCE_LABELS)))
+        Y[np.arange(len(rows)), [label for _, label in self.labelled]] = 1.0
+        S = E @ E[rows].T / self.NEIGHBOUR_TAU
+        W = np.exp(S - S.max(1, keepdims=True))
+        W /= W.sum(1, keepdims=True)
+        return (1 - self.NEIGHBOUR_SMOOTH) * (W @ Y) + self.NEIGHBOUR_SMOOTH / len(STANCE_LABELS)
 
     def rumour_share(self, t: ThreadInput) -> float | None:
         """The thread's mean share of the pair model's RumourEval domain (how much its
@@ -246,8 +267,9 @@ class ThreadReader:
         """A copy fitted to one thread's own labels ({comment id: stance}; `ids` names
         t's rows): its lean toward agree (which side the thread's readers take the
         article to be on) and its off-topic threshold, the pair with the highest
-        likelihood of the given labels (a weak pull toward the fitted values). Seconds,
-        no retraining; with no labels, the reader as it is."""
+        likelihood of the given labels (a weak pull toward the fitted values); then the
+        labels themselves, spread to the comments most like each labelled one
+        (neighbour_labels). Seconds, no retraining; with no labels, the reader as it is."""
         rows = [k for k, c in enumerate(ids) if labels.get(c) in STANCE_LABELS]
         if not rows or self.defers(t):
             return self
@@ -258,7 +280,8 @@ class ThreadReader:
             return float(np.log(np.clip(P[rows, gold], 1e-6, 1)).sum()) - 0.1 * ((bias - self.bias) ** 2 + shift ** 2)
 
         bias, shift = max(itertools.product(self.ADAPT_BIAS, self.ADAPT_SHIFT), key=lambda bs: loglik(*bs))
-        return replace(self, bias=float(bias), relevance_shift=self.relevance_shift + float(shift))
+        return replace(self, bias=float(bias), relevance_shift=self.relevance_shift + float(shift),
+                       labelled=tuple((k, STANCE_LABELS.index(labels[ids[k]])) for k in rows))
 
     def side_note(self, sentiment: float) -> dict:
         """What the reader took the article's side to be, in words a reader can check."""
