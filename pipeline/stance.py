@@ -173,24 +173,39 @@ def article_target(article: Article, part: str = "title_lead") -> str:
 
 
 def score_comments(target: str, texts: Sequence[str], parent_texts: Sequence[str | None],
-                   encode: Encoder, models: StanceModels) -> tuple[np.ndarray, np.ndarray]:
+                   encode: Encoder, models: StanceModels, with_domain: bool = False) -> tuple[np.ndarray, ...]:
     """Each comment on its own, before the thread is used: stance toward
     `target` (n, 5) and, where there is a parent text, reply stance toward it
-    (n, 3; NaN rows for comments without one). Rows are independent, so a
-    thread can be scored in any batches, on any machine."""
+    (n, 3; NaN rows for comments without one); `with_domain`: also the domain
+    model's shares (n, len(STANCE_SOURCES)), from the same features, which the
+    thread reader reads to decide whether to defer to the pair model. Rows are
+    independent, so a thread can be scored in any batches, on any machine."""
     from pipeline.stance_model._base import Pairs
 
-    own = models.method.stance_proba(Pairs([target] * len(texts), list(texts), list(parent_texts)), encode)
+    pairs = Pairs([target] * len(texts), list(texts), list(parent_texts))
+    features = models.method.features(pairs, encode) if len(texts) else None
+    own = models.method.stance_proba(pairs, encode, features)
     replies = [k for k, p in enumerate(parent_texts) if p]
     reply_probs = np.full((len(texts), len(REPLY_LABELS)), np.nan)
     if replies:
         reply_probs[replies] = models.method.reply_proba([parent_texts[k] for k in replies],
                                                          [texts[k] for k in replies], encode)
-    return own, reply_probs
+    if not with_domain:
+        return own, reply_probs
+    return own, reply_probs, domain_shares(pairs, encode, models, features)
+
+
+def domain_shares(pairs, encode: Encoder, models: StanceModels, features: dict | None = None) -> np.ndarray:
+    """How much each pair looks like each stance source's pairs (the domain model)."""
+    from pipeline.stance_model._base import STANCE_SOURCES
+
+    if len(pairs) == 0:
+        return np.zeros((0, len(STANCE_SOURCES)))
+    return models.method.domain_proba(pairs, encode, features)
 
 
 def score_batch(models: StanceModels, context: tuple[str, np.ndarray], items: Sequence[tuple]
-                ) -> tuple[np.ndarray, np.ndarray]:
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The executor's per-batch function for stance: score_comments on items
     (text, its vector, the text it answers or None, that one's vector) toward
     `context` (the target text, its vector). Nothing is encoded here: every
@@ -205,7 +220,8 @@ def score_batch(models: StanceModels, context: tuple[str, np.ndarray], items: Se
     def encode(texts: Sequence[str]) -> np.ndarray:
         return np.stack([known[t] for t in texts]) if len(texts) else np.zeros((0, len(target_vector)), np.float32)
 
-    return score_comments(target, [item[0] for item in items], [item[2] for item in items], encode, models)
+    return score_comments(target, [item[0] for item in items], [item[2] for item in items], encode, models,
+                          with_domain=True)
 
 
 def stance_inputs(article: Article, cleaned: Sequence[CleanComment],
@@ -238,8 +254,18 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
 
     rows, target_text, texts, parent_texts = stance_inputs(article, cleaned, reply_targets, target)
     answered = [reply_targets[cleaned[i].id][0] for i in rows]
-    own, reply_probs = scores if scores is not None else score_comments(target_text, texts, parent_texts,
-                                                                        encode, models)
+    domain = None
+    if scores is None:
+        own, reply_probs, domain = score_comments(target_text, texts, parent_texts, encode, models,
+                                                  with_domain=True)
+    else:
+        own, reply_probs = scores[:2]
+        domain = scores[2] if len(scores) > 2 else None
+    if thread_reader is not None and domain is None and rows and thread_reader.defer_above <= 1:
+        # scored by a caller without the domain shares (the stage always gives them): the reader needs them
+        from pipeline.stance_model._base import Pairs
+
+        domain = domain_shares(Pairs([target_text] * len(texts), texts, parent_texts), encode, models)
     if adapt_priors and len(own) and models.card.get("reference_priors"):
         own = adapt(own, np.array(models.card["reference_priors"]))
     gates = short_text_gate(texts) if rows else np.zeros(0)
@@ -250,7 +276,7 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
         read, reply_probs = read_thread(thread_reader, article, target_text, texts, answered,
                                         [cleaned[i].id for i in rows], [comments[i].author for i in rows],
                                         own, reply_probs, encode, labels,
-                                        None if vectors is None else np.asarray(vectors)[rows])
+                                        None if vectors is None else np.asarray(vectors)[rows], domain)
         final = {cleaned[i].id: read[k] for k, i in enumerate(rows)}
         # `thread` where reading the thread changed the label from the comment's own reading
         moved = {cleaned[i].id for k, i in enumerate(rows) if read[k].argmax() != own[k].argmax()}
@@ -291,7 +317,7 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
 
 def thread_input(article: Article, target_text: str, texts: list[str], answered: list[str | None],
                  ids: list[str], authors: list[str], own: np.ndarray, reply_probs: np.ndarray,
-                 encode: Encoder, vectors: np.ndarray | None = None):
+                 encode: Encoder, vectors: np.ndarray | None = None, domain: np.ndarray | None = None):
     """What the thread reader reads of a thread's comments with text (rows as `ids`):
     `vectors` are the embed stage's where the stage has them (int8 vectors move with their
     batch-mates, so encoding them again can give other bits)."""
@@ -302,16 +328,17 @@ def thread_input(article: Article, target_text: str, texts: list[str], answered:
     target_vector, title_vector = encode([target_text, article.title.strip() or target_text])
     return ThreadInput(own=own, reply=reply_probs, vectors=vectors, target_vector=target_vector,
                        title_vector=title_vector, parent=[row_of.get(a) for a in answered],
-                       authors=list(authors), texts=list(texts), target=target_text)
+                       authors=list(authors), texts=list(texts), target=target_text, domain=domain)
 
 
 def read_thread(reader, article: Article, target_text: str, texts: list[str], answered: list[str | None],
                 ids: list[str], authors: list[str], own: np.ndarray, reply_probs: np.ndarray,
                 encode: Encoder, labels: dict[str, str] | None = None,
-                vectors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                vectors: np.ndarray | None = None, domain: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The thread reader's stances and reply stances for the comments with text (the
     reader adapted first to the user's `labels` of them, where there are any)."""
-    thread = thread_input(article, target_text, texts, answered, ids, authors, own, reply_probs, encode, vectors)
+    thread = thread_input(article, target_text, texts, answered, ids, authors, own, reply_probs, encode, vectors,
+                          domain)
     if labels and any(i in labels for i in ids):
         reader = reader.adapted(thread, labels, ids)
     P, R, _ = reader.read(thread)

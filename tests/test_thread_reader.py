@@ -98,6 +98,43 @@ def test_the_users_labels_move_the_thread_and_no_labels_change_nothing():
     assert r.adapted(t, {}, ids) is r and r.adapted(t, {"elsewhere": "agree"}, ids) is r
 
 
+def test_the_users_labels_spread_to_the_comments_most_like_them():
+    """Two kinds of comment (two directions of the embedding); one of each labelled: the
+    unlabelled ones take the side of their own kind, where the reader alone gives them all one."""
+    r = reader(w_pair=0.0)
+    rng = np.random.default_rng(1)
+    a, b = np.eye(8)[0], np.eye(8)[1]
+    vectors = np.vstack([a + rng.normal(size=(4, 8)) * 0.1, b + rng.normal(size=(4, 8)) * 0.1])
+    t = thread([UNSURE] * 8, [NAN] * 8, [None] * 8, list("abcdefgh"), vectors=vectors)
+    ids = [f"c{i}" for i in range(8)]
+    adapted = r.adapted(t, {"c0": "disagree", "c4": "agree"}, ids)
+    assert len(set(replace(adapted, labelled=()).read(t)[0].argmax(1))) == 1
+    after = adapted.read(t)[0]
+    assert (after[1:4].argmax(1) == DISAGREE).all() and (after[5:].argmax(1) == AGREE).all()
+    assert r.labelled == () and "labelled" not in json.dumps(adapted.to_json())  # never saved
+
+
+def test_a_thread_that_reads_as_rumour_replies_is_left_to_the_pair_model():
+    from pipeline.stance_model._base import STANCE_SOURCES
+
+    r = reader(w_pair=1.0, bias=2.0, w_author=2.0, defer_above=0.7)
+    own = [SURE_AGREE, UNSURE, [0.1, 0.1, 0.7, 0.05, 0.05]]
+    t = thread(own, [NAN, [0.9, 0.05, 0.05], NAN], [None, 0, None], ["a", "b", "a"])
+    shares = np.full((3, len(STANCE_SOURCES)), 0.05)
+    rumour = STANCE_SOURCES.index("rumoureval")
+    shares[:, rumour] = [0.9, 0.8, 0.6]  # mean 0.77
+    t.domain = shares
+    P, R, note = r.read(t)
+    assert np.allclose(P, np.asarray(own) / np.sum(own, 1, keepdims=True)) and note["deferred"]
+    assert np.allclose(R[1], [0.9, 0.05, 0.05])
+    assert r.adapted(t, {"c0": "disagree"}, ["c0", "c1", "c2"]) is r
+    shares[:, rumour] = [0.9, 0.6, 0.5]  # mean 0.67: the reader reads it
+    read = r.read(t)[0]
+    assert read[2].argmax() == AGREE and not r.read(t)[2].get("deferred")
+    t.domain = None  # no domain shares given: the reader reads it
+    assert np.allclose(r.read(t)[0], read)
+
+
 def test_the_reader_file_is_json_numbers_and_a_mismatch_is_a_clear_error(tmp_path):
     shipped = load_models(weights_for("onnx-int8")).thread
     assert shipped is not None

@@ -76,6 +76,7 @@ class ThreadInput:
     authors: Sequence[str]
     texts: Sequence[str]
     target: str                   # the target's text, for the article's side
+    domain: np.ndarray | None = None  # (n, len(STANCE_SOURCES)) the pair model's domain shares, where given
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def tone(self) -> np.ndarray:
@@ -128,9 +129,17 @@ class ThreadReader:
     temperature: float = 1.0              # the stances' confidence, fitted on held-out labels (P ** (1 / T))
     w_author: float = 1.0                 # the same author's other comments (shared among them)
     w_reply: float = 1.0                  # reply edges, times the reply model's agree minus disagree
+    defer_above: float = 2.0              # the thread's mean RumourEval domain share at or above which the
+                                          # pair model's own stances are given (above 1: never)
     reply_blend: float = 0.5              # reply stance: weight of the two sides against the reply model
     iterations: int = 100
     card: dict = field(default_factory=dict)
+    # the user's labels of the thread being read, (row, stance index), spread by likeness: each
+    # comment's stances times the labels of the labelled comments nearest it (a softmax of cosine /
+    # NEIGHBOUR_TAU, smoothed); set by adapted() for one thread, never saved
+    labelled: tuple = ()
+    NEIGHBOUR_TAU = 0.05
+    NEIGHBOUR_SMOOTH = 0.1
 
     # ---- the parts
     def unrelated(self, features: np.ndarray) -> np.ndarray:
@@ -185,6 +194,8 @@ class ThreadReader:
             return np.zeros((0, len(STANCE_LABELS))), np.zeros((0, len(REPLY_LABELS))), self.side_note(0.0)
         own = np.asarray(t.own, np.float64)
         sentiment = t.article_sentiment()
+        if self.defers(t):
+            return own / own.sum(1, keepdims=True), np.array(t.reply, np.float64, copy=True), self.deferred_note(t)
         u = self.unrelated(t.relevance_features())
         m = self.sides(t, sentiment)
         asks = np.array(["?" in text for text in t.texts], np.float64)
@@ -198,6 +209,9 @@ class ThreadReader:
         if self.temperature != 1.0:
             P = np.clip(P, 1e-12, None) ** (1 / self.temperature)
             P /= P.sum(1, keepdims=True)
+        if self.labelled:
+            P = P * self.neighbour_labels(t)
+            P /= P.sum(1, keepdims=True)
         R = np.array(t.reply, np.float64, copy=True)
         for k, p in enumerate(t.parent):
             if p is None or np.isnan(R[k]).any():
@@ -207,6 +221,41 @@ class ThreadReader:
             by_sides = np.array([same, 1 - same, 0.0]) * both_on + np.array([0, 0, 1.0]) * (1 - both_on)
             R[k] = self.reply_blend * by_sides + (1 - self.reply_blend) * R[k]
         return P, R, self.side_note(sentiment)
+
+    def neighbour_labels(self, t: ThreadInput) -> np.ndarray:
+        """(n, 5): for each comment, the user's labels of the labelled comments weighted by
+        their likeness to it (a softmax of the embeddings' cosine), smoothed toward uniform."""
+        E = _unit(t.vectors)
+        rows = [k for k, _ in self.labelled]
+        Y = np.zeros((len(rows), len(STANCE_LABELS)))
+        Y[np.arange(len(rows)), [label for _, label in self.labelled]] = 1.0
+        S = E @ E[rows].T / self.NEIGHBOUR_TAU
+        W = np.exp(S - S.max(1, keepdims=True))
+        W /= W.sum(1, keepdims=True)
+        return (1 - self.NEIGHBOUR_SMOOTH) * (W @ Y) + self.NEIGHBOUR_SMOOTH / len(STANCE_LABELS)
+
+    def rumour_share(self, t: ThreadInput) -> float | None:
+        """The thread's mean share of the pair model's RumourEval domain (how much its
+        comments read as replies to a rumour post), where the domain shares are given."""
+        if t.domain is None or not len(t.domain):
+            return None
+        from pipeline.stance_model._base import STANCE_SOURCES
+
+        return float(np.asarray(t.domain, np.float64)[:, STANCE_SOURCES.index("rumoureval")].mean())
+
+    def defers(self, t: ThreadInput) -> bool:
+        """Whether the thread is left to the pair model: its comments read as replies to a
+        rumour post (RumourEval's pairs), which the pair model was trained on and the reader,
+        fitted on news comment sections, reads worse (docs/stance.md)."""
+        share = self.rumour_share(t)
+        return share is not None and share >= self.defer_above
+
+    def deferred_note(self, t: ThreadInput) -> dict:
+        share = self.rumour_share(t)
+        return {"article_sentiment": round(t.article_sentiment(), 4), "deferred": True,
+                "reading": f"the thread's comments read as replies to a rumour post (the pair model's RumourEval "
+                           f"domain share {share:.2f}, at or above {self.defer_above:.2f}): each comment's stance "
+                           "is the pair model's own reading, not the thread reader's"}
 
     def uses_article_tone(self) -> bool:
         return bool(self.w_prior or self.w_tone)
@@ -218,10 +267,11 @@ class ThreadReader:
         """A copy fitted to one thread's own labels ({comment id: stance}; `ids` names
         t's rows): its lean toward agree (which side the thread's readers take the
         article to be on) and its off-topic threshold, the pair with the highest
-        likelihood of the given labels (a weak pull toward the fitted values). Seconds,
-        no retraining; with no labels, the reader as it is."""
+        likelihood of the given labels (a weak pull toward the fitted values); then the
+        labels themselves, spread to the comments most like each labelled one
+        (neighbour_labels). Seconds, no retraining; with no labels, the reader as it is."""
         rows = [k for k, c in enumerate(ids) if labels.get(c) in STANCE_LABELS]
-        if not rows:
+        if not rows or self.defers(t):
             return self
         gold = np.array([STANCE_LABELS.index(labels[ids[k]]) for k in rows])
 
@@ -230,7 +280,8 @@ class ThreadReader:
             return float(np.log(np.clip(P[rows, gold], 1e-6, 1)).sum()) - 0.1 * ((bias - self.bias) ** 2 + shift ** 2)
 
         bias, shift = max(itertools.product(self.ADAPT_BIAS, self.ADAPT_SHIFT), key=lambda bs: loglik(*bs))
-        return replace(self, bias=float(bias), relevance_shift=self.relevance_shift + float(shift))
+        return replace(self, bias=float(bias), relevance_shift=self.relevance_shift + float(shift),
+                       labelled=tuple((k, STANCE_LABELS.index(labels[ids[k]])) for k in rows))
 
     def side_note(self, sentiment: float) -> dict:
         """What the reader took the article's side to be, in words a reader can check."""
@@ -261,7 +312,8 @@ class ThreadReader:
                 "sides": {"w_pair": self.w_pair, "w_prior": self.w_prior, "bias": self.bias, "w_tone": self.w_tone,
                           "relevance_shift": self.relevance_shift, "w_discuss": self.w_discuss,
                           "unsure_power": self.unsure_power, "pair_mix": self.pair_mix,
-                          "w_author": self.w_author, "w_reply": self.w_reply, "iterations": self.iterations},
+                          "w_author": self.w_author, "w_reply": self.w_reply, "iterations": self.iterations,
+                          "defer_above": self.defer_above},
                 "reply_blend": self.reply_blend, "temperature": self.temperature, "card": self.card}
 
     @classmethod

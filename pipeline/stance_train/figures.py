@@ -77,12 +77,16 @@ def pipeline_lines(card: dict) -> list[str]:
     return out
 
 
-def reader_lines(reader: dict) -> list[str]:
-    """The thread reader's card: each thread slice, the reader beside the pair-at-a-time path."""
+def reader_lines(reader: dict, defer_above: float | None = None) -> list[str]:
+    """The thread reader's card: each thread slice, the reader beside the pair-at-a-time path
+    (`defer_above`: the reader file's threshold for leaving a thread to the pair model)."""
     loo = reader["leave_one_thread_out"]
+    defers = (f" A thread whose comments read as replies to a rumour post (the pair model's domain model: "
+              f"mean RumourEval share {defer_above:.2f} or more) is left to the pair model."
+              if defer_above is not None and defer_above <= 1 else "")
     lines = [f"Thread reader {reader.get('version', '?')} (stance.thread: true, the default), fitted on "
              f"{reader.get('fitted_on', '?')}, on {reader.get('embed_backend', '?')} vectors; the pair-at-a-time "
-             "path is stance.thread: false, comment-stance 3.0 alone.",
+             "path is stance.thread: false, comment-stance 3.0 alone." + defers,
              "", "| thread slice | thread reader | pair at a time | baseline |", "| --- | --- | --- | --- |"]
     ours, pair = loo["thread_reader"], loo["pair_at_a_time"]
     lines.append(f"| news threads ({len(loo['threads'])} Fox sections, labels two outside passes agreed on, "
@@ -144,7 +148,7 @@ def render() -> str:
         reader = json.loads(path.read_text(encoding="utf-8")) if (path := weights_for(backend) / "thread_reader.json"
                                                                   ).is_file() else None
         if reader and reader.get("card", {}).get("leave_one_thread_out"):
-            lines += reader_lines(reader["card"]) + [""]
+            lines += reader_lines(reader["card"], reader.get("sides", {}).get("defer_above")) + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -10,8 +10,8 @@ import argparse
 from pathlib import Path
 
 from pipeline.stance_train.data import DEFAULT_DATA
-from pipeline.stance_train.threads import (evaluate, fit_reader, iac_authors, inputs, load_news_threads,
-                                           prepare_rumours, table)
+from pipeline.stance_train.threads import (defer_above_for, evaluate, fit_reader, iac_authors, inputs,
+                                           load_news_threads, prepare_rumours, table)
 
 
 def main(argv=None) -> None:
@@ -29,7 +29,8 @@ def main(argv=None) -> None:
     encode = make_encoder(args.cache_dir, args.embed_backend)
     folder = weights_for(args.embed_backend)
     models = load_models(folder)
-    res = evaluate(Path(args.data), models, encode)
+    defer_above = defer_above_for(args.embed_backend)
+    res = evaluate(Path(args.data), models, encode, defer_above=defer_above)
     if res is None:
         raise SystemExit(f"error: {args.data}/threads/fox_labels/agreed.jsonl not found: pass --data with the "
                          "folder holding threads/ (../shared/data)")
@@ -37,8 +38,8 @@ def main(argv=None) -> None:
     if not args.no_save:
         threads = load_news_threads(Path(args.data))
         rumours = prepare_rumours(Path(args.data), models, encode) if args.with_rumours else []
-        reader = fit_reader([(t, inputs(t, models, encode)) for t in threads], rumours)
-        reader.card = {"name": "thread-reader", "version": "1", "embed_backend": args.embed_backend,
+        reader = fit_reader([(t, inputs(t, models, encode)) for t in threads], rumours, defer_above)
+        reader.card = {"name": "thread-reader", "version": "2", "embed_backend": args.embed_backend,
                        "fitted_on": "threads/fox (five Fox News threads, agreed labels)"
                                     + ("; side weights also on RumourEval 2019 train threads" if rumours else ""),
                        "leave_one_thread_out": res}

@@ -43,6 +43,21 @@ GRID = {"w_pair": (0.0, 0.5, 1.0), "w_prior": (0.0,), "bias": (0.0, 0.5), "w_aut
         "w_discuss": (1.0, 2.0, 4.0), "unsure_power": (0.0, 0.5, 1.0),
         "pair_mix": (0.0, 0.25, 0.5)}
 REPLY_BLEND = (0.0, 0.25, 0.5)
+# A thread whose comments read as replies to a rumour post (the pair model's domain model: the
+# thread's mean RumourEval share at or above this) is left to the pair model, which was trained
+# on such threads: there the reader, fitted on news comment sections (few comments without a
+# side, a lean toward the article's side), turned RumourEval's comments into sides (dev threads:
+# 0.254 against the pair model's 0.343). Chosen on RumourEval dev threads and the five Fox threads
+# (whose means are 0.28 to 0.66 on MiniLM's vectors), so somewhat optimistic: docs/stance.md. The
+# fast mode's model (static vectors) has its own domain model, under which the Fox threads' means
+# reach 0.84 (0.75 left fox31 to the pair model and the news threads fell from 0.33 to 0.21), so
+# its threshold is 0.9: at least 0.06 above every news thread we have, under either model.
+DEFER_ABOVE = {"static": 0.9}
+DEFER_ABOVE_DEFAULT = 0.75
+
+
+def defer_above_for(backend: str) -> float:
+    return DEFER_ABOVE.get(backend, DEFER_ABOVE_DEFAULT)
 CURVE = (0, 10, 20, 50)
 
 
@@ -148,10 +163,10 @@ def inputs(t: LabelledThread, models, encode) -> tuple[ThreadInput, list[str]]:
     from pipeline.stance import score_comments, stance_inputs, thread_input
 
     rows, target, texts, parents = stance_inputs(t.thread.article, t.cleaned, t.targets)
-    own, reply = score_comments(target, texts, parents, encode, models)
+    own, reply, domain = score_comments(target, texts, parents, encode, models, with_domain=True)
     ids = [t.cleaned[i].id for i in rows]
     return thread_input(t.thread.article, target, texts, [t.targets[c][0] for c in ids], ids,
-                        [t.thread.comments[i].author for i in rows], own, reply, encode), ids
+                        [t.thread.comments[i].author for i in rows], own, reply, encode, domain=domain), ids
 
 
 def labelled_rows(ids: list[str], labels: dict) -> tuple[list[int], list[str]]:
@@ -214,7 +229,7 @@ def coordinate_ascent(reader: ThreadReader, objective, rounds: int = 3) -> Threa
     return reader
 
 
-def fit_reader(prepared: list, rumours: list = ()) -> ThreadReader:
+def fit_reader(prepared: list, rumours: list = (), defer_above: float = DEFER_ABOVE_DEFAULT) -> ThreadReader:
     """The off-topic regression on the news threads, then the side weights with the best
     pooled macro-F1 on them (averaged with RumourEval train threads' SDQC macro-F1 where
     `rumours` are given: a reader for comment sections that are not all partisan), then
@@ -225,7 +240,7 @@ def fit_reader(prepared: list, rumours: list = ()) -> ThreadReader:
     reader = coordinate_ascent(base, lambda r: pooled(prepared, r) if not rumours else
                                (pooled(prepared, r) + sdqc_f1(rumours, r)) / 2)
     blend = max(REPLY_BLEND, key=lambda b: pooled_reply(prepared, replace(reader, reply_blend=b)))
-    reader = replace(reader, reply_blend=blend)
+    reader = replace(reader, reply_blend=blend, defer_above=defer_above)
     return replace(reader, temperature=min(TEMPERATURES, key=lambda T: nll(prepared, replace(reader, temperature=T))))
 
 
@@ -316,13 +331,15 @@ def prepare_rumours(data: Path, models, encode) -> list:
     return [(t, inputs(t, models, encode)) for t in rumour_threads(data, "train")]
 
 
-def evaluate(data: Path, models, encode, with_curve: bool = True) -> dict | None:
+def evaluate(data: Path, models, encode, with_curve: bool = True,
+             defer_above: float = DEFER_ABOVE_DEFAULT) -> dict | None:
     """Leave one thread out: the reader, the pair-at-a-time path, and the curve."""
     threads = load_news_threads(data)
     if not threads:
         return None
     prepared = [(t, inputs(t, models, encode)) for t in threads]
-    readers = {t.name: fit_reader([p for p in prepared if p[0].name != t.name]) for t in threads}
+    readers = {t.name: fit_reader([p for p in prepared if p[0].name != t.name], defer_above=defer_above)
+               for t in threads}
     res = {"threads": [t.name for t in threads],
            "thread_reader": score(threads, {t.name: stage(t, models, encode, readers[t.name]) for t in threads}),
            "pair_at_a_time": score(threads, {t.name: stage(t, models, encode, None) for t in threads}),
