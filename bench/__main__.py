@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--no-long", action="store_true", help="e2e without the long-post corpus")
     parser.add_argument("--set", dest="sets", action="append", default=[],
                         help="config override for the e2e runs, e.g. embed.backend=onnx-int8")
-    parser.add_argument("--ray-dumps", default="40x60",
+    parser.add_argument("--ray-dumps", default="6x800",
                         help="the ray section's throughput folder: DUMPSxCOMMENTS")
     parser.add_argument("--ray-corpus", default="1000x10",
                         help="the ray section's many-dump folder: DUMPSxCOMMENTS")

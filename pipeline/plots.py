@@ -23,16 +23,21 @@ def topic_colour(topic_id: int | None) -> str:
     return TOPIC_PALETTE[topic_id % len(TOPIC_PALETTE)]
 
 
-def layout_2d(embeddings: np.ndarray, has_text: np.ndarray, seed: int) -> np.ndarray:
-    """x, y in [0, 1] per comment (NaN where there is no text): UMAP on up to
-    5,000 comments, PCA beyond, where UMAP would dominate the run."""
+def layout_2d(embeddings: np.ndarray, has_text: np.ndarray, seed: int,
+              placed: np.ndarray | None = None) -> np.ndarray:
+    """x, y in [0, 1] per comment (NaN where there is no text): `placed` where
+    the topic stage gave every comment with text a point (from its own UMAP,
+    topics.map_points), else UMAP on up to 5,000 comments, PCA beyond, where
+    UMAP would dominate the run."""
     coords = np.full((len(embeddings), 2), np.nan)
     rows = np.flatnonzero(has_text)
     if len(rows) < 3:
         coords[rows] = 0.5
         return coords
     vectors = embeddings[rows]
-    if len(rows) <= 5000:
+    if placed is not None and len(placed) == len(embeddings) and not np.isnan(placed[rows]).any():
+        points = np.asarray(placed, np.float64)[rows]
+    elif len(rows) <= 5000:
         from pipeline.jit import umap_class
 
         points = umap_class()(n_neighbors=min(15, len(rows) - 1), n_components=2, min_dist=0.1,

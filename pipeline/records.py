@@ -6,6 +6,7 @@ comment, so a stage can be swapped or re-run without touching the others.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,8 @@ class TopicResult:
     topics: tuple[Topic, ...]
     assignments: tuple[TopicAssignment, ...]
     params: dict = field(default_factory=dict)  # the parameters actually used
+    # the report's map from the clustering's own UMAP: (n comments, 2), NaN where not placed
+    map_2d: Any = field(default=None, compare=False)
 
 
 STANCE_LABELS: tuple[str, ...] = ("agree", "disagree", "discuss", "query", "unrelated")

@@ -235,9 +235,9 @@ def run_stages(source: Source, config: dict, resources: Resources, executor: Exe
     hashes = {stages.DUMP: content_hash(dump_identity(source.path, source.sha256, source.thread, config))}
     provide = resources.provider(executor)
 
-    def input_hash(name: str) -> str:  # hashed once, when a stage first reads it
+    def input_hash(name: str) -> str:  # hashed once, when a stage first reads it; a stage switched off: None
         if name not in hashes:
-            hashes[name] = content_hash(by_name[name].content(outputs[name]))
+            hashes[name] = content_hash(by_name[name].content(outputs[name]) if name in outputs else None)
         return hashes[name]
 
     for stage in stages.planned(config):

@@ -251,9 +251,9 @@ def _describe_stance(found, ingest, config: dict, stance_models, **_) -> dict:
     return out
 
 
-def _layout(clean, embed: Embedding, config: dict) -> np.ndarray:
+def _layout(clean, embed: Embedding, topics, config: dict) -> np.ndarray:
     has_text = np.array([bool(c.text) for c in clean], dtype=bool)
-    return plots.layout_2d(embed.vectors, has_text, config["seed"])
+    return plots.layout_2d(embed.vectors, has_text, config["seed"], topics.map_2d if topics is not None else None)
 
 
 def _describe_layout(coords: np.ndarray, **_) -> dict:
@@ -327,11 +327,12 @@ STANCE = Stage(
     models=("embedding", "stance_weights", "stance_labels"),
     switch="stance.enabled")
 
-# The report's 2-D map of the comments (UMAP, or PCA on big threads): computed once
-# per set of vectors, like a stage, so a rerun's report does not redraw it.
+# The report's 2-D map of the comments: from the topic stage's own UMAP where topics ran
+# (no second UMAP fit), else UMAP, or PCA on big threads; computed once per set of
+# vectors, like a stage, so a rerun's report does not redraw it.
 LAYOUT = Stage(
     "layout", _layout, _describe_layout,
-    inputs=("clean", "embed"),
+    inputs=("clean", "embed", "topics"),
     config=("seed",),
     modules=("plots", "jit"),
     packages=("umap-learn", "scikit-learn", "numpy"),

@@ -131,6 +131,27 @@ def _no_topics(cleaned: Sequence[CleanComment], source: str, params: dict) -> To
     return TopicResult(topics=(), assignments=assignments, params=params)
 
 
+def map_points(reduced: np.ndarray | None, embeddings: np.ndarray, fit_rows: np.ndarray,
+               has_text: np.ndarray, seed: int) -> np.ndarray | None:
+    """The report's 2-D map from the clustering's own UMAP (`reduced`: its
+    n_components coordinates of the fitted comments), so the map costs no second
+    UMAP fit: PCA of those coordinates; the comments with text that were not
+    clustered (near-empty, repeats, left out of the sample) placed by a ridge
+    regression from their vectors to the clustered comments' points."""
+    if reduced is None or len(reduced) != len(fit_rows) or len(fit_rows) < 3:
+        return None
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import Ridge
+
+    points = np.full((len(has_text), 2), np.nan)
+    points[fit_rows] = PCA(n_components=2, random_state=seed).fit_transform(np.asarray(reduced, np.float64))
+    rest = np.flatnonzero(has_text)
+    rest = rest[np.isnan(points[rest, 0])]
+    if len(rest):
+        points[rest] = Ridge(alpha=1.0).fit(embeddings[fit_rows], points[fit_rows]).predict(embeddings[rest])
+    return points
+
+
 def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: dict,
                seed: int) -> TopicResult:
     """Topics for one thread; `embeddings` has one row per comment."""
@@ -174,6 +195,7 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
     logging.getLogger("BERTopic").setLevel(logging.ERROR)
     fit_labels, fit_probs = model.fit_transform(docs, embeddings[fit_rows])
     fit_labels = np.asarray(fit_labels)
+    map_2d = map_points(getattr(model.umap_model, "embedding_", None), embeddings, fit_rows, has_text, seed)
 
     labels = np.full(len(cleaned), OUTLIER)
     probability = np.full(len(cleaned), np.nan)
@@ -234,4 +256,4 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
         for i, c in enumerate(cleaned))
     params["comments_clustered"] = int(len(fit_rows))
     params["comments_not_sampled"] = int(len(left_out))
-    return TopicResult(topics=tuple(topics), assignments=assignments, params=params)
+    return TopicResult(topics=tuple(topics), assignments=assignments, params=params, map_2d=map_2d)

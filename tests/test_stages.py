@@ -12,7 +12,8 @@ from pipeline import runner, stage_cache, stages
 from pipeline.records import CleanComment
 
 CACHED = [s for s in stages.STAGES if s.cached]
-INPUTS = {stages.DUMP: "dump", "ingest": "thread", "clean": "cleaned", "embed": "vectors", "replies": "targets"}
+INPUTS = {stages.DUMP: "dump", "ingest": "thread", "clean": "cleaned", "embed": "vectors", "replies": "targets",
+          "topics": "topics"}
 MODELS = {"embedding": "minilm", "stance_weights": "weights", "stance_labels": ""}
 
 
@@ -56,7 +57,7 @@ def test_the_spacy_model_package_is_the_one_the_config_names(config):
 
 @pytest.mark.parametrize("upstream, rerun", [
     (stages.DUMP, {"ingest"}), ("ingest", {"clean", "stance"}), ("clean", {"topics", "stance", "layout"}),
-    ("embed", {"topics", "stance", "layout"}), ("replies", {"stance"}),
+    ("embed", {"topics", "stance", "layout"}), ("replies", {"stance"}), ("topics", {"layout"}),
 ])
 def test_a_stage_keys_on_its_upstream_output(config, upstream, rerun):
     assert changed(keys(config), keys(config, dict(INPUTS, **{upstream: "other"}))) == rerun
