@@ -40,8 +40,8 @@ def dump_identity(path: Path, sha256: str, thread: str | None, config: dict) -> 
 
 def run_key(path: Path, sha256: str, config: dict, resources: Any, thread: str | None = None) -> str:
     """What a dump's artifacts are made from, as one hash: the dump, the
-    whole config, every pipeline module, the installed versions and the
-    models' fingerprints. The manifest records it; a run that finds it there
+    config (less the keys only the corpus pass reads: stages.dump_config), every
+    pipeline module, the installed versions and the models' fingerprints. The manifest records it; a run that finds it there
     with the files intact has nothing to do (up_to_date). The CPU is not in
     it: another CPU gives the same artifacts within float tolerances, not a
     different analysis, so artifacts made elsewhere stay (docs/caching.md)."""
@@ -58,7 +58,8 @@ def run_key(path: Path, sha256: str, config: dict, resources: Any, thread: str |
     names = {name for stage in planned for name in stage.models}
     names |= {"embedding"} if any(stage.name == "embed" for stage in planned) else set()
     models = {name: stages.MODEL_FINGERPRINTS[name](resources) for name in sorted(names)}
-    return content_hash({"dump": dump_identity(path, sha256, thread, config), "config": config, "code": code_version(*modules),
+    return content_hash({"dump": dump_identity(path, sha256, thread, config), "config": stages.dump_config(config),
+                         "code": code_version(*modules),
                          "python": platform.python_version(), "versions": versions, "models": models})
 
 

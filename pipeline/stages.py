@@ -111,11 +111,23 @@ def _lookup(config: dict, dotted: str) -> Any:
     return value
 
 
+# keys no stage reads: the corpus pass's, after every dump is written (pipeline/corpus.py), so a dump's
+# artifacts and stage outputs do not depend on them
+CORPUS_ONLY = {"topics": ("scope", "refit", "corpus_sample")}
+
+
+def dump_config(config: dict) -> dict:
+    """The config less the keys only the corpus pass reads: what a dump's artifacts are made with."""
+    return {name: ({k: v for k, v in value.items() if k not in CORPUS_ONLY[name]} if name in CORPUS_ONLY else value)
+            for name, value in config.items()}
+
+
 def stage_key(stage: Stage, config: dict, inputs: dict[str, str], versions: dict[str, str | None],
               models: dict[str, str]) -> str:
     """The stage's cache key from its declaration: `inputs` are the content
     hashes of what it reads, `versions` its distributions' versions,
     `models` its model files' fingerprints."""
+    config = dump_config(config)
     return stage_cache.stage_key(stage.name, {
         "inputs": {name: inputs[name] for name in stage.inputs},
         "config": {name: config[name] for name in stage.config},

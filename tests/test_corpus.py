@@ -201,3 +201,20 @@ def test_a_corpus_too_small_for_topics_leaves_its_comments_outside_and_fits_agai
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["history"][-1]["action"] == "refit" and manifest["topics"] >= 1
     assert manifest["threads"] == 5
+
+
+def test_a_corpus_pass_over_threads_already_run_redoes_none_of_them(tmp_path):
+    """The corpus keys are read by the corpus pass alone: threads run with topics.scope
+    thread (by several drivers on slices of a folder, say) are up to date for a run with
+    scope corpus, which only fits the corpus model (docs/ray.md)."""
+    from pipeline import runner
+
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    _write_dumps(dumps, ["a", "b"], 0)
+    first = runner.run([str(dumps)], _config(tmp_path, "topics.scope=thread"))
+    assert not (tmp_path / "artifacts" / "_corpus").exists()
+    before = {f.name: _hashes(f) for f in first}
+    again = runner.run([str(dumps)], _config(tmp_path, "topics.corpus_sample=40"))
+    assert {f.name: _hashes(f) for f in again} == before  # manifests too: nothing was run again
+    assert (tmp_path / "artifacts" / "_corpus" / "comment_topics.parquet").is_file()
