@@ -255,11 +255,14 @@ def _describe_stance(found, ingest, config: dict, stance_models, **_) -> dict:
            **{label: sum(1 for a in found if a.stance == label) for label in STANCE_LABELS},
            "moved_by_thread": sum(1 for a in found if a.context == "thread")}
     if reader is not None:
+        # the reader left the thread to the pair model: its comments read as replies to a rumour post
+        out["left_to_pair_model"] = any(a.context == "pair_model" for a in found)
         if section["labels"]:
             ids = {c.id for c in ingest.comments}
             out["adapted_to_labels"] = sum(1 for i in stance.read_labels(section["labels"]) if i in ids)
         target = stance.article_target(ingest.article, section["target"])
-        out["article_side"] = reader.side_note(reader.article_sentiment(target))["reading"]
+        out["article_side"] = (reader.deferred_reading() if out["left_to_pair_model"]
+                               else reader.side_note(reader.article_sentiment(target))["reading"])
     return out
 
 

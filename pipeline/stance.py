@@ -272,14 +272,16 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
 
     final: dict[str, np.ndarray] = {}
     moved: set[str] = set()
+    deferred = False  # the reader left the thread to the pair model (its comments read as replies to a rumour)
     if thread_reader is not None and rows:
-        read, reply_probs = read_thread(thread_reader, article, target_text, texts, answered,
+        read, reply_probs, note = read_thread(thread_reader, article, target_text, texts, answered,
                                         [cleaned[i].id for i in rows], [comments[i].author for i in rows],
                                         own, reply_probs, encode, labels,
                                         None if vectors is None else np.asarray(vectors)[rows], domain)
         final = {cleaned[i].id: read[k] for k, i in enumerate(rows)}
         # `thread` where reading the thread changed the label from the comment's own reading
         moved = {cleaned[i].id for k, i in enumerate(rows) if read[k].argmax() != own[k].argmax()}
+        deferred = bool(note.get("deferred"))
     for k, i in enumerate(rows if not final else ()):
         comment_id = cleaned[i].id
         probs = own[k]
@@ -311,7 +313,7 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
             reply_to=reply_to, reply_to_reason=reason,
             reply_stance=REPLY_LABELS[int(reply.argmax())] if has_reply else None,
             reply_confidence=round(float(reply.max()), 4) if has_reply else None,
-            context="thread" if clean.id in moved else "text"))
+            context="pair_model" if deferred else "thread" if clean.id in moved else "text"))
     return assignments
 
 
@@ -334,12 +336,14 @@ def thread_input(article: Article, target_text: str, texts: list[str], answered:
 def read_thread(reader, article: Article, target_text: str, texts: list[str], answered: list[str | None],
                 ids: list[str], authors: list[str], own: np.ndarray, reply_probs: np.ndarray,
                 encode: Encoder, labels: dict[str, str] | None = None,
-                vectors: np.ndarray | None = None, domain: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                vectors: np.ndarray | None = None, domain: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, dict]:
     """The thread reader's stances and reply stances for the comments with text (the
-    reader adapted first to the user's `labels` of them, where there are any)."""
+    reader adapted first to the user's `labels` of them, where there are any), and its
+    note on the thread (`deferred`: the thread was left to the pair model)."""
     thread = thread_input(article, target_text, texts, answered, ids, authors, own, reply_probs, encode, vectors,
                           domain)
     if labels and any(i in labels for i in ids):
         reader = reader.adapted(thread, labels, ids)
-    P, R, _ = reader.read(thread)
-    return P, R
+    P, R, note = reader.read(thread)
+    return P, R, note

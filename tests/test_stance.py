@@ -10,7 +10,7 @@ import pytest
 from conftest import REAL_DUMP, ROOT, cli
 from pipeline.records import STANCE_LABELS, Article, CleanComment, Comment
 from pipeline.replies import infer_reply_targets
-from pipeline.stance import annotate_stance, load_models, weights_for
+from pipeline.stance import annotate_stance, article_target as stance_target, load_models, score_comments, weights_for
 from pipeline.stage_cache import sha256_of
 from pipeline.stance_train.evaluate import REAL_LABELS, score_as_threads
 from pipeline.stance_train.evaluate import real_dump as scored_dump
@@ -76,6 +76,26 @@ def test_a_bare_agreement_inherits_its_parents_stance(encode, models):
     assert threaded[1].probs[STANCE_LABELS.index("agree")] > alone[0].probs[STANCE_LABELS.index("agree")]
 
 
+def test_a_thread_left_to_the_pair_model_says_so_in_every_comment(encode, models):
+    """Where the reader defers (the thread reads as replies to a rumour post), each comment's
+    stance is the pair model's, and stance_context says so (the report and the manifest count it)."""
+    import dataclasses
+
+    article = Article("a", "Town Bans Plastic Bags in All Shops", ("The mayor banned single-use bags.",), "x")
+    comments = [Comment("c1", None, 0, "A", "Great decision, banning plastic bags is exactly right.", 1, 0),
+                Comment("c2", "c1", 1, "B", "No, this is a terrible idea for small shops.", 2, 1)]
+    cleaned = [CleanComment(id=c.id, text=c.text) for c in comments]
+    targets = infer_reply_targets(comments, cleaned)
+    own, _ = score_comments(stance_target(article), [c.text for c in cleaned], [None, cleaned[0].text], encode, models)
+    always = dataclasses.replace(models.thread, defer_above=0.0)  # every thread defers
+    left = annotate_stance(article, comments, cleaned, targets, encode, models, thread_reader=always)
+    assert [a.context for a in left] == ["pair_model", "pair_model"]
+    assert [a.stance for a in left] == [STANCE_LABELS[int(k)] for k in own.argmax(axis=1)]  # each on its own
+    never = dataclasses.replace(models.thread, defer_above=2.0)
+    read = annotate_stance(article, comments, cleaned, targets, encode, models, thread_reader=never)
+    assert "pair_model" not in {a.context for a in read}
+
+
 def test_stage_on_the_example_dump(example_run):
     frame = pd.read_parquet(example_run.folder / "comments.parquet")
     has_text = frame["text_clean"] != ""
@@ -87,7 +107,7 @@ def test_stage_on_the_example_dump(example_run):
     assert frame.loc[frame["depth"] == 0, "reply_stance"].isna().all()
     replies = frame[(frame["depth"] > 0) & has_text]
     assert replies["reply_stance"].isin(["agree", "disagree", "neutral"]).all()
-    assert set(frame["stance_context"].dropna()) <= {"text", "thread", "no_text"}
+    assert set(frame["stance_context"].dropna()) <= {"text", "thread", "no_text"}  # not left to the pair model
     topics = pd.read_csv(example_run.folder / "topics.csv")
     counts = topics[[f"n_{label}" for label in STANCE_LABELS]].sum(axis=1)
     assert (counts == topics["size"]).all()

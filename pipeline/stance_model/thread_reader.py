@@ -250,6 +250,12 @@ class ThreadReader:
         share = self.rumour_share(t)
         return share is not None and share >= self.defer_above
 
+    def deferred_reading(self) -> str:
+        """The report's words for a thread left to the pair model (deferred_note's, without the share)."""
+        return ("the thread's comments read as replies to a rumour post (the pair model's RumourEval domain share "
+                f"at or above {self.defer_above:.2f}), so each comment's stance is the pair model's own reading, "
+                "not the thread reader's")
+
     def deferred_note(self, t: ThreadInput) -> dict:
         share = self.rumour_share(t)
         return {"article_sentiment": round(t.article_sentiment(), 4), "deferred": True,
