@@ -193,7 +193,7 @@ def _embed(clean, config: dict, executor, embed) -> Embedding:
     setup = partial(embedding.worker_encoder, section, str(models_dir(config)))
 
     def encode(texts: list[str]) -> np.ndarray:
-        batches = executor.map(embedding.encode_batch, texts, setup=setup, context=len(texts) > 256,
+        batches = executor.map(embedding.encode_batch, texts, setup=setup, context=False,  # no bar per batch
                                batch_size=section["batch_size"])
         return np.concatenate(batches) if batches else np.zeros((0, 0), np.float32)
 

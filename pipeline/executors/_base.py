@@ -41,8 +41,8 @@ class Executor(ABC):
             context: Any = None, batch_size: int) -> list[Any]:
         """[fn(state, context, batch) for each batch of `items`], in order, where
         `state` is setup() made once per worker (None without a setup) and a
-        batch is at most `batch_size` consecutive items (the local executor may
-        take several such batches at once)."""
+        batch is `batch_size` consecutive items (the last one fewer): every
+        executor cuts the same batches, so their results are the same bytes."""
 
     @property
     def batches_sent(self) -> int:
