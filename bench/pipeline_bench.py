@@ -127,7 +127,8 @@ def table(rows: list[dict]) -> list[str]:
         stages = row["ours"]["stages"]
         rates = []
         for stage in STAGES:
-            seconds = stages.get(stage, {}).get("seconds")
+            facts = stages.get(stage, {})  # export: building the rows, then writing every file
+            seconds = (facts.get("seconds") or 0) + (facts.get("write_seconds") or 0)
             rates.append(f"{row['comments'] / seconds:>10,.0f}" if seconds else f"{'-':>10}")
         plain = row.get("plain")
         lines.append(f"  {row['name'][:22]:<22} {row['comments']:>9,} " + " ".join(rates)
