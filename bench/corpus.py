@@ -65,6 +65,16 @@ def write_jsonl_dump(path: Path, n: int, seed: int = 0) -> Path:
     return _write_thread(path, texts, random.Random(seed), top_level=0.35)
 
 
+def write_folder(folder: Path, dumps: int, per_dump: int, seed: int = 0) -> int:
+    """`dumps` JSONL dumps of `per_dump` distinct real comments each; returns the comment count."""
+    texts, _ = sample_comments(dumps * per_dump, seed)
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in range(dumps):
+        _write_thread(folder / f"thread_{k:05d}.jsonl", texts[k * per_dump:(k + 1) * per_dump], rng, top_level=0.4)
+    return dumps * per_dump
+
+
 def _write_thread(path: Path, texts: list[str], rng: random.Random, top_level: float) -> Path:
     """texts as one thread under a synthetic article: each after the first
     top level with probability `top_level`, else a reply to a random earlier one."""

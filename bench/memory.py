@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.corpus import ROOT, write_jsonl_dump
+from bench.corpus import ROOT, write_folder, write_jsonl_dump
 
 PROBE = r"""
 import json, resource, sys, time
@@ -87,8 +87,6 @@ def whole_runs(totals: list[int], per_dump: int, sets: list[str]) -> list[dict]:
     """Whole runs (every stage, report off) in fresh processes, empty caches: each
     total as one dump, and as a folder of dumps of `per_dump` comments (an outlet's
     threads), so the peak shows what grows with the corpus and what with a thread."""
-    from bench.ray_bench import write_folder
-
     results = []
     with tempfile.TemporaryDirectory() as work:
         for total in totals:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -26,22 +25,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from bench.corpus import ROOT, _write_thread, sample_comments
+from bench.corpus import ROOT, write_folder
 
 RAY = Path(sys.executable).with_name("ray")
 MAPPED = ("clean", "embed", "stance")  # the stages whose per-comment work goes to the executor
 FUNCTIONS = {"pipeline.clean.clean_batch": "clean", "pipeline.embed.encode_batch": "embed",
              "pipeline.stance.score_batch": "stance"}
-
-
-def write_folder(folder: Path, dumps: int, per_dump: int, seed: int = 0) -> int:
-    """`dumps` JSONL dumps of `per_dump` distinct real comments each; returns the comment count."""
-    texts, _ = sample_comments(dumps * per_dump, seed)
-    rng = random.Random(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    for k in range(dumps):
-        _write_thread(folder / f"thread_{k:05d}.jsonl", texts[k * per_dump:(k + 1) * per_dump], rng, top_level=0.4)
-    return dumps * per_dump
 
 
 def _free_port() -> int:

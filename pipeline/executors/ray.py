@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,9 +49,7 @@ def _start(config: dict):
         started = True
     if workers == "auto":
         workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    for name in ("ray",):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=".*minimum number of concurrent actors")
+    logging.getLogger("ray").setLevel(logging.WARNING)
     return ray, int(workers), started
 
 
