@@ -10,7 +10,7 @@ comment's cleaned text; 128 word pieces, longest first truncated), fixed setting
 before any run (below), then the held-out thread predicted. Scored the way
 pipeline/stance_train/threads.py scores the thread reader (its loaders, inputs, LOTO
 readers and `score`/`metrics`), on the same comments, with the reader and always-agree
-in the same run. Also: the cross-encoder's probabilities fed to that fold's reader as its
+in the same run. Also: the cross-encoder's probabilities (every comment of the thread) fed to that fold's reader as its
 pair scores (`own`; the query share kept from the pair model), the reader's weights as
 fitted on the pair model's scores of the other four threads (nothing refitted).
 Writes fox_xenc.json beside itself (or to $OUT).
@@ -121,27 +121,29 @@ def main():
         model.eval()
         t_pred = time.time()
         with torch.inference_mode():
-            P = np.concatenate([torch.softmax(model(**enc).logits, -1).numpy()
-                                for enc, _ in batches([d["target"]] * len(d["texts"]), d["texts"], bs=64)])
+            # every comment of the thread (the reader reads the unlabelled ones too), scored on the labelled
+            P_all = np.concatenate([torch.softmax(model(**enc).logits, -1).numpy()
+                                    for enc, _ in batches([ti.target] * len(ti.texts), list(ti.texts), bs=64)])
         t_pred = time.time() - t_pred
+        P = P_all[d["rows"]]
         pred = [FOUR[i] for i in P.argmax(1)]
         gold_all += d["gold"]
         pred_all += pred
         # the same probabilities as the fold's reader's pair scores (query share from the pair model)
         own = ti.own.copy()
-        q = own[d["rows"], STANCE_LABELS.index("query")]
+        q = own[:, STANCE_LABELS.index("query")]
         for j, lab in enumerate(FOUR):
-            own[d["rows"], STANCE_LABELS.index(lab)] = P[:, j] * (1 - q)
+            own[:, STANCE_LABELS.index(lab)] = P_all[:, j] * (1 - q)
         fed = readers[name].read(replace(ti, own=own, _memo={}))[0][d["rows"]]
         fed_pred = [STANCE_LABELS[i] for i in fed.argmax(1)]
         fed_pred_all += fed_pred
         fed_gold_all += d["gold"]
         out["folds"][name] = {"train_rows": len(tr), "train_s": round(t_train, 1),
                               "train_rows_per_s": round(EPOCHS * len(tr) / t_train, 1),
-                              "predict_rows": len(d["texts"]), "predict_rows_per_s": round(len(d["texts"]) / t_pred, 1),
+                              "predict_rows": len(P_all), "predict_rows_per_s": round(len(P_all) / t_pred, 1),
                               "xenc": metrics(d["gold"], pred), "reader_fed_xenc": metrics(d["gold"], fed_pred),
                               "reader": reader_res["by_thread"][name],
-                              "probs": {c: [round(float(v), 4) for v in p] for c, p in zip(d["ids"], P)}}
+                              "probs": {c: [round(float(v), 4) for v in p] for c, p in zip(ids, P_all)}}
         say(f"{name}: n={len(pred)} xenc macro-F1 {out['folds'][name]['xenc']['macro_f1']:.4f} "
             f"reader {reader_res['by_thread'][name]['macro_f1']:.4f} fed {out['folds'][name]['reader_fed_xenc']['macro_f1']:.4f} "
             f"train {t_train:.0f}s ({out['folds'][name]['train_rows_per_s']} rows/s) "
