@@ -42,20 +42,43 @@ def _free_port() -> int:
 @contextmanager
 def cluster(nodes: int) -> Iterator[dict]:
     """A Ray cluster of `nodes` one-CPU nodes on this machine; yields the
-    environment a run joins it with."""
+    environment a run joins it with. Each node is a `ray start --block` process of
+    ours, stopped by stopping that process: a Ray the user runs on this machine is
+    left alone (`ray stop` would stop every Ray here)."""
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     env["RAY_AUTH_MODE"] = "disabled"
     address = f"127.0.0.1:{_free_port()}"
-    common = ["--num-cpus=1", "--disable-usage-stats"]
+    common = ["--num-cpus=1", "--disable-usage-stats", "--block"]
+    started: list[subprocess.Popen] = []
     try:
-        subprocess.run([str(RAY), "start", "--head", f"--port={address.split(':')[1]}",
-                        "--include-dashboard=false", *common], env=env, check=True, capture_output=True)
+        started.append(subprocess.Popen([str(RAY), "start", "--head", f"--port={address.split(':')[1]}",
+                                         "--include-dashboard=false", *common], env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        _wait_for_nodes(address, 1, env)
         for _ in range(nodes - 1):
-            subprocess.run([str(RAY), "start", f"--address={address}", *common], env=env, check=True,
-                           capture_output=True)
+            started.append(subprocess.Popen([str(RAY), "start", f"--address={address}", *common], env=env,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        _wait_for_nodes(address, nodes, env)
         yield dict(env, RAY_ADDRESS=address)
     finally:
-        subprocess.run([str(RAY), "stop", "--force"], env=env, capture_output=True)
+        for process in reversed(started):
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_for_nodes(address: str, nodes: int, env: dict, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = subprocess.run([str(RAY), "status", f"--address={address}"], env=env, capture_output=True, text=True)
+        active = status.stdout.split("Pending:")[0] if status.returncode == 0 else ""
+        if active.count("node_") >= nodes:
+            return
+        time.sleep(1)
+    raise RuntimeError(f"the Ray cluster at {address} did not reach {nodes} node(s) in {timeout:.0f} s")
 
 
 def run(folder: Path, sets: list[str], env: dict | None = None) -> dict:

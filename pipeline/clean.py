@@ -365,18 +365,27 @@ def worker_nlp(name: str, lemmatizer: str = "lookup"):
                             hint=f"pip install {package}, or run make pipeline") from None
 
 
-_cleaner: dict = {}  # the last thread's ChunkCleaner in this process, by (thread key, pipeline)
+_cleaner: dict = {}  # the last thread's ChunkCleaner in this process, by (context key, pipeline)
 
 
 def clean_batch(nlp, context: tuple, comments: Sequence[Comment]) -> list[CleanComment]:
-    """The executor's per-batch function for clean: `context` is (a key for the
-    thread, its article, its authors' names, the clean section). Pure but for
-    the ChunkCleaner kept for the thread's next batch."""
+    """The executor's per-batch function for clean: `context` is (a key of what
+    follows: cleaner_key, the article, its authors' names, the clean section). Pure
+    but for the ChunkCleaner kept for the thread's next batch."""
     key, article, authors, section = context
     if _cleaner.get("key") != (key, id(nlp)):
         _cleaner.clear()
         _cleaner.update(key=(key, id(nlp)), cleaner=ChunkCleaner(article, authors, section, nlp))
     return _cleaner["cleaner"](comments)
+
+
+def cleaner_key(article: Article, authors: Sequence[str], section: dict) -> str:
+    """What a ChunkCleaner is built from, as one hash: two threads that share an
+    article id but not their authors or text never share a cleaner."""
+    digest = hashlib.sha256(repr((article.title, article.paragraphs, sorted(section.items()))).encode("utf-8"))
+    for author in authors:
+        digest.update(b"\0" + author.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 class ChunkCleaner:

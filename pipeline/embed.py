@@ -84,6 +84,12 @@ class Embedder:
         self.model_ = None
         return self
 
+    def load_weights(self) -> "Embedder":
+        """The weights loaded now (once), not at the first encode."""
+        if self.model_ is None:
+            self.model_ = self._load_weights()
+        return self
+
     def _load_weights(self):
         go_offline()
         from transformers.utils import logging as transformers_logging
@@ -107,9 +113,7 @@ class Embedder:
         """L2-normalised float32 vectors, one row per text, in input order."""
         if not texts:
             return np.zeros((0, self.info_.dimension), dtype=np.float32)
-        if self.model_ is None:
-            self.model_ = self._load_weights()
-        return self.model_.encode(list(texts), progress)
+        return self.load_weights().model_.encode(list(texts), progress)
 
 
 class TorchEncoder:
@@ -151,10 +155,7 @@ def worker_encoder(section: dict, models_dir: str) -> "Embedder":
     """worker_embedder with its weights loaded: the executor's setup for
     encode_batch, so a worker's model loading is counted as such (a run whose
     texts are all cached maps nothing and loads no weights)."""
-    embedder = worker_embedder(section, models_dir)
-    if embedder.model_ is None:
-        embedder.model_ = embedder._load_weights()
-    return embedder
+    return worker_embedder(section, models_dir).load_weights()
 
 
 @lru_cache(maxsize=2)

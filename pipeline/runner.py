@@ -22,8 +22,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from pipeline import __version__, artifacts, catalog, clean, corpus, embed as embedding, export, ingest, jit, \
-    machine, stages, stance
+from pipeline import __version__, artifacts, catalog, corpus, embed as embedding, export, ingest, jit, machine, \
+    stages, stance
 from pipeline.artifacts import MAX_NAME_BYTES, artifact_names, safe_name  # noqa: F401 (the runner's API)
 from pipeline.cache import EmbeddingCache, usable_cache_dir
 from pipeline.config import models_dir
@@ -98,7 +98,6 @@ class Resources:
     """Models loaded once per run and shared by every dump."""
 
     config: dict
-    _nlp: Any = None
     _embedder: Embedder | None = None
     _cache: EmbeddingCache | None = None
     _stance_models: StanceModels | None = None
@@ -112,13 +111,6 @@ class Resources:
         if self._cache_root is MISS:
             self._cache_root = usable_cache_dir(self.config["cache_dir"])
         return self._cache_root
-
-    @property
-    def nlp(self):
-        """The clean section's spaCy pipeline, the one the local executor's clean uses."""
-        if self._nlp is None:
-            self._nlp = clean.worker_nlp(self.config["clean"]["spacy_model"], self.config["clean"]["lemmatizer"])
-        return self._nlp
 
     @property
     def embedder(self) -> Embedder:

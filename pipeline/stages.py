@@ -72,7 +72,7 @@ class Stage:
     run: Callable[..., Any]  # called with its inputs, config=..., and its resources, by name
     describe: Callable[..., dict]  # describe(output, **the same arguments): the manifest's facts
     inputs: tuple[str, ...] = ()  # upstream stages whose output it reads (or DUMP)
-    config: tuple[str, ...] = ()  # config sections (or top-level keys: seed) it reads
+    config: tuple[str, ...] = ()  # config sections, top-level keys (seed) or dotted keys (ray.batch_size) it reads
     uses: tuple[str, ...] = ()  # the run's resources it is called with (see the module's doc)
     modules: tuple[str, ...] = ()  # pipeline modules (or packages) whose source it runs
     packages: tuple[str, ...] = ()  # installed distributions it imports
@@ -100,8 +100,21 @@ class Stage:
         """What the stage is called with: its inputs from `outputs` (None for a stage
         switched off), its config sections, and its resources by name."""
         return {**{name: outputs.get(name) for name in self.inputs},
-                "config": {key: config[key] for key in self.config},
+                "config": select(config, self.config),
                 **{name: resources(name) for name in self.uses}}
+
+
+def select(config: dict, keys: tuple[str, ...]) -> dict:
+    """The part of the config that `keys` name, nested as in the config: a section
+    whole, or one dotted key ({"ray": {"batch_size": 256}} for ray.batch_size)."""
+    out: dict = {}
+    for key in keys:
+        *path, last = key.split(".")
+        source, target = config, out
+        for part in path:
+            source, target = source[part], target.setdefault(part, {})
+        target[last] = source[last]
+    return out
 
 
 def _lookup(config: dict, dotted: str) -> Any:
@@ -127,10 +140,9 @@ def stage_key(stage: Stage, config: dict, inputs: dict[str, str], versions: dict
     """The stage's cache key from its declaration: `inputs` are the content
     hashes of what it reads, `versions` its distributions' versions,
     `models` its model files' fingerprints."""
-    config = dump_config(config)
     return stage_cache.stage_key(stage.name, {
         "inputs": {name: inputs[name] for name in stage.inputs},
-        "config": {name: config[name] for name in stage.config},
+        "config": select(dump_config(config), stage.config),
         "code": stage.code(),
         "packages": {name: versions.get(name) for name in stage.distributions(config)},
         "models": {name: models[name] for name in stage.models},
@@ -174,10 +186,11 @@ def _clean(ingest, config: dict, executor):
     """Each comment on its own (any batches, any machine), then the duplicate
     marks, which depend on the comments before, in thread order."""
     section = config["clean"]
-    context = (ingest.article.id, ingest.article, tuple(c.author for c in ingest.comments), section)
+    authors = tuple(c.author for c in ingest.comments)
+    context = (clean.cleaner_key(ingest.article, authors, section), ingest.article, authors, section)
     batches = executor.map(clean.clean_batch, list(ingest.comments), context=context,
                            setup=partial(clean.worker_nlp, section["spacy_model"], section["lemmatizer"]),
-                           batch_size=executor.batch_size)
+                           batch_size=config["ray"]["batch_size"])
     return list(clean.Duplicates().mark(c for batch in batches for c in batch))
 
 
@@ -238,7 +251,7 @@ def _stance(ingest, clean, embed: Embedding, replies: dict, config: dict, execut
         items = [(text, vector_of[text], parent, vector_of[parent] if parent else None)
                  for text, parent in zip(texts, parent_texts)]
         batches = executor.map(stance.score_batch, items, setup=partial(stance.load_models, stance_models.folder),
-                               context=(target, encode([target])[0]), batch_size=executor.batch_size)
+                               context=(target, encode([target])[0]), batch_size=config["ray"]["batch_size"])
         scores = tuple(np.concatenate([batch[part] for batch in batches]) for part in range(3))  # own, reply, domain
     return stance.annotate_stance(ingest.article, ingest.comments, clean, replies, encode, stance_models, scores,
                                   target=section["target"], adapt_priors=section["adapt_priors"],
@@ -296,7 +309,7 @@ INGEST = Stage(
 CLEAN = Stage(
     "clean", _clean, _describe_clean,
     inputs=("ingest",),
-    config=("clean",),
+    config=("clean", "ray.batch_size"),  # the batches each executor cuts (the same on every one)
     uses=("executor",),
     modules=("clean",),
     packages=("spacy", "py3langid", "spacy-lookups-data"),
@@ -335,7 +348,7 @@ TOPICS = Stage(
 STANCE = Stage(
     "stance", _stance, _describe_stance,
     inputs=("ingest", "clean", "embed", "replies"),
-    config=("stance",),
+    config=("stance", "ray.batch_size"),  # float results can move with the rows scored together
     uses=("executor", "encode", "stance_models"),
     modules=("stance", "stance_model"),
     packages=("scikit-learn", "scipy", "numpy", "vaderSentiment"),

@@ -133,11 +133,15 @@ def read_labels(path: str | Path) -> dict[str, str]:
 def load_models(folder: str | Path) -> StanceModels:
     """The stance models in `folder`, loaded once per process: the run's own, and
     each executor worker's (the executor's setup for score_batch)."""
-    return _load_models(str(Path(folder).resolve()))
+    folder = Path(folder).resolve()
+    stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.glob("*")) if p.is_file())
+    return _load_models(str(folder), stamp)
 
 
 @lru_cache(maxsize=4)
-def _load_models(folder: str | Path) -> StanceModels:
+def _load_models(folder: str | Path, stamp: tuple = ()) -> StanceModels:
+    """load_models' work; `stamp` (the files' sizes and times) keys the cache, so
+    weights trained again in the same process are read again."""
     from pipeline.errors import PipelineError
     from pipeline.stance_model.methods import load_method
 
@@ -240,12 +244,13 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
                     cleaned: Sequence[CleanComment],
                     reply_targets: dict[str, tuple[str | None, str]],
                     encode: Encoder, models: StanceModels,
-                    scores: tuple[np.ndarray, np.ndarray] | None = None,
+                    scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
                     target: str = "title_lead", adapt_priors: bool = False,
                     thread_reader=None, labels: dict[str, str] | None = None,
                     vectors: np.ndarray | None = None) -> list[StanceAssignment]:
     """One StanceAssignment per comment, in comment order. `scores` are
-    score_comments' output where it ran elsewhere (the Ray executor).
+    score_comments' output with the domain shares where it ran already (the stage maps it on
+    the executor).
     `adapt_priors`: re-estimate the thread's own label mix first (thread.adapt_priors).
     `thread_reader`: decide the thread's comments jointly (stance_model/thread_reader.py)
     instead of one by one with the short-reply propagation; `labels` ({comment id: stance},
@@ -254,18 +259,8 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
 
     rows, target_text, texts, parent_texts = stance_inputs(article, cleaned, reply_targets, target)
     answered = [reply_targets[cleaned[i].id][0] for i in rows]
-    domain = None
-    if scores is None:
-        own, reply_probs, domain = score_comments(target_text, texts, parent_texts, encode, models,
-                                                  with_domain=True)
-    else:
-        own, reply_probs = scores[:2]
-        domain = scores[2] if len(scores) > 2 else None
-    if thread_reader is not None and domain is None and rows and thread_reader.defer_above <= 1:
-        # scored by a caller without the domain shares (the stage always gives them): the reader needs them
-        from pipeline.stance_model._base import Pairs
-
-        domain = domain_shares(Pairs([target_text] * len(texts), texts, parent_texts), encode, models)
+    own, reply_probs, domain = scores if scores is not None else score_comments(
+        target_text, texts, parent_texts, encode, models, with_domain=True)
     if adapt_priors and len(own) and models.card.get("reference_priors"):
         own = adapt(own, np.array(models.card["reference_priors"]))
     gates = short_text_gate(texts) if rows else np.zeros(0)

@@ -208,3 +208,17 @@ def test_a_replys_quoted_lines_are_quotes_of_the_parent(nlp, config):
     assert cleaned.text == "Not in winter."
     assert only.text == "" and "quote_only" in only.flags
     assert kept.parent_quotes == () and "not a reply" in kept.text
+
+
+def test_batches_of_two_threads_with_one_article_id_are_cleaned_with_their_own_authors(nlp, config):
+    """clean_batch keeps a thread's cleaner for its next batch; two threads whose
+    articles share an id (two saves of one page) but not their authors do not share it."""
+    from pipeline.clean import clean_batch, cleaner_key
+
+    section = config["clean"]
+    text = [comment("@Bob Smith you are right about the lanes", "Zed")]
+    found = []
+    for authors in (("Alice Jones",), ("Bob Smith",), ("Alice Jones",)):
+        context = (cleaner_key(ARTICLE, authors, section), ARTICLE, authors, section)
+        found.append(clean_batch(nlp, context, text)[0].mentions)
+    assert found == [("Bob",), ("Bob Smith",), ("Bob",)]

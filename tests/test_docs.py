@@ -30,3 +30,16 @@ def test_the_rendered_figures_follow_the_card(tmp_path, monkeypatch):
     monkeypatch.setattr(figures, "weights_for",
                         lambda backend: tmp_path / ("static" if backend == "static" else "minilm") / card["method"])
     assert "**0.988" in figures.render() and "0.988" not in (ROOT / "docs" / "stance.md").read_text()
+
+
+def test_the_readme_gives_the_thread_readers_figures_from_its_card():
+    """README's stance paragraph rounds the shipped reader's card: leaving each labelled news
+    thread out, the reader, the pair-at-a-time model and the 20-label learning-curve point."""
+    from pipeline.stance import weights_for
+    from pipeline.stance_model.thread_reader import ThreadReader
+
+    card = ThreadReader.load(weights_for("onnx-int8")).card["leave_one_thread_out"]
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"macro-F1 about {card['thread_reader']['pooled']['macro_f1']:.1f}" in readme
+    assert f"one by one gets {card['pair_at_a_time']['pooled']['macro_f1']:.2f}" in readme
+    assert f"came out at macro-F1 {card['learning_curve']['20']['macro_f1']:.2f}" in readme

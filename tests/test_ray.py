@@ -5,9 +5,6 @@ the stage cache: a rerun the cache answers sends Ray nothing."""
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +17,6 @@ else:
     pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
 
 pytestmark = pytest.mark.slow
-RAY = Path(sys.executable).with_name("ray")
 
 
 def manifest(folder: Path) -> dict:
@@ -62,7 +58,8 @@ def test_a_cached_rerun_does_no_ray_work(ray_run):
     from the cache, so Ray is not even started."""
     _, base = ray_run
     result = cli("run", str(EXAMPLE_DUMP), "--out", str(base / "again"), "--set", f"cache_dir={base / 'cache'}",
-                 "--set", "executor=ray", "--set", "ray.workers=2", cwd=base, env=without_ray_address())
+                 "--set", "executor=ray", "--set", "ray.workers=2", "--set", "ray.batch_size=8", cwd=base,
+                 env=without_ray_address())  # the same batches: ray.batch_size is in clean's and stance's keys
     assert result.returncode == 0, result.stderr
     again = manifest(base / "again" / EXAMPLE_DUMP.stem)
     assert again["executor"]["map"] == {} and again["executor"]["ray_version"] is None
@@ -108,27 +105,15 @@ def test_a_worker_error_reaches_the_user_as_the_projects_own():
 
 # --- a two-node cluster on this machine ----------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def two_nodes(tmp_path_factory):
+def two_nodes():
     """`ray start --head` and a second `ray start --address`, one CPU each (Ray 2.60
-    asks for RAY_AUTH_MODE=disabled to run without a token); stopped afterwards."""
-    env = dict(without_ray_address(), RAY_AUTH_MODE="disabled")
-    address = f"127.0.0.1:{_free_port()}"
-    common = ["--num-cpus=1", "--disable-usage-stats"]
-    try:
-        subprocess.run([str(RAY), "start", "--head", f"--port={address.split(':')[1]}", "--include-dashboard=false",
-                        *common], env=env, check=True, capture_output=True, timeout=180)
-        subprocess.run([str(RAY), "start", f"--address={address}", *common], env=env, check=True,
-                       capture_output=True, timeout=180)
-        yield address, env
-    finally:
-        subprocess.run([str(RAY), "stop", "--force"], env=env, capture_output=True, timeout=180)
+    asks for RAY_AUTH_MODE=disabled to run without a token); only those two stopped
+    afterwards (bench/ray_bench.py's cluster)."""
+    from bench.ray_bench import cluster
+
+    with cluster(2) as env:
+        yield env["RAY_ADDRESS"], env
 
 
 def test_a_two_node_cluster_gives_the_local_artifacts(two_nodes, tmp_path):

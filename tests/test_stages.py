@@ -73,6 +73,8 @@ def test_model_files(config, model, rerun):
     ("clean.near_empty_tokens", 4, {"clean"}), ("topics.outlier_threshold", 0.5, {"topics"}),
     ("seed", 7, {"topics", "layout"}), ("stance.target", "title", {"stance"}),
     ("embed.batch_size", 8, set()), ("report.enabled", False, set()), ("output_dir", "elsewhere", set()),
+    # every executor cuts clean's and stance's batches by it; the worker count changes no output
+    ("ray.batch_size", 8, {"clean", "stance"}), ("ray.workers", 4, set()),
 ])
 def test_a_config_key_changes_only_the_stages_that_read_its_section(config, dotted, value, rerun):
     other = copy.deepcopy(config)

@@ -31,11 +31,6 @@ class Executor(ABC):
         self.config = config
         self.calls: dict[str, dict[str, float]] = {}  # by function: calls, items, batches, seconds
 
-    @property
-    def batch_size(self) -> int:
-        """Items per batch for per-comment work that has no batch size of its own."""
-        return int(self.config["ray"]["batch_size"])
-
     @abstractmethod
     def map(self, fn: BatchFunction, items: Sequence[Any], *, setup: Callable[[], Any] | None = None,
             context: Any = None, batch_size: int) -> list[Any]:
