@@ -50,6 +50,9 @@ def cluster(nodes: int) -> Iterator[dict]:
     address = f"127.0.0.1:{_free_port()}"
     common = ["--num-cpus=1", "--disable-usage-stats", "--block"]
     started: list[subprocess.Popen] = []
+    # `ray start --head` records its address here for ray.init() to find; put back what was there
+    current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+    before = current.read_bytes() if current.is_file() else None
     try:
         started.append(subprocess.Popen([str(RAY), "start", "--head", f"--port={address.split(':')[1]}",
                                          "--include-dashboard=false", *common], env=env,
@@ -68,6 +71,10 @@ def cluster(nodes: int) -> Iterator[dict]:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if before is None:
+            current.unlink(missing_ok=True)
+        else:
+            current.write_bytes(before)
 
 
 def _wait_for_nodes(address: str, nodes: int, env: dict, timeout: float = 180) -> None:

@@ -45,7 +45,8 @@ def _start(config: dict):
             options["runtime_env"]["py_modules"] = [str(Path(pipeline.__file__).parent)]
             ray.init(address=address, **options)
         else:
-            ray.init(num_cpus=os.cpu_count() if workers == "auto" else int(workers), **options)
+            # address=local: a Ray of our own, never one a `ray start` left on this machine
+            ray.init(address="local", num_cpus=os.cpu_count() if workers == "auto" else int(workers), **options)
         started = True
     if workers == "auto":
         workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
