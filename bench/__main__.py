@@ -115,6 +115,8 @@ def main() -> None:
                         help="comma-separated dump sizes for the memory section")
     parser.add_argument("--whole-sizes", default="10000,100000",
                         help="comma-separated corpus sizes for the memory section's whole runs")
+    parser.add_argument("--whole-shapes", default="one dump,folder",
+                        help="the whole runs' shapes: 'one dump', 'folder' or both, comma-separated")
     parser.add_argument("--per-dump", type=int, default=1000,
                         help="comments per dump in the memory section's folder runs")
     parser.add_argument("--sizes", default="1000,10000,100000",
@@ -140,16 +142,21 @@ def main() -> None:
     if "memory" in only:
         from bench.memory import measure, table
 
-        sizes = [int(n) for n in args.memory_sizes.split(",")]
-        print("\nIngest and clean, streamed, on JSONL dumps (peak resident memory of the whole process)")
-        print("\n".join(table(measure(sizes))), flush=True)
+        sizes = [int(n) for n in args.memory_sizes.split(",") if n]
+        if sizes:
+            print("\nIngest and clean, streamed, on JSONL dumps (peak resident memory of the whole process)")
+            print("\n".join(table(measure(sizes))), flush=True)
         from bench.memory import whole_runs, whole_table
 
         totals = [int(n) for n in args.whole_sizes.split(",") if n]
         sets = args.sets or ["embed.backend=static"]
         print(f"\nWhole runs, one dump against a folder of {args.per_dump:,}-comment dumps (config: {sets}, "
               "report off; peak resident memory of the whole process)")
-        print("\n".join(whole_table(whole_runs(totals, args.per_dump, sets))), flush=True)
+        shapes = tuple(s.strip() for s in args.whole_shapes.split(",") if s.strip())
+        unknown_shapes = set(shapes) - {"one dump", "folder"}
+        if unknown_shapes:
+            parser.error(f"unknown --whole-shapes {sorted(unknown_shapes)}; choose 'one dump' or 'folder'")
+        print("\n".join(whole_table(whole_runs(totals, args.per_dump, sets, shapes))), flush=True)
     if "e2e" in only:
         from bench import pipeline_bench
         from bench.corpus import ROOT

@@ -83,14 +83,15 @@ print(json.dumps({"seconds": time.perf_counter() - start, "dumps": len(folders),
 """
 
 
-def whole_runs(totals: list[int], per_dump: int, sets: list[str]) -> list[dict]:
+def whole_runs(totals: list[int], per_dump: int, sets: list[str],
+               shapes: tuple[str, ...] = ("one dump", "folder")) -> list[dict]:
     """Whole runs (every stage, report off) in fresh processes, empty caches: each
     total as one dump, and as a folder of dumps of `per_dump` comments (an outlet's
     threads), so the peak shows what grows with the corpus and what with a thread."""
     results = []
     with tempfile.TemporaryDirectory() as work:
         for total in totals:
-            for shape in ("one dump", "folder"):
+            for shape in shapes:
                 base = Path(work) / f"{total}-{shape.replace(' ', '_')}"
                 if shape == "folder":
                     inputs = base / "dumps"

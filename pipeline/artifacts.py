@@ -78,8 +78,8 @@ def write_review(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
                  model_version: str) -> None:
     """Label Studio tasks and config, and a CSV, for human reviewers."""
     folder.mkdir()
-    tasks = review.label_studio_tasks(rows, thread.article.title, model_version)
-    export.write_json(tasks, folder / catalog.LABEL_STUDIO_TASKS)
+    export.write_json_list(review.label_studio_tasks(rows, thread.article.title, model_version),
+                           folder / catalog.LABEL_STUDIO_TASKS)
     (folder / catalog.LABEL_STUDIO_CONFIG).write_text(review.label_studio_config(topic_rows),
                                                     encoding="utf-8")
     export.write_csv(review.review_rows(rows), folder / catalog.REVIEW_CSV, review.REVIEW_COLUMNS)

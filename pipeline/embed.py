@@ -190,10 +190,17 @@ def embed_texts(texts: Sequence[str], encode: Callable[[list[str]], np.ndarray],
             missing.setdefault(key, text)
     order = sorted(missing, key=lambda k: (-len(missing[k]), k))
     encoded = encode([missing[k] for k in order]) if order else np.zeros((0, dimension), np.float32)
-    new = {key: encoded[i] for i, key in enumerate(order)}
+    at = {key: i for i, key in enumerate(order)}
     matrix = np.zeros((len(texts), dimension), dtype=np.float32)
+    first: dict[str, int] = {}
     for row, key in enumerate(keys):
         if key:
-            matrix[row] = found[key] if key in found else new[key]
+            if key in found:
+                matrix[row] = found[key]
+            else:
+                matrix[row] = encoded[at[key]]
+                first.setdefault(key, row)
+    del encoded  # the new vectors are the matrix's rows (views): a big dump holds them once
+    new = {key: matrix[first[key]] for key in order}
     hits = sum(1 for k in keys if k and k in found)
     return matrix, new, hits

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +21,52 @@ from pipeline.records import (COMMENT_COLUMNS, STANCE_LABELS, CleanComment, Stan
 OUTLIER_LABEL = "(no topic)"
 
 
-def build_comment_rows(thread: Thread, cleaned: Sequence[CleanComment],
-                       topics: TopicResult | None,
-                       reply_targets: dict[str, tuple[str | None, str]],
-                       stances: Sequence[StanceAssignment] | None = None) -> list[dict[str, Any]]:
-    """One row per comment, columns in COMMENT_COLUMNS order."""
-    labels = {t.id: t.label for t in topics.topics} if topics else {}
-    assigned: dict[str, TopicAssignment] = (
-        {a.id: a for a in topics.assignments} if topics else {})
-    stance_of = {s.id: s for s in stances} if stances else {}
-    rows = []
-    for comment, clean in zip(thread.comments, cleaned):
-        topic = assigned.get(comment.id)
-        stance = stance_of.get(comment.id)
-        reply_to, reason = reply_targets[comment.id]
+# rows built at a time where a writer takes them in chunks (parquet row groups): what a
+# million-comment dump holds of its rows at once (docs/benchmarks.md, memory)
+ROW_CHUNK = 50_000
+
+
+class CommentRows(Sequence):
+    """comments.jsonl's rows, one per comment in COMMENT_COLUMNS order, built when
+    read from the stage outputs they come from, so a big dump never holds them all
+    (each writer reads them once, in order; a million rows are a few GB as dicts)."""
+
+    def __init__(self, thread: Thread, cleaned: Sequence[CleanComment], topics: TopicResult | None,
+                 reply_targets: dict[str, tuple[str | None, str]],
+                 stances: Sequence[StanceAssignment] | None = None) -> None:
+        self._thread, self._cleaned, self._replies = thread, cleaned, reply_targets
+        self._labels = {t.id: t.label for t in topics.topics} if topics else {}
+        self._topic_of: dict[str, TopicAssignment] = {a.id: a for a in topics.assignments} if topics else {}
+        self._stance_of = {s.id: s for s in stances} if stances else {}
+        self._n = min(len(thread.comments), len(cleaned))
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._row(i) for i in range(*index.indices(self._n))]
+        if not -self._n <= index < self._n:
+            raise IndexError(index)
+        return self._row(index % self._n)
+
+    def __iter__(self):
+        return (self._row(i) for i in range(self._n))
+
+    def chunks(self, size: int | None = None):
+        """Lists of at most `size` rows (ROW_CHUNK), in order."""
+        size = size or ROW_CHUNK
+        for start in range(0, self._n, size):
+            yield self[start:start + size]
+
+    def _row(self, i: int) -> dict[str, Any]:
+        comment, clean = self._thread.comments[i], self._cleaned[i]
+        topic = self._topic_of.get(comment.id)
+        stance = self._stance_of.get(comment.id)
+        reply_to, reason = self._replies[comment.id]
         topic_id = topic.topic_id if topic else None
-        row = {
-            "article_id": thread.article.id,
+        return {
+            "article_id": self._thread.article.id,
             "comment_id": comment.id,
             "parent_id": comment.parent_id,
             "depth": comment.depth,
@@ -61,48 +91,78 @@ def build_comment_rows(thread: Thread, cleaned: Sequence[CleanComment],
             "n_sentences": clean.n_sentences,
             "topic_id": topic_id,
             "topic_label": (None if topic_id is None
-                            else OUTLIER_LABEL if topic_id < 0 else labels[topic_id]),
+                            else OUTLIER_LABEL if topic_id < 0 else self._labels[topic_id]),
             "topic_probability": topic.probability if topic else None,
             "topic_source": topic.source if topic else None,
             "reply_to": reply_to,
             "reply_to_reason": reason,
             "stance": stance.stance if stance else None,
             "stance_confidence": stance.confidence if stance else None,
-            **{f"p_{label}": (stance.probs[i] if stance and stance.probs else None)
-               for i, label in enumerate(STANCE_LABELS)},
+            **{f"p_{label}": (stance.probs[k] if stance and stance.probs else None)
+               for k, label in enumerate(STANCE_LABELS)},
             "stance_context": stance.context if stance else None,
             "reply_stance": stance.reply_stance if stance else None,
             "reply_stance_confidence": stance.reply_confidence if stance else None,
         }
-        rows.append({name: row[name] for name, _ in COMMENT_COLUMNS})
-    return rows
+
+
+def build_comment_rows(thread: Thread, cleaned: Sequence[CleanComment],
+                       topics: TopicResult | None,
+                       reply_targets: dict[str, tuple[str | None, str]],
+                       stances: Sequence[StanceAssignment] | None = None) -> CommentRows:
+    """One row per comment, columns in COMMENT_COLUMNS order (built as read)."""
+    return CommentRows(thread, cleaned, topics, reply_targets, stances)
 
 
 def build_topic_rows(topics: TopicResult, comment_rows: Sequence[dict]) -> list[dict[str, Any]]:
-    """One row per topic, then the outliers as topic -1."""
-    text_of = {row["comment_id"]: row["text_clean"] for row in comment_rows}
-    with_text = sum(1 for row in comment_rows if row["topic_id"] is not None)
+    """One row per topic, then the outliers as topic -1 (one pass over the comment rows)."""
+    wanted = {i for topic in topics.topics for i in topic.representative_ids}
+    text_of: dict[str, str] = {}
+    counts: dict[int, dict[str, int]] = {}
+    members: dict[int, int] = {}
+    with_text = 0
+    for row in comment_rows:
+        if row["comment_id"] in wanted:
+            text_of[row["comment_id"]] = row["text_clean"]
+        topic_id = row["topic_id"]
+        if topic_id is None:
+            continue
+        with_text += 1
+        members[topic_id] = members.get(topic_id, 0) + 1
+        tally = counts.setdefault(topic_id, {f"n_{label}": 0 for label in STANCE_LABELS})
+        if row["stance"] in STANCE_LABELS:
+            tally[f"n_{row['stance']}"] += 1
+    none = {f"n_{label}": 0 for label in STANCE_LABELS}
     rows = []
     for topic in topics.topics:
-        rows.append({**_stance_counts(comment_rows, topic.id),
+        rows.append({**counts.get(topic.id, none),
             "topic_id": topic.id, "label": topic.label, "size": topic.size,
             "share": round(topic.size / with_text, 4) if with_text else 0.0,
             "keywords": "; ".join(topic.keywords),
             "representative_ids": "; ".join(topic.representative_ids),
             "representative_comments": " | ".join(text_of[i] for i in topic.representative_ids),
         })
-    outliers = sum(1 for row in comment_rows if row["topic_id"] == -1)
+    outliers = members.get(-1, 0)
     if outliers:
-        rows.append({**_stance_counts(comment_rows, -1),
+        rows.append({**counts.get(-1, none),
                      "topic_id": -1, "label": OUTLIER_LABEL, "size": outliers,
                      "share": round(outliers / with_text, 4), "keywords": "",
                      "representative_ids": "", "representative_comments": ""})
     return rows
 
 
-def _stance_counts(comment_rows: Sequence[dict], topic_id: int) -> dict[str, int]:
-    members = [r for r in comment_rows if r["topic_id"] == topic_id]
-    return {f"n_{label}": sum(1 for r in members if r["stance"] == label) for label in STANCE_LABELS}
+THREAD_FIELDS = ("comment_id", "author", "depth", "line", "text_raw", "text_clean", "flags", "topic_id",
+                 "topic_label", "reply_to", "stance", "stance_confidence", "reply_stance",
+                 "reply_stance_confidence")
+
+
+def _thread_fields(row: dict) -> dict[str, Any]:
+    return {key: row[key] for key in THREAD_FIELDS}
+
+
+def _article_json(article) -> dict[str, Any]:
+    return {"id": article.id, "title": article.title, "paragraphs": list(article.paragraphs),
+            "source": article.source}
 
 
 def build_thread_tree(thread: Thread, comment_rows: Sequence[dict]) -> dict[str, Any]:
@@ -110,18 +170,12 @@ def build_thread_tree(thread: Thread, comment_rows: Sequence[dict]) -> dict[str,
     nodes = {}
     roots = []
     for row in comment_rows:
-        node = {key: row[key] for key in ("comment_id", "author", "depth", "line", "text_raw",
-                                          "text_clean", "flags", "topic_id", "topic_label",
-                                          "reply_to", "stance", "stance_confidence",
-                                          "reply_stance", "reply_stance_confidence")}
+        node = _thread_fields(row)
         node["replies"] = []
         nodes[row["comment_id"]] = node
         parent = row["parent_id"]
         (nodes[parent]["replies"] if parent is not None else roots).append(node)
-    article = thread.article
-    return {"article": {"id": article.id, "title": article.title,
-                        "paragraphs": list(article.paragraphs), "source": article.source},
-            "comments": roots}
+    return {"article": _article_json(thread.article), "comments": roots}
 
 
 def write_jsonl(rows: Sequence[dict], path: Path) -> None:
@@ -148,8 +202,10 @@ def write_parquet(rows: Sequence[dict], path: Path) -> None:
     import pyarrow.parquet as pq
 
     schema = arrow_schema()
-    table = pa.Table.from_pylist(list(rows), schema=schema)
-    pq.write_table(table, path, compression="zstd")
+    chunks = rows.chunks() if isinstance(rows, CommentRows) else [list(rows)]
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        for chunk in chunks:  # a row group per chunk: a big dump is never one table in memory
+            writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
 
 
 # what makes a spreadsheet read a cell as a formula (OWASP, CSV injection)
@@ -183,7 +239,7 @@ def write_csv(rows: Sequence[dict], path: Path, columns: Sequence[str]) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\r\n")
     with path.open("w", encoding="utf-8", newline="") as handle:
-        for row in [None, *rows]:
+        for row in itertools.chain([None], rows):
             buffer.seek(0)
             buffer.truncate()
             if row is None:
@@ -209,29 +265,59 @@ def write_json(obj: Any, path: Path, depth: int = 0) -> None:
 MAX_INDENT_LEVELS = 8  # thread.json indents comments by depth up to here, then stays flat
 
 
+def write_json_list(items: Iterable[Any], path: Path) -> None:
+    """A JSON array as write_json(list(items)) writes it, byte for byte, one item at a
+    time (a big dump's Label Studio tasks never held as one list)."""
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        first = True
+        for item in items:
+            text = json.dumps(item, ensure_ascii=False, indent=2)
+            handle.write(("[\n  " if first else ",\n  ") + text.replace("\n", "\n  "))
+            first = False
+        handle.write("[]\n" if first else "\n]\n")
+
+
 def write_thread(tree: dict[str, Any], path: Path) -> None:
     """thread.json: one comment per line, nested as the thread is, indented by
     its depth up to MAX_INDENT_LEVELS. Indenting every level (json's indent)
     makes a 2,000-deep reply chain 145 MB; this grows with the content only.
     Written with an explicit stack: threads nest past Python's recursion limit."""
+    _write_tree(path, tree["article"], tree["comments"], lambda node: node["replies"],
+                lambda node: {k: v for k, v in node.items() if k != "replies"})
+
+
+def write_thread_rows(thread: Thread, comment_rows: Sequence[dict], path: Path) -> None:
+    """thread.json as write_thread(build_thread_tree(...)) writes it, byte for byte,
+    without holding the tree: each row is read again when its turn comes (a big dump's
+    rows are built as read, CommentRows), by its place in the parent's replies."""
+    children: dict[int, list[int]] = {}
+    place: dict[str, int] = {}
+    for k, comment in enumerate(thread.comments[:len(comment_rows)]):
+        place[comment.id] = k
+        parent = comment.parent_id
+        children.setdefault(-1 if parent is None else place[parent], []).append(k)
+    _write_tree(path, _article_json(thread.article), children.get(-1, []), lambda k: children.get(k, []),
+                lambda k: _thread_fields(comment_rows[k]))
+
+
+def _write_tree(path: Path, article: dict, roots: Sequence, replies_of, fields_of) -> None:
     with path.open("w", encoding="utf-8", newline="\n") as handle:
-        handle.write('{"article": ' + json.dumps(tree["article"], ensure_ascii=False)
-                     + ',\n"comments": [')
+        handle.write('{"article": ' + json.dumps(article, ensure_ascii=False) + ',\n"comments": [')
         # (node, level, first among its siblings); None closes a node's replies
-        stack: list[tuple[dict, int, bool] | None] = [
-            (node, 1, index == 0) for index, node in reversed(list(enumerate(tree["comments"])))]
+        stack: list[tuple[Any, int, bool] | None] = [
+            (node, 1, index == 0) for index, node in reversed(list(enumerate(roots)))]
         while stack:
             item = stack.pop()
             if item is None:
                 handle.write("]}")
                 continue
             node, level, first = item
-            fields = json.dumps({k: v for k, v in node.items() if k != "replies"}, ensure_ascii=False)
+            fields = json.dumps(fields_of(node), ensure_ascii=False)
             handle.write(("\n" if first else ",\n") + "  " * min(level, MAX_INDENT_LEVELS)
                          + fields[:-1] + ', "replies": [')
             stack.append(None)
             stack.extend((reply, level + 1, index == 0)
-                         for index, reply in reversed(list(enumerate(node["replies"]))))
+                         for index, reply in reversed(list(enumerate(replies_of(node)))))
         handle.write("]}\n")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -52,9 +52,9 @@ def label_studio_config(topic_rows: Sequence[dict]) -> str:
 """
 
 
-def label_studio_tasks(rows: Sequence[dict], article_title: str, model_version: str) -> list[dict]:
+def label_studio_tasks(rows: Sequence[dict], article_title: str, model_version: str) -> Iterator[dict]:
+    """label_studio.json's tasks one at a time, in row order."""
     text_of = {r["comment_id"]: r["text_raw"] for r in rows}
-    tasks = []
     for row in rows:
         result = []
         if row.get("stance"):
@@ -72,19 +72,18 @@ def label_studio_tasks(rows: Sequence[dict], article_title: str, model_version: 
         if result:
             task["predictions"] = [{"model_version": model_version, "score": row.get("stance_confidence"),
                                     "result": result}]
-        tasks.append(task)
-    return tasks
+        yield task
 
 
-def review_rows(rows: Sequence[dict]) -> list[dict]:
-    """review.csv's rows; export.write_csv guards every text cell against formulas."""
+def review_rows(rows: Sequence[dict]) -> Iterator[dict]:
+    """review.csv's rows, one at a time; export.write_csv guards every text cell against formulas."""
     text_of = {r["comment_id"]: r["text_raw"] for r in rows}
-    return [{"comment_id": r["comment_id"], "author": r["author"], "depth": r["depth"],
+    return ({"comment_id": r["comment_id"], "author": r["author"], "depth": r["depth"],
              "parent_text": text_of.get(r["reply_to"], ""), "text": r["text_raw"],
              "stance": r.get("stance") or "", "stance_confidence": r.get("stance_confidence") or "",
              "topic_id": "" if r["topic_id"] is None else r["topic_id"],
              "topic_label": r["topic_label"] or "", "reviewed_stance": "", "reviewed_topic_id": "",
-             "notes": ""} for r in rows]
+             "notes": ""} for r in rows)
 
 
 def _choice(result: list[dict], name: str) -> str | None:

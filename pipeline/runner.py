@@ -287,7 +287,7 @@ def write_artifacts(path: Path, name: str, sha256: str, size: int, thread_key: s
             export.write_csv(table.topics, staging / catalog.TOPICS_CSV, export.TOPIC_COLUMNS)
         if embeddings is not None:
             np.save(staging / catalog.EMBEDDINGS, embeddings)
-        export.write_thread(export.build_thread_tree(thread, table.comments), staging / catalog.THREAD)
+        export.write_thread_rows(thread, table.comments, staging / catalog.THREAD)
         if config["report"]["enabled"]:
             artifacts.write_report(staging, thread, table.comments, table.topics, outputs.get("layout"),
                                    stance_about(resources.stance_models, config, run) if stances is not None

@@ -22,7 +22,7 @@ Resources a stage may use (`uses`), from the run's Resources: `executor`
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -62,7 +62,7 @@ class Embedding:
 class Export:
     """The export stage's output: the rows the runner writes (catalog.py)."""
 
-    comments: list[dict]
+    comments: Sequence[dict]  # export.CommentRows: built as read, each writer reads them in turn
     topics: list[dict]
 
 

@@ -121,3 +121,74 @@ def test_thread_json_reads_as_the_tree_it_was_given(tmp_path):
     tree["comments"].append({**tree["comments"][0], "comment_id": "x", "replies": []})
     export.write_thread(tree, tmp_path / "thread.json")
     assert json.loads((tmp_path / "thread.json").read_text(encoding="utf-8")) == tree
+
+
+def branching_thread(n=23):
+    """n comments, replies under earlier ones (some deep, some siblings), with
+    topics and stances, for the writers that take rows one at a time."""
+    from pipeline.records import StanceAssignment
+
+    article = Article(id="a", title="T", paragraphs=("Body.",), source="t.jsonl")
+    comments, depth = [], {}
+    for i in range(n):
+        parent = None if i % 5 == 0 else f"c{i - 1 - i % 3 if i > 2 else 0}"
+        depth[f"c{i}"] = 0 if parent is None else depth[parent] + 1
+        comments.append(Comment(id=f"c{i}", parent_id=parent, depth=depth[f"c{i}"], author=f"u{i % 4}",
+                                text=f"Comment {i}.\nSecond line", line=i + 2, position=i))
+    comments = tuple(comments)
+    topics = TopicResult(
+        topics=(Topic(id=0, label="zero", keywords=("k",), size=sum(1 for i in range(n) if i % 3), representative_ids=("c1", "c2")),),
+        assignments=tuple(TopicAssignment(id=c.id, topic_id=-1 if i % 3 == 0 else 0, probability=0.5,
+                                          source="cluster") for i, c in enumerate(comments)))
+    stances = [StanceAssignment(id=c.id, stance=("agree", "disagree", "unrelated")[i % 3], confidence=0.6,
+                                probs=(0.6, 0.1, 0.1, 0.1, 0.1), reply_to=c.parent_id,
+                                reply_to_reason="parent" if c.parent_id else "article")
+               for i, c in enumerate(comments)]
+    thread = Thread(article, comments)
+    rows = export.build_comment_rows(thread, [CleanComment(id=c.id, text=c.text.lower()) for c in comments], topics,
+                                     {c.id: (c.parent_id, "parent" if c.parent_id else "article") for c in comments},
+                                     stances)
+    return thread, topics, rows
+
+
+def test_rows_built_as_read_write_what_a_list_of_them_writes(tmp_path, monkeypatch):
+    """A big dump's rows are never all held: parquet in row groups of ROW_CHUNK rows,
+    thread.json from the rows one at a time, the review tasks streamed; each file is
+    what the whole list gives (the example dump's recorded hashes hold it byte for byte
+    where the dump is one chunk)."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(export, "ROW_CHUNK", 4)
+    thread, topics, rows = branching_thread()
+    listed = list(rows)
+    assert len(rows) == 23 and rows[-1] == listed[-1] and rows[3:5] == listed[3:5]
+    assert [len(chunk) for chunk in rows.chunks(4)] == [4] * 5 + [3]
+    export.write_parquet(rows, tmp_path / "rows.parquet")
+    parquet = pq.ParquetFile(tmp_path / "rows.parquet")
+    assert parquet.metadata.num_row_groups == 6
+    assert parquet.read().to_pylist() == listed
+    export.write_parquet(listed, tmp_path / "list.parquet")
+    assert pq.ParquetFile(tmp_path / "list.parquet").metadata.num_row_groups == 1
+    assert pq.read_table(tmp_path / "list.parquet").to_pylist() == listed
+
+    export.write_thread_rows(thread, rows, tmp_path / "rows.json")
+    export.write_thread(export.build_thread_tree(thread, listed), tmp_path / "tree.json")
+    assert (tmp_path / "rows.json").read_bytes() == (tmp_path / "tree.json").read_bytes()
+    assert max(c.depth for c in thread.comments) >= 2 and len(json.loads(
+        (tmp_path / "rows.json").read_text(encoding="utf-8"))["comments"]) == 5
+
+    tasks = list(review.label_studio_tasks(rows, "T", "m"))
+    export.write_json_list(review.label_studio_tasks(rows, "T", "m"), tmp_path / "streamed.json")
+    export.write_json(tasks, tmp_path / "whole.json")
+    assert (tmp_path / "streamed.json").read_bytes() == (tmp_path / "whole.json").read_bytes()
+    export.write_json_list([], tmp_path / "none.json")
+    export.write_json([], tmp_path / "none_whole.json")
+    assert (tmp_path / "none.json").read_bytes() == (tmp_path / "none_whole.json").read_bytes()
+
+    counted = {r["topic_id"]: r for r in export.build_topic_rows(topics, rows)}
+    for topic_id in (0, -1):
+        members = [r for r in listed if r["topic_id"] == topic_id]
+        assert counted[topic_id]["size"] == len(members)
+        assert [counted[topic_id][f"n_{s}"] for s in ("agree", "disagree", "unrelated")] == \
+            [sum(r["stance"] == s for r in members) for s in ("agree", "disagree", "unrelated")]
+    assert counted[0]["representative_comments"] == "comment 1.\nsecond line | comment 2.\nsecond line"
