@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import io
 import json
 import math
 from typing import Any
@@ -94,11 +95,49 @@ def _decode(tagged: dict) -> Any:
     raise DamagedEntry(f"unknown tag {tag!r}")
 
 
+def _leaf(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _write(value: Any, out: io.StringIO) -> None:
+    """The body's JSON of `value`, written piece by piece: the text json.dumps(_encode(value))
+    gives, without building the tagged copy of a whole stage output first (for a million
+    comments that copy is a few GB; this holds only the text)."""
+    name = type(value).__name__
+    if isinstance(value, (tuple, list)) and type(value) in (tuple, list):
+        out.write('{"tuple":[' if isinstance(value, tuple) else '{"list":[')
+        for i, item in enumerate(value):
+            if i:
+                out.write(",")
+            _write(item, out)
+        out.write("]}")
+    elif RECORDS.get(name) is type(value):
+        out.write('{"record":[' + _leaf(name) + ",[")
+        for i, field in enumerate(FIELDS[name]):
+            if i:
+                out.write(",")
+            _write(getattr(value, field), out)
+        out.write("]]}")
+    elif isinstance(value, dict):
+        out.write('{"dict":[')
+        for i, (k, v) in enumerate(value.items()):
+            out.write(",[" if i else "[")
+            _write(k, out)
+            out.write(",")
+            _write(v, out)
+            out.write("]")
+        out.write("]}")
+    else:
+        out.write(_leaf(_encode(value)))
+
+
 def write_entry(value: Any, about: dict[str, str]) -> bytes:
     """The bytes of an entry holding `value`; `about` (stage and key) goes
     into the header and must match on reading."""
-    body = json.dumps(_encode(value), ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
+    text = io.StringIO()
+    _write(value, text)
+    body = text.getvalue().encode("utf-8")
+    del text
     header = {"format": FORMAT, **about, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
     return json.dumps(header, sort_keys=True).encode("utf-8") + b"\n" + body
 
