@@ -7,7 +7,7 @@ import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -63,14 +63,15 @@ def artifact_names(dumps: list[Path]) -> list[str]:
     return names
 
 
-def write_report(folder: Path, thread, rows: list[dict], topic_rows: list[dict],
-                 coords: np.ndarray | None, stance_card: dict | None = None) -> None:
+def write_report(folder: Path, thread, rows: Sequence[dict], topic_rows: list[dict],
+                 coords: np.ndarray | None, stance_card: dict | None = None,
+                 max_comments: int = report.MAX_COMMENTS) -> None:
     """report.html and the PNG files of its plots; `coords`: the map's layout
     stage (pipeline/stages.py); `stance_card`: the stance model's card."""
     figures = plots.summary_plots(rows, topic_rows)
     for figure_name, (_, png) in figures.items():
         (folder / catalog.figure_file(figure_name)).write_bytes(png)
-    html = report.build_report(thread.article, rows, topic_rows, coords, figures, stance_card)
+    html = report.build_report(thread.article, rows, topic_rows, coords, figures, stance_card, max_comments)
     (folder / catalog.REPORT).write_text(html, encoding="utf-8")
 
 

@@ -48,7 +48,7 @@ MINIMUMS = {
     "topics.top_n_words": 1, "topics.label_words": 1, "topics.representative_comments": 0,
     "topics.ngram_max": 1, "topics.max_fit_comments": 20,
     "topics.corpus_sample": 20,
-    "ray.workers": 1, "ray.batch_size": 1, "seed": 0,
+    "ray.workers": 1, "ray.batch_size": 1, "seed": 0, "report.max_comments": 1,
 }
 # largest value a number key takes; other integers stop at INT_MAX (they reach C code)
 INT_MAX = 2**31 - 1

@@ -63,6 +63,9 @@ def _figure_outputs(figure) -> tuple[str, bytes]:
     return text[text.index("<svg"):], png.getvalue()
 
 
+MAX_PLOTTED_TOPICS = 40
+
+
 def _stacked(ax, categories: Sequence[str], counts: list[Counter], title: str) -> None:
     left = np.zeros(len(categories))
     for label in STANCE_LABELS:
@@ -85,27 +88,33 @@ def summary_plots(rows: Sequence[dict], topic_rows: Sequence[dict]) -> dict[str,
     plt.rcParams.update({"svg.hashsalt": "comment-pipeline", "font.size": 9,
                          "svg.fonttype": "path"})
     plots = {}
+    # a big thread has hundreds of topics: the largest MAX_PLOTTED_TOPICS (topic ids run by size)
     topics = [t for t in topic_rows if t["topic_id"] >= 0]
+    shown = topics[:MAX_PLOTTED_TOPICS]
+    more = f" (the {len(shown)} largest of {len(topics)})" if len(shown) < len(topics) else ""
     if topics:
-        figure, ax = plt.subplots(figsize=(7, 0.35 * len(topics) + 1))
-        ax.barh([_short(t["label"]) for t in topics], [t["size"] for t in topics],
-                color=[topic_colour(t["topic_id"]) for t in topics])
+        figure, ax = plt.subplots(figsize=(7, 0.35 * len(shown) + 1))
+        ax.barh([_short(t["label"]) for t in shown], [t["size"] for t in shown],
+                color=[topic_colour(t["topic_id"]) for t in shown])
         ax.invert_yaxis()
-        ax.set_title("Comments per topic", loc="left", fontsize=11)
+        ax.set_title("Comments per topic" + more, loc="left", fontsize=11)
         ax.spines[["top", "right"]].set_visible(False)
         plots["topic_sizes"] = _figure_outputs(figure)
-    with_stance = [r for r in rows if r.get("stance")]
-    if with_stance and topic_rows:
-        names = [_short(t["label"]) for t in topic_rows]
-        counts = [Counter({label: t[f"n_{label}"] for label in STANCE_LABELS}) for t in topic_rows]
+    by_depth: dict[int, Counter] = {}
+    for r in rows:  # one pass: a big thread's rows are built as read
+        if r.get("stance"):
+            by_depth.setdefault(r["depth"], Counter())[r["stance"]] += 1
+    if by_depth and topic_rows:
+        listed = shown + [t for t in topic_rows if t["topic_id"] < 0]
+        names = [_short(t["label"]) for t in listed]
+        counts = [Counter({label: t[f"n_{label}"] for label in STANCE_LABELS}) for t in listed]
         figure, ax = plt.subplots(figsize=(7, 0.35 * len(names) + 1.3))
-        _stacked(ax, names, counts, "Stance by topic")
+        _stacked(ax, names, counts, "Stance by topic" + more)
         plots["stance_by_topic"] = _figure_outputs(figure)
-    if with_stance:
-        depths = sorted({r["depth"] for r in with_stance})
-        counts = [Counter(r["stance"] for r in with_stance if r["depth"] == d) for d in depths]
+    if by_depth:
+        depths = sorted(by_depth)
         figure, ax = plt.subplots(figsize=(7, 0.35 * len(depths) + 1.3))
-        _stacked(ax, [f"depth {d}" for d in depths], counts, "Stance by reply depth")
+        _stacked(ax, [f"depth {d}" for d in depths], [by_depth[d] for d in depths], "Stance by reply depth")
         plots["stance_by_depth"] = _figure_outputs(figure)
     return plots
 

@@ -190,14 +190,19 @@ def _marker(shape: str, x: float, y: float, colour: str) -> str:
     return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{colour}"/>'
 
 
-def _map(rows: Sequence[dict], coords: np.ndarray | None) -> str:
+def _map(rows: Sequence[dict], coords: np.ndarray | None, limit: int) -> str:
     if coords is None or not np.isfinite(coords).any():
         return '<p class="quiet">No map: the embedding stage did not run.</p>'
     width, height, pad = 900, 560, 20
+    placed = np.flatnonzero(np.isfinite(np.asarray(coords, np.float64)[:, 0]))
+    note = ""
+    if len(placed) > limit:  # a browser draws a few thousand points, not a million: a fixed random sample
+        placed = np.sort(np.random.default_rng(0).choice(placed, limit, replace=False))
+        note = (f" A random {limit:,} of the {int(np.isfinite(coords[:, 0]).sum()):,} comments placed "
+                "(report.max_comments).")
     points = []
-    for row, (x, y) in zip(rows, coords):
-        if not np.isfinite(x):
-            continue
+    for k in placed:
+        row, (x, y) = rows[int(k)], coords[k]
         px, py = pad + x * (width - 2 * pad), pad + (1 - y) * (height - 2 * pad)
         tip = f"{row['author']} [{row['topic_label'] or '-'}; {row.get('stance') or '-'}]: {row['text_clean'][:200]}"
         topic = "" if row["topic_id"] is None else str(row["topic_id"])
@@ -207,7 +212,7 @@ def _map(rows: Sequence[dict], coords: np.ndarray | None) -> str:
     legend = "".join(f"<span>{_shape_symbol(label)} {label}</span>" for label in STANCE_LABELS)
     return (f'<svg class="map" viewBox="0 0 {width} {height}" role="img" '
             f'aria-label="map of comments by topic">{"".join(points)}</svg>'
-            f'<p class="legend">Colour: topic (grey: no topic). Shape: stance. {legend}</p>')
+            f'<p class="legend">Colour: topic (grey: no topic). Shape: stance. {legend}{note}</p>')
 
 
 def _shape_symbol(label: str) -> str:
@@ -236,33 +241,40 @@ def _card(row: dict) -> str:
             f'<p>{text}</p></div>')
 
 
-def _thread(rows: Sequence[dict]) -> str:
-    """The nested thread, built with an explicit stack: threads can be
-    thousands of replies deep, past Python's recursion limit."""
-    children: dict[str | None, list[dict]] = {}
-    for row in rows:
-        children.setdefault(row["parent_id"], []).append(row)
+def _thread(rows: Sequence[dict], limit: int) -> tuple[str, int]:
+    """The nested thread, its first `limit` comments in reading order, and how many
+    those are; built with an explicit stack: threads can be thousands of replies deep,
+    past Python's recursion limit."""
+    ids, children = [], {}
+    for k, row in enumerate(rows):
+        ids.append(row["comment_id"])
+        children.setdefault(row["parent_id"], []).append(k)
     parts: list[str] = []
-    stack: list[tuple[dict, bool]] = [(row, False) for row in reversed(children.get(None, []))]
+    shown = 0
+    stack: list[tuple[int, bool]] = [(k, False) for k in reversed(children.get(None, []))]
     while stack:
-        row, closing = stack.pop()
-        replies = children.get(row["comment_id"], [])
+        k, closing = stack.pop()
+        replies = children.get(ids[k], [])
         if closing:
             parts.append("</details></div>" if replies else "</div>")
             continue
-        parts.append(f'<div class="comment">{_card(row)}')
+        if shown >= limit:  # the rest are in comments.jsonl; open cards still close
+            continue
+        shown += 1
+        parts.append(f'<div class="comment">{_card(rows[k])}')
         if replies:
             parts.append(f'<details open><summary>{len(replies)} repl{"y" if len(replies) == 1 else "ies"}'
                          '</summary>')
-        stack.append((row, True))
+        stack.append((k, True))
         stack.extend((reply, False) for reply in reversed(replies))
-    return "".join(parts)
+    return "".join(parts), shown
 
 
 def _topics_table(rows: Sequence[dict], topic_rows: Sequence[dict]) -> str:
     if not topic_rows:
         return '<p class="quiet">No topics: the thread is too small, or the topic stage is off.</p>'
-    text_of = {r["comment_id"]: r["text_clean"] for r in rows}
+    wanted = {i for topic in topic_rows for i in topic["representative_ids"].split("; ") if i}
+    text_of = {r["comment_id"]: r["text_clean"] for r in rows if r["comment_id"] in wanted}
     body = []
     for topic in topic_rows:
         counts = Counter({label: topic[f"n_{label}"] for label in STANCE_LABELS})
@@ -290,9 +302,15 @@ def headline_numbers(rows: Sequence[dict], topic_rows: Sequence[dict]) -> dict[s
     }
 
 
+MAX_COMMENTS = 5_000  # report.max_comments's default
+
+
 def build_report(article, rows: Sequence[dict], topic_rows: Sequence[dict],
                  coords: np.ndarray | None, plots: dict[str, tuple[str, bytes]],
-                 stance_card: dict | None = None) -> str:
+                 stance_card: dict | None = None, max_comments: int = MAX_COMMENTS) -> str:
+    """The report page; a thread of more than `max_comments` comments shows its first
+    `max_comments` in the thread view and a random `max_comments` on the map (every
+    count and figure is over all of them)."""
     numbers = "".join(f"<li><b>{value}</b>{esc(name)}</li>"
                       for name, value in headline_numbers(rows, topic_rows).items())
     stance_counts = Counter(r["stance"] for r in rows if r.get("stance"))
@@ -302,6 +320,10 @@ def build_report(article, rows: Sequence[dict], topic_rows: Sequence[dict],
     figures = "".join(f'<figure id="plot-{name}">{svg}<figcaption class="quiet">{name}.png</figcaption>'
                       f'</figure>' for name, (svg, _) in plots.items())
     first = article.paragraphs[0] if article.paragraphs else ""
+    thread_html, shown = _thread(rows, max_comments)
+    cut = (f'<p class="quiet" id="cut">The first {shown:,} of the thread\'s {len(rows):,} comments, in thread '
+           "order (report.max_comments); every comment is in comments.jsonl, comments.parquet and the "
+           "review files.</p>" if shown < len(rows) else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -318,15 +340,15 @@ def build_report(article, rows: Sequence[dict], topic_rows: Sequence[dict],
 <h2>Topics</h2>
 {_topics_table(rows, topic_rows)}
 <h2>Map of the comments</h2>
-<div id="map">{_map(rows, coords)}</div>
+<div id="map">{_map(rows, coords, max_comments)}</div>
 <h2>Summaries</h2>
 {figures or '<p class="quiet">No plots for this run.</p>'}
 <h2>The thread</h2>
 <div class="filters">Topic <select id="f-topic"><option value="">all</option>{topic_options}</select>
 Stance <select id="f-stance"><option value="">all</option>{stance_options}</select>
 <button id="expand" type="button">expand all</button>
-<span class="quiet"><span id="shown">{len(rows)}</span> of {len(rows)} comments shown</span></div>
-<div id="thread">{_thread(rows)}</div>
+<span class="quiet"><span id="shown">{shown}</span> of {shown} comments shown</span></div>
+{cut}<div id="thread">{thread_html}</div>
 </main><script>{SCRIPT}</script></body></html>
 """
 

@@ -291,7 +291,7 @@ def write_artifacts(path: Path, name: str, sha256: str, size: int, thread_key: s
         if config["report"]["enabled"]:
             artifacts.write_report(staging, thread, table.comments, table.topics, outputs.get("layout"),
                                    stance_about(resources.stance_models, config, run) if stances is not None
-                                   else None)
+                                   else None, config["report"]["max_comments"])
         artifacts.write_review(staging / catalog.REVIEW, thread, table.comments, table.topics,
                                resources.stance_models.name if stances is not None else "no-stance-model")
         # the manifest goes last, so it can time the writing of the rest

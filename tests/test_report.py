@@ -200,3 +200,51 @@ def test_bidi_overrides_and_zero_width_characters_are_isolated_and_shown():
     assert "<b><bdi>Le<span class=\"invisible\" title=\"an invisible character\">U+200B</span>na</bdi></b>" in html
     assert "<title>T[U+2067]itle: comment report</title>" in html
     assert "<p><bdi>transfer <span class=\"invisible\"" in html
+
+
+def test_a_thread_bigger_than_max_comments_shows_its_first_ones_and_says_so():
+    """A million comments cannot be drawn in a browser: the thread view stops after
+    report.max_comments in thread order (open replies still close), the map draws a
+    random max_comments, and the headline counts are over the whole thread."""
+    from html.parser import HTMLParser
+
+    from pipeline import export, report
+    from pipeline.records import Article, CleanComment, Comment, Thread
+
+    comments, depth = [], {}
+    for i in range(40):  # chains of replies under every fifth comment
+        parent = None if i % 5 == 0 else f"c{i - 1}"
+        depth[f"c{i}"] = 0 if parent is None else depth[parent] + 1
+        comments.append(Comment(id=f"c{i}", parent_id=parent, depth=depth[f"c{i}"], author=f"a{i}",
+                                text=f"text {i}", line=i + 1, position=i))
+    thread = Thread(Article(id="a", title="T", paragraphs=(), source="x.txt"), tuple(comments))
+    rows = export.build_comment_rows(thread, [CleanComment(id=c.id, text=c.text) for c in comments],
+                                     None, {c.id: (c.parent_id, "parent") for c in comments})
+    coords = np.random.default_rng(1).random((40, 2))
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.open, self.cards, self.points = 0, [], 0
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            self.open += tag == "div"
+            if "card" in (attrs.get("class") or "").split():
+                self.cards.append(attrs["id"])
+            self.points += tag == "g" and attrs.get("class") == "pt"
+
+        def handle_endtag(self, tag):
+            self.open -= tag == "div"
+
+    whole, cut = Tags(), Tags()
+    whole.feed(report.build_report(thread.article, rows, [], coords, {}))
+    html = report.build_report(thread.article, rows, [], coords, {}, max_comments=12)
+    cut.feed(html)
+    assert whole.cards == [f"c{i}" for i in range(40)] and whole.points == 40 and 'id="cut"' not in \
+        report.build_report(thread.article, rows, [], coords, {})
+    assert cut.cards == [f"c{i}" for i in range(12)] and cut.open == whole.open == 0
+    assert cut.points == 12 and "A random 12 of the 40 comments placed" in html
+    assert "The first 12 of the thread's 40 comments, in thread order" in html
+    assert '<span id="shown">12</span> of 12 comments shown' in html
+    assert "<b>40</b>comments" in html  # the counts are over the whole thread
