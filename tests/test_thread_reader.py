@@ -69,6 +69,25 @@ def test_an_author_keeps_a_side_across_comments():
     assert linked[2][DISAGREE] > linked[1][DISAGREE]  # y's identical text does not
 
 
+def test_an_authors_pull_is_the_mean_of_their_other_comments_in_linear_time():
+    """Each comment is pulled by w_author times the mean side of its author's other
+    comments (what one link to each of them, w_author / (n - 1) apiece, gives), from the
+    author's sum: a prolific author of a big thread adds no pairs of comments."""
+    rng = np.random.default_rng(3)
+    n = 60
+    own = rng.dirichlet(np.ones(5), n)
+    authors = [f"u{rng.integers(6)}" if k % 7 else "(no name)" for k in range(n)]
+    r = reader(w_pair=1.0, w_author=1.5, w_reply=0.0, bias=0.2, iterations=400)
+    m = r.sides(thread(own, [NAN] * n, [None] * n, authors), 0.0)
+    log = np.log(np.clip(own, 1e-4, 1.0))
+    unary = r.w_pair * (log[:, 0] - log[:, 1]) + r.bias
+    pull = np.zeros(n)
+    for k, a in enumerate(authors):
+        others = [j for j, b in enumerate(authors) if b == a and j != k] if a != "(no name)" else []
+        pull[k] = r.w_author * np.mean(m[others]) if others else 0.0
+    assert np.abs(m - np.tanh(unary + pull)).max() < 1e-4  # the fixed point of the pairwise links
+
+
 def test_a_comment_far_from_the_article_and_the_thread_reads_as_off_topic():
     shipped = load_models(weights_for("onnx-int8")).thread
     rng = np.random.default_rng(0)

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -165,22 +164,33 @@ class ThreadReader:
             if p is not None:
                 w = self.w_reply * (reply[k, 0] - reply[k, 1])
                 rows += [k, p]; cols += [p, k]; weights += [w, w]
-        by_author: dict[str, list[int]] = defaultdict(list)
+        # the same author's other comments pull k with w_author in all, each alike: w_author times
+        # their mean side, from the author's sum (linear in the thread, where all the pairs of a
+        # prolific author's comments would grow with the square of them)
+        group = np.full(n, -1)
+        names: dict[str, int] = {}
         for k, a in enumerate(t.authors):
             key = author_key(a).strip().lower()
             if key not in NO_AUTHOR:  # placeholders name nobody: their comments are not one author's
-                by_author[key].append(k)
-        for ks in by_author.values():
-            if len(ks) > 1 and self.w_author:
-                for k in ks:  # k's pull from each of the author's other comments; their total is w_author
-                    others = [j for j in ks if j != k]
-                    rows += [k] * len(others); cols += others; weights += [self.w_author / len(others)] * len(others)
+                group[k] = names.setdefault(key, len(names))
+        sizes = np.bincount(group[group >= 0], minlength=len(names))
+        linked = (group >= 0) & bool(self.w_author)
+        linked[linked] = sizes[group[linked]] > 1
+        members, others = group[linked], sizes[group[linked]] - 1.0
+
+        def by_author(m: np.ndarray) -> np.ndarray:
+            pull = np.zeros(n)
+            if len(members):
+                sums = np.bincount(members, weights=m[linked], minlength=len(names))
+                pull[linked] = self.w_author * (sums[members] - m[linked]) / others
+            return pull
+
         from scipy import sparse
 
         J = sparse.csr_matrix((weights, (rows, cols)), shape=(n, n))
         m = np.tanh(unary)
         for _ in range(self.iterations):  # damped, so strong links settle instead of swinging
-            new = 0.5 * m + 0.5 * np.tanh(unary + J @ m)
+            new = 0.5 * m + 0.5 * np.tanh(unary + J @ m + by_author(m))
             if np.abs(new - m).max() < 1e-6:
                 return new
             m = new
