@@ -23,6 +23,7 @@ import logging
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -76,9 +77,52 @@ def _plain(value: Any) -> Any:
 def content_hash(value: Any) -> str:
     """Hash of a stage's output by content, so a downstream key changes when
     the output does and only then (the same output from the cache, from a
-    fresh run or from another executor hashes the same)."""
-    text = json.dumps(_plain(value), sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    fresh run or from another executor hashes the same). The hash of
+    json.dumps(_plain(value), sort_keys=True, ensure_ascii=False, default=str),
+    fed piece by piece: a million comments' plain copy and its text are GBs."""
+    digest = hashlib.sha256()
+    pieces: list[str] = []
+    size = 0
+
+    def write(text: str) -> None:
+        nonlocal size
+        pieces.append(text)
+        size += len(text)
+        if size > 1 << 16:
+            digest.update("".join(pieces).encode("utf-8"))
+            pieces.clear()
+            size = 0
+
+    _feed(value, write)
+    digest.update("".join(pieces).encode("utf-8"))
+    return digest.hexdigest()[:32]
+
+
+def _feed(value: Any, write: Callable[[str], None]) -> None:
+    """_plain(value)'s JSON text (json.dumps' default separators, keys sorted), in pieces."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        write("[" + json.dumps(type(value).__name__, ensure_ascii=False) + ", ")
+        _feed_mapping({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, write)
+        write("]")
+    elif isinstance(value, dict):
+        _feed_mapping({str(k): v for k, v in value.items()}, write)
+    elif isinstance(value, (list, tuple)):
+        write("[")
+        for i, item in enumerate(value):
+            if i:
+                write(", ")
+            _feed(item, write)
+        write("]")
+    else:
+        write(json.dumps(_plain(value), sort_keys=True, ensure_ascii=False, default=str))
+
+
+def _feed_mapping(mapping: dict[str, Any], write: Callable[[str], None]) -> None:
+    write("{")
+    for i, key in enumerate(sorted(mapping)):
+        write((", " if i else "") + json.dumps(key, ensure_ascii=False) + ": ")
+        _feed(mapping[key], write)
+    write("}")
 
 
 def sha256_of(path: str | Path) -> str:

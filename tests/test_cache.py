@@ -63,6 +63,20 @@ def test_an_entry_is_written_piece_by_piece_as_the_whole_tagged_copy_would_be(va
         cache_codec.write_entry([object()], {"stage": "s", "key": "k"})
 
 
+@pytest.mark.parametrize("value", [CLEANED, TOPICS, STANCES, np.arange(6, dtype=np.float64).reshape(3, 2),
+                                   {"b": (1, [2.5, None, {"z": 1, "a": np.float32(0.5)}]), 3: "x", "3": "y",
+                                    "nested": {"inf": float("-inf"), "nan": float("nan")}, "é": {1, 2}}, [], {}, CLEANED * 2000],
+                         ids=["clean", "topics", "stance", "layout", "mixed", "empty-list", "empty-dict", "long"])
+def test_a_content_hash_is_fed_piece_by_piece_and_keys_stay_as_they_were(value):
+    """Downstream stage keys hash the upstream output's content; fed piece by piece
+    (a million comments' plain copy is GBs), it is the hash of the whole text as
+    before, so the caches users have keep their keys."""
+    import hashlib
+
+    whole = json.dumps(stage_cache._plain(value), sort_keys=True, ensure_ascii=False, default=str)
+    assert stage_cache.content_hash(value) == hashlib.sha256(whole.encode("utf-8")).hexdigest()[:32]
+
+
 def damage_flip(path: Path) -> None:
     """One bit flipped in the lemma of the first comment."""
     data = bytearray(path.read_bytes())
