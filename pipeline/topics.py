@@ -6,7 +6,8 @@ cosine similarity clears `outlier_threshold` (BERTopic's "embeddings"
 outlier strategy), and stay outliers (-1) otherwise. A thread with more than
 `max_fit_comments` clusterable comments is clustered on a seeded random
 sample of that many; the others join their nearest topic the same way
-(source "nearest_topic", or "not_sampled" when no topic is close enough). Keywords are recomputed
+(source "nearest_topic", or "not_sampled" when no topic is close enough), and
+its keywords are read from that sample too. Keywords are recomputed
 with the same stop-word vectorizer, so stop words do not return to the labels
 (BERTopic #1347), from the comments clustered into each topic
 (`keywords_from: core`): the ones joined to it afterwards are its members but
@@ -229,7 +230,9 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
     renumber = {old: new for new, old in enumerate(order)}
     labels = np.array([renumber.get(int(t), OUTLIER) for t in labels])
 
-    text_rows = np.flatnonzero(has_text)
+    # a big thread's keywords are read from its seeded sample, as its topics were (c-TF-IDF over a
+    # million comments holds every word of them at once); a thread clustered whole, from all of it
+    text_rows = np.flatnonzero(has_text) if not len(left_out) else fit_rows
     described = labels.copy()
     if config["keywords_from"] == "core":  # joined comments dilute the keywords (NPMI, bench/topic_quality.py)
         described[source != "cluster"] = OUTLIER

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -78,6 +80,16 @@ def test_big_thread_is_clustered_on_a_sample_and_the_rest_join_nearest(config, e
         result.params["comments_not_sampled"]
     assert all(a.topic_id in {t.id for t in result.topics} and a.probability >= section["outlier_threshold"] for a in joined)
     assert all(a.topic_id == -1 for a in by_source.get("not_sampled", []))
+    # its keywords are read from the sample (c-TF-IDF over every comment of a million-comment thread
+    # held all their words at once): words only comments outside the sample have are not among them,
+    # with the joined comments counted in (keywords_from: all) too
+    sampled = {a.id for a in result.assignments if a.source in ("cluster", "outlier", "reassigned")}
+    words_in_sample = {w for c in cleaned if c.id in sampled  # BERTopic drops punctuation (car-free: carfree)
+                       for w in re.findall(r"\w+", re.sub(r"[^\w\s]", "", c.text.lower()))}
+    for joined_too in (result, fit_topics(cleaned, matrix, {**section, "keywords_from": "all"}, 42)):
+        missing = [w for t in joined_too.topics for k in t.keywords for w in re.findall(r"\w+", k)
+                   if w not in words_in_sample]
+        assert not missing, missing
 
 
 @pytest.mark.parametrize("key", ["min_topic_size", "min_samples"])
