@@ -88,6 +88,20 @@ def test_an_authors_pull_is_the_mean_of_their_other_comments_in_linear_time():
     assert np.abs(m - np.tanh(unary + pull)).max() < 1e-4  # the fixed point of the pairwise links
 
 
+def test_a_big_threads_relevance_features_are_computed_chunk_by_chunk_alike(monkeypatch):
+    """A million comments are made unit length a chunk at a time (their float64 copy is
+    GBs); the features are the ones the whole matrix gives."""
+    rng = np.random.default_rng(5)
+    n = 23
+    t = thread(rng.dirichlet(np.ones(5), n), [NAN] * n, [None] + [int(rng.integers(k)) for k in range(1, n)],
+               ["a"] * n, vectors=rng.normal(size=(n, 8)))
+    whole = t.relevance_features()
+    monkeypatch.setattr(ThreadInput, "CHUNK", 4)
+    chunked = replace(t, _memo={}).relevance_features()
+    assert chunked.shape == whole.shape == (n, len(RELEVANCE_FEATURES))
+    assert np.abs(chunked - whole).max() < 1e-12 and np.abs(whole[:, RELEVANCE_FEATURES.index("cos_parent")]).sum() > 0
+
+
 def test_a_comment_far_from_the_article_and_the_thread_reads_as_off_topic():
     shipped = load_models(weights_for("onnx-int8")).thread
     rng = np.random.default_rng(0)

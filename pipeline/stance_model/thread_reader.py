@@ -96,14 +96,28 @@ class ThreadInput:
             self._memo["relevance"] = self._relevance_features()
         return self._memo["relevance"]
 
+    CHUNK = 50_000  # rows made unit length at a time: a million comments' float64 copy is GBs
+
     def _relevance_features(self) -> np.ndarray:
-        E, n = _unit(self.vectors), len(self.texts)
+        n = len(self.texts)
         if n == 0:
             return np.zeros((0, len(RELEVANCE_FEATURES)))
-        ca, ct = E @ _unit(self.target_vector), E @ _unit(self.title_vector)
-        cc = E @ _unit(E.mean(0))
-        is_reply = np.array([p is not None for p in self.parent], np.float64)
-        cp = np.array([E[k] @ E[p] if p is not None else 0.0 for k, p in enumerate(self.parent)])
+        if n <= self.CHUNK:
+            E = _unit(self.vectors)
+            mean = E.mean(0)
+        else:  # the same sums, chunk by chunk
+            mean = sum(_unit(self.vectors[s:s + self.CHUNK]).sum(0) for s in range(0, n, self.CHUNK)) / n
+        target, title, centre = _unit(self.target_vector), _unit(self.title_vector), _unit(mean)
+        ca, ct, cc, cp = (np.zeros(n) for _ in range(4))
+        parent = np.array([-1 if p is None else p for p in self.parent], dtype=np.int64)
+        for s in range(0, n, self.CHUNK):
+            rows = slice(s, s + self.CHUNK)
+            chunk = E[rows] if n <= self.CHUNK else _unit(self.vectors[rows])
+            ca[rows], ct[rows], cc[rows] = chunk @ target, chunk @ title, chunk @ centre
+            for k in np.flatnonzero(parent[rows] >= 0):
+                p = parent[s + k]
+                cp[s + k] = chunk[k] @ (E[p] if n <= self.CHUNK else _unit(self.vectors[p]))
+        is_reply = (parent >= 0).astype(np.float64)
         from pipeline.stance_model.features import n_tokens
 
         return np.column_stack([_z(ca), ca, _z(ct), _z(cc), cc, is_reply, cp, np.log1p(n_tokens(self.texts))])
