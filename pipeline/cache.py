@@ -62,6 +62,9 @@ def _checksum(vectors: Path, keys: list[str]) -> str:
     return digest.hexdigest()
 
 
+STORE_BLOCK = 50_000  # vectors stacked at a time when a shard is written
+
+
 class EmbeddingCache:
     def __init__(self, root: str | Path, fingerprint: str) -> None:
         self.folder = Path(root) / "embeddings" / fingerprint
@@ -149,12 +152,16 @@ class EmbeddingCache:
             return
         keys = sorted(vectors_by_key)
         shard = self.folder / uuid.uuid4().hex
-        matrix = np.stack([vectors_by_key[k] for k in keys]).astype(np.float32)
+        dimension = len(vectors_by_key[keys[0]])
 
-        def write_vectors(path: Path) -> None:
-            with path.open("wb") as handle:
-                np.save(handle, matrix, allow_pickle=False)
-                handle.flush()
+        def write_vectors(path: Path) -> None:  # in blocks: a million vectors are never stacked whole
+            out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(keys), dimension))
+            for start in range(0, len(keys), STORE_BLOCK):
+                out[start:start + STORE_BLOCK] = np.stack([vectors_by_key[k]
+                                                           for k in keys[start:start + STORE_BLOCK]])
+            out.flush()
+            del out
+            with path.open("rb+") as handle:
                 os.fsync(handle.fileno())
 
         try:  # the vectors first, then the index that makes them visible

@@ -99,7 +99,7 @@ def _leaf(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _write(value: Any, out: io.StringIO) -> None:
+def _write(value: Any, out) -> None:
     """The body's JSON of `value`, written piece by piece: the text json.dumps(_encode(value))
     gives, without building the tagged copy of a whole stage output first (for a million
     comments that copy is a few GB; this holds only the text)."""
@@ -131,15 +131,60 @@ def _write(value: Any, out: io.StringIO) -> None:
         out.write(_leaf(_encode(value)))
 
 
+class _Sink:
+    """Where _write's pieces go: hashed and counted, and written to `handle` where given,
+    as UTF-8 in blocks of about 64 KB."""
+
+    def __init__(self, handle=None) -> None:
+        self.digest, self.bytes, self.handle = hashlib.sha256(), 0, handle
+        self.pieces: list[str] = []
+        self.size = 0
+
+    def write(self, text: str) -> None:
+        self.pieces.append(text)
+        self.size += len(text)
+        if self.size > 1 << 16:
+            self.flush()
+
+    def flush(self) -> None:
+        block = "".join(self.pieces).encode("utf-8")
+        self.pieces.clear()
+        self.size = 0
+        self.digest.update(block)
+        self.bytes += len(block)
+        if self.handle is not None:
+            self.handle.write(block)
+
+
+def _header(sink: _Sink, about: dict[str, str]) -> bytes:
+    header = {"format": FORMAT, **about, "bytes": sink.bytes, "sha256": sink.digest.hexdigest()}
+    return json.dumps(header, sort_keys=True).encode("utf-8") + b"\n"
+
+
 def write_entry(value: Any, about: dict[str, str]) -> bytes:
     """The bytes of an entry holding `value`; `about` (stage and key) goes
     into the header and must match on reading."""
-    text = io.StringIO()
-    _write(value, text)
-    body = text.getvalue().encode("utf-8")
-    del text
-    header = {"format": FORMAT, **about, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
-    return json.dumps(header, sort_keys=True).encode("utf-8") + b"\n" + body
+    body = io.BytesIO()
+    sink = _Sink(body)
+    _write(value, sink)
+    sink.flush()
+    return _header(sink, about) + body.getvalue()
+
+
+def write_entry_to(path, value: Any, about: dict[str, str]) -> None:
+    """write_entry's bytes into the file at `path`, never held whole: the body is
+    encoded twice, once for its size and checksum (the header, which comes first),
+    once into the file (a million comments' entry is hundreds of MB)."""
+    counted = _Sink()
+    _write(value, counted)
+    counted.flush()
+    with open(path, "wb") as handle:
+        handle.write(_header(counted, about))
+        written = _Sink(handle)
+        _write(value, written)
+        written.flush()
+    if written.digest.digest() != counted.digest.digest():
+        raise ValueError("the stage output changed while it was written")
 
 
 def read_entry(data: bytes, about: dict[str, str]) -> Any:

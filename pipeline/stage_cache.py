@@ -170,9 +170,9 @@ class StageCache:
             return
         target = self._path(stage, key)
         try:
-            data = cache_codec.write_entry(value, {"stage": stage, "key": key})
             target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(target, lambda path: path.write_bytes(data))
-        except (OSError, TypeError) as error:  # a cache that cannot be written only costs time
+            write_atomically(target, lambda path: cache_codec.write_entry_to(path, value,
+                                                                            {"stage": stage, "key": key}))
+        except (OSError, TypeError, ValueError) as error:  # a cache that cannot be written only costs time
             log.warning("stage cache: cannot keep %s's output in %s (%s)", stage, target.parent,
                         getattr(error, "strerror", None) or error)

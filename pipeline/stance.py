@@ -272,7 +272,7 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
         read, reply_probs, note = read_thread(thread_reader, article, target_text, texts, answered,
                                         [cleaned[i].id for i in rows], [comments[i].author for i in rows],
                                         own, reply_probs, encode, labels,
-                                        None if vectors is None else np.asarray(vectors)[rows], domain)
+                                        None if vectors is None else _rows_of(np.asarray(vectors), rows), domain)
         final = {cleaned[i].id: read[k] for k, i in enumerate(rows)}
         # `thread` where reading the thread changed the label from the comment's own reading
         moved = {cleaned[i].id for k, i in enumerate(rows) if read[k].argmax() != own[k].argmax()}
@@ -310,6 +310,14 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
             reply_confidence=round(float(reply.max()), 4) if has_reply else None,
             context="pair_model" if deferred else "thread" if clean.id in moved else "text"))
     return assignments
+
+
+def _rows_of(matrix: np.ndarray, rows: list[int]) -> np.ndarray:
+    """matrix[rows], without copying where the rows are all of it in order (every comment has
+    text: a million comments' vectors are a GB)."""
+    if len(rows) == len(matrix) and (not rows or rows[-1] == len(matrix) - 1):
+        return matrix  # rows are increasing and distinct, so they are 0 .. n - 1
+    return matrix[rows]
 
 
 def thread_input(article: Article, target_text: str, texts: list[str], answered: list[str | None],

@@ -49,7 +49,7 @@ def test_a_stage_entry_gives_back_the_same_records(tmp_path, value):
 @pytest.mark.parametrize("value", [CLEANED, TOPICS, STANCES, np.arange(6, dtype=np.float64).reshape(3, 2),
                                    {"a": (1, [2.5, None]), 3: "x", "nested": {"inf": float("-inf")}}],
                          ids=["clean", "topics", "stance", "layout", "mixed"])
-def test_an_entry_is_written_piece_by_piece_as_the_whole_tagged_copy_would_be(value):
+def test_an_entry_is_written_piece_by_piece_as_the_whole_tagged_copy_would_be(value, tmp_path):
     """A stage output is written without building its tagged copy (a million comments'
     copy is a few GB), in the very bytes that copy gives, so entries written before
     still read, and the same output always makes the same entry."""
@@ -59,8 +59,13 @@ def test_an_entry_is_written_piece_by_piece_as_the_whole_tagged_copy_would_be(va
                        allow_nan=False).encode("utf-8")
     entry = cache_codec.write_entry(value, {"stage": "s", "key": "k"})
     assert entry.partition(b"\n")[2] == whole
+    cache_codec.write_entry_to(tmp_path / "entry", value, {"stage": "s", "key": "k"})  # what a save writes
+    assert (tmp_path / "entry").read_bytes() == entry
     with pytest.raises(TypeError):
         cache_codec.write_entry([object()], {"stage": "s", "key": "k"})
+    cache = StageCache(tmp_path / "cache")
+    cache.save("stage", "k2", [object()])  # a value the cache cannot hold: a warning, and no file
+    assert entry_files(cache) == [] and cache.load("stage", "k2") is MISS
 
 
 @pytest.mark.parametrize("value", [CLEANED, TOPICS, STANCES, np.arange(6, dtype=np.float64).reshape(3, 2),
@@ -363,3 +368,20 @@ def test_a_damaged_built_model_is_built_again(tmp_path, caplog):
         assert "damaged" in caplog.text
     assert len(builds) == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["onnx-x-r1"]  # nothing left beside it
+
+
+def test_a_shard_is_written_in_blocks_as_np_save_writes_it(tmp_path, monkeypatch):
+    """A million new vectors are never stacked whole: the shard is filled block by block,
+    and is the file np.save gives the stacked matrix."""
+    from pipeline import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "STORE_BLOCK", 2)
+    vectors = {f"k{i}": np.random.default_rng(i).random(4).astype(np.float32) for i in range(5)}
+    store = EmbeddingCache(tmp_path, "fingerprint")
+    store.store(vectors)
+    (shard,) = [p for p in store.folder.glob("*.npy")]
+    buffer = io.BytesIO()
+    np.save(buffer, np.stack([vectors[k] for k in sorted(vectors)]), allow_pickle=False)
+    assert shard.read_bytes() == buffer.getvalue()
+    again = EmbeddingCache(tmp_path, "fingerprint").lookup(sorted(vectors))
+    assert all(np.array_equal(again[k], vectors[k]) for k in vectors)
