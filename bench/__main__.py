@@ -3,7 +3,10 @@
 Sections (--only picks some; all by default):
 
   stance   the stance stage against the embedding it reuses, on N comments
-  memory   ingest and clean on JSONL dumps of growing size, peak memory
+  memory   ingest and clean on JSONL dumps of growing size, peak memory; then
+           whole runs (fast mode, report off) of 10,000, 100,000 and 1,000,000
+           comments as one dump and as a folder of 1,000-comment dumps: seconds
+           and peak memory per stage (the million takes about an hour a shape)
   e2e      whole runs on the real dump, ~2,100 long posts (FNC-1 and ARC bodies)
            and corpora of 1,000 / 10,000 / 100,000 comments: comments/s per
            stage, wall time, peak memory, reruns, and the plain
@@ -113,7 +116,7 @@ def main() -> None:
                         help="comments for the stance, backends and floor sections")
     parser.add_argument("--memory-sizes", default="10000,50000,200000",
                         help="comma-separated dump sizes for the memory section")
-    parser.add_argument("--whole-sizes", default="10000,100000",
+    parser.add_argument("--whole-sizes", default="10000,100000,1000000",
                         help="comma-separated corpus sizes for the memory section's whole runs")
     parser.add_argument("--whole-shapes", default="one dump,folder",
                         help="the whole runs' shapes: 'one dump', 'folder' or both, comma-separated")
