@@ -204,8 +204,12 @@ def write_parquet(rows: Sequence[dict], path: Path) -> None:
     schema = arrow_schema()
     chunks = rows.chunks() if isinstance(rows, CommentRows) else [list(rows)]
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        written = False
         for chunk in chunks:  # a row group per chunk: a big dump is never one table in memory
             writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+            written = True
+        if not written:  # a thread without comments: one empty row group, as write_table gave
+            writer.write_table(schema.empty_table())
 
 
 # what makes a spreadsheet read a cell as a formula (OWASP, CSV injection)

@@ -291,15 +291,16 @@ def _topics_table(rows: Sequence[dict], topic_rows: Sequence[dict]) -> str:
 
 
 def headline_numbers(rows: Sequence[dict], topic_rows: Sequence[dict]) -> dict[str, int]:
-    return {
-        "comments": len(rows),
-        "authors": len({author_key(r["author"]) for r in rows}),
-        "top level": sum(1 for r in rows if r["depth"] == 0),
-        "deepest reply": max((r["depth"] for r in rows), default=0),
-        "empty": sum(1 for r in rows if "empty" in r["flags"]),
-        "flagged": sum(1 for r in rows if r["flags"]),
-        "topics": sum(1 for t in topic_rows if t["topic_id"] >= 0),
-    }
+    """The page's counts, in one pass over the rows (a big thread's are built as read)."""
+    authors, top, deepest, empty, flagged = set(), 0, 0, 0, 0
+    for r in rows:
+        authors.add(author_key(r["author"]))
+        top += r["depth"] == 0
+        deepest = max(deepest, r["depth"])
+        empty += "empty" in r["flags"]
+        flagged += bool(r["flags"])
+    return {"comments": len(rows), "authors": len(authors), "top level": top, "deepest reply": deepest,
+            "empty": empty, "flagged": flagged, "topics": sum(1 for t in topic_rows if t["topic_id"] >= 0)}
 
 
 MAX_COMMENTS = 5_000  # report.max_comments's default

@@ -156,6 +156,7 @@ def test_rows_built_as_read_write_what_a_list_of_them_writes(tmp_path, monkeypat
     thread.json from the rows one at a time, the review tasks streamed; each file is
     what the whole list gives (the example dump's recorded hashes hold it byte for byte
     where the dump is one chunk)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     monkeypatch.setattr(export, "ROW_CHUNK", 4)
@@ -184,6 +185,12 @@ def test_rows_built_as_read_write_what_a_list_of_them_writes(tmp_path, monkeypat
     export.write_json_list([], tmp_path / "none.json")
     export.write_json([], tmp_path / "none_whole.json")
     assert (tmp_path / "none.json").read_bytes() == (tmp_path / "none_whole.json").read_bytes()
+
+    empty = export.build_comment_rows(Thread(thread.article, ()), [], None, {})
+    export.write_parquet(empty, tmp_path / "empty.parquet")  # a thread without comments: as write_table wrote it
+    pq.write_table(pa.Table.from_pylist([], schema=export.arrow_schema()), tmp_path / "empty_whole.parquet",
+                   compression="zstd")
+    assert (tmp_path / "empty.parquet").read_bytes() == (tmp_path / "empty_whole.parquet").read_bytes()
 
     counted = {r["topic_id"]: r for r in export.build_topic_rows(topics, rows)}
     for topic_id in (0, -1):
