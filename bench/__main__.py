@@ -6,7 +6,8 @@ Sections (--only picks some; all by default):
   memory   ingest and clean on JSONL dumps of growing size, peak memory; then
            whole runs (fast mode, report off) of 10,000, 100,000 and 1,000,000
            comments as one dump and as a folder of 1,000-comment dumps: seconds
-           and peak memory per stage (the million takes about an hour a shape)
+           and peak memory per stage (the million took 32 minutes as one dump and
+           about two hours as a folder on the 2-core machine, beside other work)
   e2e      whole runs on the real dump, ~2,100 long posts (FNC-1 and ARC bodies)
            and corpora of 1,000 / 10,000 / 100,000 comments: comments/s per
            stage, wall time, peak memory, reruns, and the plain
