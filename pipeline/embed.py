@@ -172,14 +172,17 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def embed_texts(texts: Sequence[str], encode: Callable[[list[str]], np.ndarray],
+def embed_texts(texts: Sequence[str], encode: Callable[[list[str]], np.ndarray | list[np.ndarray]],
                 lookup: Callable[[list[str]], dict[str, np.ndarray]],
                 dimension: int) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
     """Vectors for `texts` (empty text: a zero row).
 
     `lookup(keys)` returns the cached vectors it has; the rest are encoded,
-    each distinct text once and longest first. Returns the matrix, the newly
-    encoded vectors by key (for the caller to store) and the number of hits.
+    each distinct text once and longest first (`encode` gives their vectors in
+    that order, as one array or as a list of consecutive blocks, which are
+    copied into place one at a time and let go: a million vectors are never
+    held twice). Returns the matrix, the newly encoded vectors by key (for the
+    caller to store) and the number of hits.
     """
     keys = [text_key(t) if t else "" for t in texts]
     wanted = sorted({k for k in keys if k})
@@ -189,18 +192,30 @@ def embed_texts(texts: Sequence[str], encode: Callable[[list[str]], np.ndarray],
         if key and key not in found:
             missing.setdefault(key, text)
     order = sorted(missing, key=lambda k: (-len(missing[k]), k))
-    encoded = encode([missing[k] for k in order]) if order else np.zeros((0, dimension), np.float32)
+    blocks = encode([missing[k] for k in order]) if order else []
+    if isinstance(blocks, np.ndarray):
+        blocks = [blocks]
     at = {key: i for i, key in enumerate(order)}
     matrix = np.zeros((len(texts), dimension), dtype=np.float32)
+    place = np.full(len(texts), -1, dtype=np.int64)  # each row's place in `order`; -1: cached or empty
     first: dict[str, int] = {}
     for row, key in enumerate(keys):
         if key:
             if key in found:
                 matrix[row] = found[key]
             else:
-                matrix[row] = encoded[at[key]]
+                place[row] = at[key]
                 first.setdefault(key, row)
-    del encoded  # the new vectors are the matrix's rows (views): a big dump holds them once
+    by_place = np.argsort(place, kind="stable")
+    places = place[by_place]
+    start = 0
+    while blocks:
+        block = blocks.pop(0)  # let go of each block once it is in the matrix
+        low, high = np.searchsorted(places, [start, start + len(block)])
+        matrix[by_place[low:high]] = block[places[low:high] - start]
+        start += len(block)
+        del block
+    # the new vectors are the matrix's rows (views): a big dump holds them once
     new = {key: matrix[first[key]] for key in order}
     hits = sum(1 for k in keys if k and k in found)
     return matrix, new, hits

@@ -205,10 +205,9 @@ def _embed(clean, config: dict, executor, embed) -> Embedding:
     section = config["embed"]
     setup = partial(embedding.worker_encoder, section, str(models_dir(config)))
 
-    def encode(texts: list[str]) -> np.ndarray:
-        batches = executor.map(embedding.encode_batch, texts, setup=setup, context=False,  # no bar per batch
-                               batch_size=section["batch_size"])
-        return np.concatenate(batches) if batches else np.zeros((0, 0), np.float32)
+    def encode(texts: list[str]) -> list[np.ndarray]:  # the batches' vectors, in order (embed_texts places them)
+        return executor.map(embedding.encode_batch, texts, setup=setup, context=False,  # no bar per batch
+                            batch_size=section["batch_size"])
 
     vectors, hits, encoded = embed([c.text for c in clean], encode)
     return Embedding(vectors, hits, encoded)

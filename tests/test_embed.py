@@ -24,6 +24,25 @@ def test_each_distinct_text_is_encoded_once_longest_first():
     assert not matrix[3].any()  # empty text: zero row, never sent to the model
 
 
+def test_vectors_given_in_blocks_land_where_one_array_puts_them(tmp_path):
+    """The embed stage's encoder gives its batches' vectors as blocks (a million
+    vectors are never held twice); each lands on its texts' rows, cached ones too."""
+    texts = ["aa", "b", "aa", "", "cccc", "dd", "b", "eeeee", "f"]
+    cache = EmbeddingCache(tmp_path, "m")
+    _, new, _ = embed_texts(["dd", "f"], CountingEncoder(), cache.lookup, 3)
+    cache.store(new)
+    whole, new_whole, hits = embed_texts(texts, CountingEncoder(), cache.lookup, 3)
+
+    def in_blocks(batch):
+        vectors = CountingEncoder()(batch)
+        return [vectors[i:i + 2] for i in range(0, len(vectors), 2)]
+
+    blocks, new_blocks, hits_blocks = embed_texts(texts, in_blocks, cache.lookup, 3)
+    assert np.array_equal(whole, blocks) and hits == hits_blocks == 2
+    assert sorted(new_whole) == sorted(new_blocks) and all(np.array_equal(new_whole[k], new_blocks[k]) for k in new_whole)
+    assert whole[4].tolist() == [4, 1, 0] and not whole[3].any()
+
+
 def test_second_pass_through_the_cache_encodes_nothing(tmp_path):
     cache = EmbeddingCache(tmp_path, "model-x")
     encode = CountingEncoder()
