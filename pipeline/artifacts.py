@@ -64,8 +64,7 @@ def artifact_names(dumps: list[Path]) -> list[str]:
 
 
 def write_report(folder: Path, thread, rows: Sequence[dict], topic_rows: list[dict],
-                 coords: np.ndarray | None, stance_card: dict | None = None,
-                 max_comments: int = report.MAX_COMMENTS) -> None:
+                 coords: np.ndarray | None, stance_card: dict | None, max_comments: int) -> None:
     """report.html and the PNG files of its plots; `coords`: the map's layout
     stage (pipeline/stages.py); `stance_card`: the stance model's card."""
     figures = plots.summary_plots(rows, topic_rows)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import io
 import json
 import math
 from typing import Any
@@ -131,9 +130,10 @@ def _write(value: Any, out) -> None:
         out.write(_leaf(_encode(value)))
 
 
-class _Sink:
-    """Where _write's pieces go: hashed and counted, and written to `handle` where given,
-    as UTF-8 in blocks of about 64 KB."""
+class Sink:
+    """Where JSON text written piece by piece goes (this module's _write, stage_cache's
+    content hash): hashed and counted, and written to `handle` where given, as UTF-8
+    in blocks of about 64 KB."""
 
     def __init__(self, handle=None) -> None:
         self.digest, self.bytes, self.handle = hashlib.sha256(), 0, handle
@@ -156,31 +156,22 @@ class _Sink:
             self.handle.write(block)
 
 
-def _header(sink: _Sink, about: dict[str, str]) -> bytes:
+def _header(sink: Sink, about: dict[str, str]) -> bytes:
     header = {"format": FORMAT, **about, "bytes": sink.bytes, "sha256": sink.digest.hexdigest()}
     return json.dumps(header, sort_keys=True).encode("utf-8") + b"\n"
 
 
-def write_entry(value: Any, about: dict[str, str]) -> bytes:
-    """The bytes of an entry holding `value`; `about` (stage and key) goes
-    into the header and must match on reading."""
-    body = io.BytesIO()
-    sink = _Sink(body)
-    _write(value, sink)
-    sink.flush()
-    return _header(sink, about) + body.getvalue()
-
-
 def write_entry_to(path, value: Any, about: dict[str, str]) -> None:
-    """write_entry's bytes into the file at `path`, never held whole: the body is
-    encoded twice, once for its size and checksum (the header, which comes first),
+    """An entry holding `value`, written into the file at `path`; `about` (stage and
+    key) goes into the header and must match on reading. Never held whole: the body
+    is encoded twice, once for its size and checksum (the header, which comes first),
     once into the file (a million comments' entry is hundreds of MB)."""
-    counted = _Sink()
+    counted = Sink()
     _write(value, counted)
     counted.flush()
     with open(path, "wb") as handle:
         handle.write(_header(counted, about))
-        written = _Sink(handle)
+        written = Sink(handle)
         _write(value, written)
         written.flush()
     if written.digest.digest() != counted.digest.digest():

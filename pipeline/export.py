@@ -11,7 +11,7 @@ import io
 import itertools
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +53,13 @@ class CommentRows(Sequence):
     def __iter__(self):
         return (self._row(i) for i in range(self._n))
 
-    def chunks(self, size: int | None = None):
-        """Lists of at most `size` rows (ROW_CHUNK), in order."""
-        size = size or ROW_CHUNK
-        for start in range(0, self._n, size):
-            yield self[start:start + size]
-
     def _row(self, i: int) -> dict[str, Any]:
         comment, clean = self._thread.comments[i], self._cleaned[i]
         topic = self._topic_of.get(comment.id)
         stance = self._stance_of.get(comment.id)
         reply_to, reason = self._replies[comment.id]
         topic_id = topic.topic_id if topic else None
-        return {
+        row = {
             "article_id": self._thread.article.id,
             "comment_id": comment.id,
             "parent_id": comment.parent_id,
@@ -104,6 +98,15 @@ class CommentRows(Sequence):
             "reply_stance": stance.reply_stance if stance else None,
             "reply_stance_confidence": stance.reply_confidence if stance else None,
         }
+        return {name: row[name] for name, _ in COMMENT_COLUMNS}
+
+
+def row_chunks(rows: Sequence[dict], size: int | None = None) -> Iterator[list[dict]]:
+    """Lists of at most `size` (ROW_CHUNK) of the rows, in order: slices, so rows built
+    as read (CommentRows) are built a chunk at a time."""
+    size = size or ROW_CHUNK
+    for start in range(0, len(rows), size):
+        yield list(rows[start:start + size])
 
 
 def build_comment_rows(thread: Thread, cleaned: Sequence[CleanComment],
@@ -202,10 +205,12 @@ def write_parquet(rows: Sequence[dict], path: Path) -> None:
     import pyarrow.parquet as pq
 
     schema = arrow_schema()
-    chunks = rows.chunks() if isinstance(rows, CommentRows) else [list(rows)]
+    # rows built as read are written a row group per chunk, so a big dump is never one table in
+    # memory; a list, held whole already, is one table as before
+    chunks = row_chunks(rows) if isinstance(rows, CommentRows) else [list(rows)]
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         written = False
-        for chunk in chunks:  # a row group per chunk: a big dump is never one table in memory
+        for chunk in chunks:
             writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
             written = True
         if not written:  # a thread without comments: one empty row group, as write_table gave

@@ -80,22 +80,10 @@ def content_hash(value: Any) -> str:
     fresh run or from another executor hashes the same). The hash of
     json.dumps(_plain(value), sort_keys=True, ensure_ascii=False, default=str),
     fed piece by piece: a million comments' plain copy and its text are GBs."""
-    digest = hashlib.sha256()
-    pieces: list[str] = []
-    size = 0
-
-    def write(text: str) -> None:
-        nonlocal size
-        pieces.append(text)
-        size += len(text)
-        if size > 1 << 16:
-            digest.update("".join(pieces).encode("utf-8"))
-            pieces.clear()
-            size = 0
-
-    _feed(value, write)
-    digest.update("".join(pieces).encode("utf-8"))
-    return digest.hexdigest()[:32]
+    sink = cache_codec.Sink()
+    _feed(value, sink.write)
+    sink.flush()
+    return sink.digest.hexdigest()[:32]
 
 
 def _feed(value: Any, write: Callable[[str], None]) -> None:

@@ -57,12 +57,14 @@ def test_an_entry_is_written_piece_by_piece_as_the_whole_tagged_copy_would_be(va
 
     whole = json.dumps(cache_codec._encode(value), ensure_ascii=False, separators=(",", ":"),
                        allow_nan=False).encode("utf-8")
-    entry = cache_codec.write_entry(value, {"stage": "s", "key": "k"})
-    assert entry.partition(b"\n")[2] == whole
     cache_codec.write_entry_to(tmp_path / "entry", value, {"stage": "s", "key": "k"})  # what a save writes
-    assert (tmp_path / "entry").read_bytes() == entry
+    entry = (tmp_path / "entry").read_bytes()
+    assert entry.partition(b"\n")[2] == whole
+    again = cache_codec.read_entry(entry, {"stage": "s", "key": "k"})
+    assert stage_cache.content_hash(again) == stage_cache.content_hash(value)
     with pytest.raises(TypeError):
-        cache_codec.write_entry([object()], {"stage": "s", "key": "k"})
+        cache_codec.write_entry_to(tmp_path / "bad", [object()], {"stage": "s", "key": "k"})
+    assert not (tmp_path / "bad").exists()  # found before the file is opened
     cache = StageCache(tmp_path / "cache")
     cache.save("stage", "k2", [object()])  # a value the cache cannot hold: a warning, and no file
     assert entry_files(cache) == [] and cache.load("stage", "k2") is MISS

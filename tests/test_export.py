@@ -163,7 +163,7 @@ def test_rows_built_as_read_write_what_a_list_of_them_writes(tmp_path, monkeypat
     thread, topics, rows = branching_thread()
     listed = list(rows)
     assert len(rows) == 23 and rows[-1] == listed[-1] and rows[3:5] == listed[3:5]
-    assert [len(chunk) for chunk in rows.chunks(4)] == [4] * 5 + [3]
+    assert [len(chunk) for chunk in export.row_chunks(rows, 4)] == [4] * 5 + [3]
     export.write_parquet(rows, tmp_path / "rows.parquet")
     parquet = pq.ParquetFile(tmp_path / "rows.parquet")
     assert parquet.metadata.num_row_groups == 6
