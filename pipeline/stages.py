@@ -251,7 +251,8 @@ def _stance(ingest, clean, embed: Embedding, replies: dict, config: dict, execut
                  for text, parent in zip(texts, parent_texts)]
         batches = executor.map(stance.score_batch, items, setup=partial(stance.load_models, stance_models.folder),
                                context=(target, encode([target])[0]), batch_size=config["ray"]["batch_size"])
-        scores = tuple(np.concatenate([batch[part] for batch in batches]) for part in range(3))  # own, reply, domain
+        scores = tuple(np.concatenate([batch[part] for batch in batches])
+                       for part in range(4))  # own, reply, domain, the RumourEval head's reading
     return stance.annotate_stance(ingest.article, ingest.comments, clean, replies, encode, stance_models, scores,
                                   target=section["target"], adapt_priors=section["adapt_priors"],
                                   thread_reader=stance_models.reader_for(section),

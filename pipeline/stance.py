@@ -180,15 +180,21 @@ def score_comments(target: str, texts: Sequence[str], parent_texts: Sequence[str
                    encode: Encoder, models: StanceModels, with_domain: bool = False) -> tuple[np.ndarray, ...]:
     """Each comment on its own, before the thread is used: stance toward
     `target` (n, 5) and, where there is a parent text, reply stance toward it
-    (n, 3; NaN rows for comments without one); `with_domain`: also the domain
-    model's shares (n, len(STANCE_SOURCES)), from the same features, which the
-    thread reader reads to decide whether to defer to the pair model. Rows are
-    independent, so a thread can be scored in any batches, on any machine."""
-    from pipeline.stance_model._base import Pairs
+    (n, 3; NaN rows for comments without one); `with_domain`: also, from the same
+    features, the domain model's shares (n, len(STANCE_SOURCES)), which the thread
+    reader reads to decide whether the thread is a rumour post's replies, and the
+    RumourEval head's answer in the five stances (n, 5), which it then reads them
+    with. Rows are independent, so a thread can be scored in any batches, on any
+    machine."""
+    from pipeline.stance_model._base import STANCE_SOURCES, Pairs, compose, to_stances
 
     pairs = Pairs([target] * len(texts), list(texts), list(parent_texts))
-    features = models.method.features(pairs, encode) if len(texts) else None
-    own = models.method.stance_proba(pairs, encode, features)
+    if len(texts):
+        domain, heads = models.method.stance_parts(pairs, encode)
+        own, rumour = compose(domain, heads), to_stances("rumoureval", heads["rumoureval"])
+    else:
+        own, rumour = np.zeros((0, len(STANCE_LABELS))), np.zeros((0, len(STANCE_LABELS)))
+        domain = np.zeros((0, len(STANCE_SOURCES)))
     replies = [k for k, p in enumerate(parent_texts) if p]
     reply_probs = np.full((len(texts), len(REPLY_LABELS)), np.nan)
     if replies:
@@ -196,16 +202,7 @@ def score_comments(target: str, texts: Sequence[str], parent_texts: Sequence[str
                                                          [texts[k] for k in replies], encode)
     if not with_domain:
         return own, reply_probs
-    return own, reply_probs, domain_shares(pairs, encode, models, features)
-
-
-def domain_shares(pairs, encode: Encoder, models: StanceModels, features: dict | None = None) -> np.ndarray:
-    """How much each pair looks like each stance source's pairs (the domain model)."""
-    from pipeline.stance_model._base import STANCE_SOURCES
-
-    if len(pairs) == 0:
-        return np.zeros((0, len(STANCE_SOURCES)))
-    return models.method.domain_proba(pairs, encode, features)
+    return own, reply_probs, domain, rumour
 
 
 def score_batch(models: StanceModels, context: tuple[str, np.ndarray], items: Sequence[tuple]
@@ -244,12 +241,12 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
                     cleaned: Sequence[CleanComment],
                     reply_targets: dict[str, tuple[str | None, str]],
                     encode: Encoder, models: StanceModels,
-                    scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                    scores: tuple[np.ndarray, ...] | None = None,
                     target: str = "title_lead", adapt_priors: bool = False,
                     thread_reader=None, labels: dict[str, str] | None = None,
                     vectors: np.ndarray | None = None) -> list[StanceAssignment]:
     """One StanceAssignment per comment, in comment order. `scores` are
-    score_comments' output with the domain shares where it ran already (the stage maps it on
+    score_comments' output with_domain where it ran already (the stage maps it on
     the executor).
     `adapt_priors`: re-estimate the thread's own label mix first (thread.adapt_priors).
     `thread_reader`: decide the thread's comments jointly (stance_model/thread_reader.py)
@@ -259,7 +256,7 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
 
     rows, target_text, texts, parent_texts = stance_inputs(article, cleaned, reply_targets, target)
     answered = [reply_targets[cleaned[i].id][0] for i in rows]
-    own, reply_probs, domain = scores if scores is not None else score_comments(
+    own, reply_probs, domain, rumour = scores if scores is not None else score_comments(
         target_text, texts, parent_texts, encode, models, with_domain=True)
     if adapt_priors and len(own) and models.card.get("reference_priors"):
         own = adapt(own, np.array(models.card["reference_priors"]))
@@ -272,7 +269,8 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
         read, reply_probs, note = read_thread(thread_reader, article, target_text, texts, answered,
                                         [cleaned[i].id for i in rows], [comments[i].author for i in rows],
                                         own, reply_probs, encode, labels,
-                                        None if vectors is None else _rows_of(np.asarray(vectors), rows), domain)
+                                        None if vectors is None else _rows_of(np.asarray(vectors), rows), domain,
+                                        rumour)
         final = {cleaned[i].id: read[k] for k, i in enumerate(rows)}
         # `thread` where reading the thread changed the label from the comment's own reading
         moved = {cleaned[i].id for k, i in enumerate(rows) if read[k].argmax() != own[k].argmax()}
@@ -322,7 +320,8 @@ def _rows_of(matrix: np.ndarray, rows: list[int]) -> np.ndarray:
 
 def thread_input(article: Article, target_text: str, texts: list[str], answered: list[str | None],
                  ids: list[str], authors: list[str], own: np.ndarray, reply_probs: np.ndarray,
-                 encode: Encoder, vectors: np.ndarray | None = None, domain: np.ndarray | None = None):
+                 encode: Encoder, vectors: np.ndarray | None = None, domain: np.ndarray | None = None,
+                 rumour: np.ndarray | None = None):
     """What the thread reader reads of a thread's comments with text (rows as `ids`):
     `vectors` are the embed stage's where the stage has them (int8 vectors move with their
     batch-mates, so encoding them again can give other bits)."""
@@ -333,19 +332,20 @@ def thread_input(article: Article, target_text: str, texts: list[str], answered:
     target_vector, title_vector = encode([target_text, article.title.strip() or target_text])
     return ThreadInput(own=own, reply=reply_probs, vectors=vectors, target_vector=target_vector,
                        title_vector=title_vector, parent=[row_of.get(a) for a in answered],
-                       authors=list(authors), texts=list(texts), target=target_text, domain=domain)
+                       authors=list(authors), texts=list(texts), target=target_text, domain=domain,
+                       rumour=rumour)
 
 
 def read_thread(reader, article: Article, target_text: str, texts: list[str], answered: list[str | None],
                 ids: list[str], authors: list[str], own: np.ndarray, reply_probs: np.ndarray,
                 encode: Encoder, labels: dict[str, str] | None = None,
-                vectors: np.ndarray | None = None, domain: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray, dict]:
+                vectors: np.ndarray | None = None, domain: np.ndarray | None = None,
+                rumour: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """The thread reader's stances and reply stances for the comments with text (the
     reader adapted first to the user's `labels` of them, where there are any), and its
     note on the thread (`deferred`: the thread was left to the pair model)."""
     thread = thread_input(article, target_text, texts, answered, ids, authors, own, reply_probs, encode, vectors,
-                          domain)
+                          domain, rumour)
     if labels and any(i in labels for i in ids):
         reader = reader.adapted(thread, labels, ids)
     P, R, note = reader.read(thread)

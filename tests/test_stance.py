@@ -78,19 +78,33 @@ def test_a_bare_agreement_inherits_its_parents_stance(encode, models):
 
 def test_a_thread_left_to_the_pair_model_says_so_in_every_comment(encode, models):
     """Where the reader defers (the thread reads as replies to a rumour post), each comment's
-    stance is the pair model's, and stance_context says so (the report and the manifest count it)."""
+    stance is the pair model's RumourEval head's (not the composed answer) times the rumour
+    replies' regression, and stance_context says so (the report and the manifest count it)."""
     import dataclasses
+
+    from pipeline.stance import thread_input
 
     article = Article("a", "Town Bans Plastic Bags in All Shops", ("The mayor banned single-use bags.",), "x")
     comments = [Comment("c1", None, 0, "A", "Great decision, banning plastic bags is exactly right.", 1, 0),
                 Comment("c2", "c1", 1, "B", "No, this is a terrible idea for small shops.", 2, 1)]
     cleaned = [CleanComment(id=c.id, text=c.text) for c in comments]
     targets = infer_reply_targets(comments, cleaned)
-    own, _ = score_comments(stance_target(article), [c.text for c in cleaned], [None, cleaned[0].text], encode, models)
-    always = dataclasses.replace(models.thread, defer_above=0.0)  # every thread defers
-    left = annotate_stance(article, comments, cleaned, targets, encode, models, thread_reader=always)
+    own, _, _, rumour = score_comments(stance_target(article), [c.text for c in cleaned], [None, cleaned[0].text],
+                                       encode, models, with_domain=True)
+    assert models.thread.rumour_replies is not None  # the shipped reader has one
+    head_alone = dataclasses.replace(models.thread, defer_above=0.0, rumour_replies=None)  # every thread defers
+    left = annotate_stance(article, comments, cleaned, targets, encode, models, thread_reader=head_alone)
     assert [a.context for a in left] == ["pair_model", "pair_model"]
-    assert [a.stance for a in left] == [STANCE_LABELS[int(k)] for k in own.argmax(axis=1)]  # each on its own
+    assert np.allclose([a.probs for a in left], rumour, atol=1e-4)  # each on its own (rounded)
+    assert not np.allclose(rumour, own)  # the head alone, not the mix over the sources
+    always = dataclasses.replace(models.thread, defer_above=0.0)
+    left = annotate_stance(article, comments, cleaned, targets, encode, models, thread_reader=always)
+    thread = thread_input(article, stance_target(article), [c.text for c in cleaned], [None, "c1"], ["c1", "c2"],
+                          ["A", "B"], own, np.full((2, 3), np.nan), encode, rumour=rumour)
+    expected = models.thread.rumour_replies.read(thread, rumour)
+    assert [a.context for a in left] == ["pair_model", "pair_model"]
+    assert np.allclose([a.probs for a in left], expected, atol=1e-4)
+    assert not np.allclose(expected, rumour, atol=1e-3)
     never = dataclasses.replace(models.thread, defer_above=2.0)
     read = annotate_stance(article, comments, cleaned, targets, encode, models, thread_reader=never)
     assert "pair_model" not in {a.context for a in read}

@@ -10,7 +10,7 @@ from conftest import ROOT, SHARED
 from pipeline.errors import PipelineError
 from pipeline.records import STANCE_LABELS, Article, CleanComment, Comment
 from pipeline.stance import load_models, read_labels, weights_for
-from pipeline.stance_model.thread_reader import RELEVANCE_FEATURES, ThreadInput, ThreadReader
+from pipeline.stance_model.thread_reader import RELEVANCE_FEATURES, RumourReplies, ThreadInput, ThreadReader
 
 AGREE, DISAGREE, UNRELATED = (STANCE_LABELS.index(s) for s in ("agree", "disagree", "unrelated"))
 
@@ -166,6 +166,73 @@ def test_a_thread_that_reads_as_rumour_replies_is_left_to_the_pair_model():
     assert read[2].argmax() == AGREE and not r.read(t)[2].get("deferred")
     t.domain = None  # no domain shares given: the reader reads it
     assert np.allclose(r.read(t)[0], read)
+
+
+def rumour_replies(d: int = 8, seed: int = 0) -> RumourReplies:
+    rng = np.random.default_rng(seed)
+    n = len(RumourReplies.features(thread([UNSURE], [NAN], [None], ["a"], np.ones((1, d))))[0])
+    return RumourReplies(rng.normal(size=(4, n)), rng.normal(size=4), rng.normal(size=n), np.abs(rng.normal(size=n)) + 1)
+
+
+def test_a_deferred_thread_is_read_by_the_rumour_head_times_the_rumour_replies_regression():
+    from pipeline.stance_model._base import STANCE_SOURCES
+
+    rng = np.random.default_rng(3)
+    own = rng.dirichlet(np.ones(5), size=4)
+    head = rng.dirichlet(np.ones(4), size=4)
+    rumour = np.zeros((4, 5))
+    rumour[:, [STANCE_LABELS.index(s) for s in RumourReplies.LABELS]] = head  # the head never says unrelated
+    t = thread(own, [NAN, NAN, NAN, NAN], [None, 0, 1, None], list("abcd"), rng.normal(size=(4, 8)))
+    t.texts = ["Is this true?", "No, it is a hoax", "source?", "RIP to the victims"]
+    t.domain = np.full((4, len(STANCE_SOURCES)), 0.9)
+    t.rumour = rumour
+    model = rumour_replies()
+    P = replace(reader(defer_above=0.75), rumour_replies=model).read(t)[0]
+    Q = model.proba(t)
+    expected = head * Q / (head * Q).sum(1, keepdims=True)
+    assert np.allclose(P[:, [STANCE_LABELS.index(s) for s in RumourReplies.LABELS]], expected)
+    assert np.allclose(P[:, UNRELATED], 0) and np.allclose(P.sum(1), 1)
+    assert np.allclose(reader(defer_above=0.75).read(t)[0], rumour)  # no regression: the head alone
+    t.rumour = None
+    assert np.allclose(replace(reader(defer_above=0.75), rumour_replies=model).read(t)[0], own)  # no head given
+    # a reply's parent counts: its cues and vector are in the features
+    X = RumourReplies.features(t)
+    t.parent = [None, None, 1, None]
+    assert not np.allclose(RumourReplies.features(t)[1], X[1])
+
+
+def test_the_rumour_replies_features_come_in_chunks_alike(monkeypatch):
+    rng = np.random.default_rng(5)
+    n = 7
+    t = thread(rng.dirichlet(np.ones(5), size=n), [NAN] * n, [None, 0, 1, 0, None, 4, 5], list("abcabca"),
+               rng.normal(size=(n, 8)))
+    t.texts = [f"comment {k}?" * (k + 1) for k in range(n)]
+    model = rumour_replies()
+    whole = model.proba(t)
+    monkeypatch.setattr(RumourReplies, "CHUNK", 3)
+    assert np.allclose(model.proba(t), whole, rtol=0, atol=1e-12)
+
+
+def test_the_rumour_replies_weights_are_json_numbers_of_matching_shapes(tmp_path):
+    shipped = load_models(weights_for("onnx-int8")).thread
+    assert shipped.rumour_replies is not None and shipped.rumour_replies.card["C"] > 0
+    spec = shipped.to_json()
+    again = ThreadReader.from_json(json.loads(json.dumps(spec)))
+    assert np.array_equal(again.rumour_replies.coef, shipped.rumour_replies.coef)
+    bad = json.loads(json.dumps(spec))
+    bad["rumour_replies"]["coef"][0][0] = float("inf")
+    with pytest.raises(ValueError):
+        ThreadReader.from_json(bad)
+    bad = json.loads(json.dumps(spec))
+    bad["rumour_replies"]["mean"] = bad["rumour_replies"]["mean"][:-1]
+    with pytest.raises(ValueError):
+        ThreadReader.from_json(bad)
+    bad = json.loads(json.dumps(spec))
+    bad["rumour_replies"]["labels"] = ["support", "deny", "query", "comment"]
+    with pytest.raises(KeyError):
+        ThreadReader.from_json(bad)
+    del spec["rumour_replies"]  # an older reader file: the head alone
+    assert ThreadReader.from_json(spec).rumour_replies is None
 
 
 def test_the_reader_file_is_json_numbers_and_a_mismatch_is_a_clear_error(tmp_path):

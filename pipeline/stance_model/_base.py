@@ -131,13 +131,19 @@ class StanceMethod:
         """(n, len(STANCE_SOURCES)): how much each pair looks like each source's pairs."""
         raise NotImplementedError
 
+    def stance_parts(self, pairs: Pairs, encode: Encoder, features: dict | None = None
+                     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """What the five stances are composed from: the domain shares and each stance
+        source's answer in its own labels (non-empty `pairs`)."""
+        features = features if features is not None else self.features(pairs, encode)
+        return (self.domain_proba(pairs, encode, features),
+                {s: self.predict_proba(s, pairs, encode, features=features) for s in STANCE_SOURCES})
+
     def stance_proba(self, pairs: Pairs, encode: Encoder, features: dict | None = None) -> np.ndarray:
         """(n, 5) in LABELS order, toward an article, headline, claim or topic (compose)."""
         if len(pairs) == 0:
             return np.zeros((0, len(LABELS)))
-        features = features if features is not None else self.features(pairs, encode)
-        return compose(self.domain_proba(pairs, encode, features),
-                       {s: self.predict_proba(s, pairs, encode, features=features) for s in STANCE_SOURCES})
+        return compose(*self.stance_parts(pairs, encode, features))
 
     def reply_proba(self, parents: Sequence[str], texts: Sequence[str], encode: Encoder,
                     features: dict | None = None) -> np.ndarray:

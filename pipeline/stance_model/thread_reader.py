@@ -24,6 +24,11 @@ his side (616 of 621 pairs of the same author's comments). So the reader:
    (docs/stance.md: it learnt one site's readers, not the article); `side_note`
    says in words how the side was read either way.
 
+4. **Replies to a rumour post** (`defer_above`, `RumourReplies`): a thread whose
+   comments the pair model's domain model reads as RumourEval's is not read as a
+   news comment section: each comment gets the pair model's RumourEval head times
+   a regression fitted on RumourEval's train threads.
+
 The five stances: P(unrelated) from 1; the rest split into query (the pair
 model's query share, for comments that ask), discuss (where the side is unsure:
 1 - |m|, scaled by the pair model's discuss share) and agree / disagree by m.
@@ -76,6 +81,7 @@ class ThreadInput:
     texts: Sequence[str]
     target: str                   # the target's text, for the article's side
     domain: np.ndarray | None = None  # (n, len(STANCE_SOURCES)) the pair model's domain shares, where given
+    rumour: np.ndarray | None = None  # (n, 5) its RumourEval head's answer in the five stances, where given
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def tone(self) -> np.ndarray:
@@ -124,6 +130,76 @@ class ThreadInput:
 
 
 @dataclass
+class RumourReplies:
+    """How the stage reads a thread of replies to a rumour post (a thread the reader defers):
+    a logistic regression over each reply's cue words (features.cue_features), its parent's,
+    the cosines of its vector to the post's and to its parent's, its unit vector and that
+    vector times the post's, fitted on RumourEval-2019 train threads; its SDQC answer is
+    multiplied with the pair model's RumourEval head (equal weight) and read as the five
+    stances. On RumourEval's dev threads the product is above the head alone
+    (docs/stance.md)."""
+
+    coef: np.ndarray        # (4, features) in SDQC order as stances: agree, disagree, query, discuss
+    intercept: np.ndarray   # (4,)
+    mean: np.ndarray        # (features,)
+    scale: np.ndarray       # (features,)
+    card: dict = field(default_factory=dict)
+    LABELS = ("agree", "disagree", "query", "discuss")
+    CHUNK = 50_000  # rows at a time: a reply's features are twice its vector
+
+    @staticmethod
+    def features(t: ThreadInput, rows: slice = slice(None)) -> np.ndarray:
+        from pipeline.stance_model.features import cue_features
+
+        index = range(len(t.texts))[rows]
+        post = _unit(t.target_vector)
+        v = _unit(np.asarray(t.vectors[rows]))
+        parents = [t.parent[k] for k in index]
+        has = np.array([p is not None for p in parents])
+        pv = np.tile(post, (len(index), 1))
+        if has.any():
+            pv[has] = _unit(np.asarray(t.vectors)[[p for p in parents if p is not None]])
+        own = cue_features([t.texts[k] for k in index])
+        theirs = np.zeros_like(own)
+        if has.any():
+            theirs[has] = cue_features([t.texts[p] for p in parents if p is not None])
+        return np.hstack([own, (~has)[:, None], theirs, (v @ post)[:, None], np.sum(v * pv, 1)[:, None], v,
+                          v * post]).astype(np.float64)
+
+    def proba(self, t: ThreadInput) -> np.ndarray:
+        """(n, 4) the regression's own answer, in LABELS order."""
+        out = []
+        for start in range(0, len(t.texts), self.CHUNK):
+            z = ((self.features(t, slice(start, start + self.CHUNK)) - self.mean) / self.scale) @ self.coef.T
+            z = z + self.intercept
+            z = np.exp(z - z.max(1, keepdims=True))
+            out.append(z / z.sum(1, keepdims=True))
+        return np.vstack(out) if out else np.zeros((0, len(self.LABELS)))
+
+    def read(self, t: ThreadInput, head: np.ndarray) -> np.ndarray:
+        """(n, 5) stances: the head's (n, 5, as given in ThreadInput.rumour) times the regression's."""
+        cols = [STANCE_LABELS.index(label) for label in self.LABELS]
+        P = np.zeros((len(head), len(STANCE_LABELS)))
+        P[:, cols] = np.asarray(head, np.float64)[:, cols] * self.proba(t)
+        return P / np.maximum(P.sum(1, keepdims=True), 1e-300)
+
+    def to_json(self) -> dict:
+        return {"labels": list(self.LABELS), "coef": self.coef.tolist(), "intercept": self.intercept.tolist(),
+                "mean": self.mean.tolist(), "scale": self.scale.tolist(), "card": self.card}
+
+    @classmethod
+    def from_json(cls, spec: dict) -> "RumourReplies":
+        if list(spec["labels"]) != list(cls.LABELS):
+            raise KeyError("rumour reply labels differ from this code's")
+        arrays = [np.array(spec[k], np.float64) for k in ("coef", "intercept", "mean", "scale")]
+        coef, intercept, mean, scale = arrays
+        if (not all(np.isfinite(a).all() for a in arrays) or mean.ndim != 1 or coef.shape != (len(cls.LABELS), len(mean))
+                or intercept.shape != (len(cls.LABELS),) or scale.shape != mean.shape or not (scale > 0).all()):
+            raise ValueError("rumour reply weights must be finite numbers of matching shapes (positive scales)")
+        return cls(*arrays, card=spec.get("card", {}))
+
+
+@dataclass
 class ThreadReader:
     """The fitted parameters (see the module's docstring) and how to read a thread."""
 
@@ -145,6 +221,7 @@ class ThreadReader:
     defer_above: float = 2.0              # the thread's mean RumourEval domain share at or above which the
                                           # pair model's own stances are given (above 1: never)
     reply_blend: float = 0.5              # reply stance: weight of the two sides against the reply model
+    rumour_replies: RumourReplies | None = None  # how a deferred thread is read, beside the RumourEval head
     iterations: int = 100
     card: dict = field(default_factory=dict)
     # the user's labels of the thread being read, (row, stance index), spread by likeness: each
@@ -218,8 +295,10 @@ class ThreadReader:
             return np.zeros((0, len(STANCE_LABELS))), np.zeros((0, len(REPLY_LABELS))), self.side_note(0.0)
         own = np.asarray(t.own, np.float64)
         sentiment = t.article_sentiment()
-        if self.defers(t):
-            return own / own.sum(1, keepdims=True), np.array(t.reply, np.float64, copy=True), self.deferred_note(t)
+        if self.defers(t):  # read as replies to a rumour post: the pair model's RumourEval head, where given
+            base = (own if t.rumour is None else np.asarray(t.rumour, np.float64) if self.rumour_replies is None
+                    else self.rumour_replies.read(t, t.rumour))
+            return base / base.sum(1, keepdims=True), np.array(t.reply, np.float64, copy=True), self.deferred_note(t)
         u = self.unrelated(t.relevance_features())
         m = self.sides(t, sentiment)
         asks = np.array(["?" in text for text in t.texts], np.float64)
@@ -277,15 +356,19 @@ class ThreadReader:
     def deferred_reading(self) -> str:
         """The report's words for a thread left to the pair model (deferred_note's, without the share)."""
         return ("the thread's comments read as replies to a rumour post (the pair model's RumourEval domain share "
-                f"at or above {self.defer_above:.2f}), so each comment's stance is the pair model's own reading, "
-                "not the thread reader's")
+                f"at or above {self.defer_above:.2f}), so each comment's stance is " + self._deferred_words())
+
+    def _deferred_words(self) -> str:
+        return ("the pair model's reading of it as a reply to a rumour post (its RumourEval head"
+                + (", with a regression of rumour replies" if self.rumour_replies is not None else "")
+                + "), not the thread reader's")
 
     def deferred_note(self, t: ThreadInput) -> dict:
         share = self.rumour_share(t)
         return {"article_sentiment": round(t.article_sentiment(), 4), "deferred": True,
                 "reading": f"the thread's comments read as replies to a rumour post (the pair model's RumourEval "
                            f"domain share {share:.2f}, at or above {self.defer_above:.2f}): each comment's stance "
-                           "is the pair model's own reading, not the thread reader's"}
+                           "is " + self._deferred_words()}
 
     def uses_article_tone(self) -> bool:
         return bool(self.w_prior or self.w_tone)
@@ -344,7 +427,8 @@ class ThreadReader:
                           "unsure_power": self.unsure_power, "pair_mix": self.pair_mix,
                           "w_author": self.w_author, "w_reply": self.w_reply, "iterations": self.iterations,
                           "defer_above": self.defer_above},
-                "reply_blend": self.reply_blend, "temperature": self.temperature, "card": self.card}
+                "reply_blend": self.reply_blend, "temperature": self.temperature, "card": self.card,
+                **({"rumour_replies": self.rumour_replies.to_json()} if self.rumour_replies is not None else {})}
 
     @classmethod
     def from_json(cls, spec: dict) -> "ThreadReader":
@@ -358,6 +442,7 @@ class ThreadReader:
         return cls(np.array(rel["coef"], np.float64), float(rel["intercept"]), np.array(rel["mean"], np.float64),
                    np.array(rel["scale"], np.float64), reply_blend=float(spec["reply_blend"]),
                    temperature=float(spec.get("temperature", 1.0)),
+                   rumour_replies=RumourReplies.from_json(spec["rumour_replies"]) if "rumour_replies" in spec else None,
                    card=spec.get("card", {}), **{k: (int(v) if k == "iterations" else float(v))
                                                  for k, v in spec["sides"].items()})
 

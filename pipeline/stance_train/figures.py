@@ -82,7 +82,8 @@ def reader_lines(reader: dict, defer_above: float | None = None) -> list[str]:
     (`defer_above`: the reader file's threshold for leaving a thread to the pair model)."""
     loo = reader["leave_one_thread_out"]
     defers = (f" A thread whose comments read as replies to a rumour post (the pair model's domain model: "
-              f"mean RumourEval share {defer_above:.2f} or more) is left to the pair model."
+              f"mean RumourEval share {defer_above:.2f} or more) is left to the pair model, read by its "
+              "RumourEval head times a regression of rumour replies fitted on RumourEval's train threads."
               if defer_above is not None and defer_above <= 1 else "")
     lines = [f"Thread reader {reader.get('version', '?')} (stance.thread: true, the default), fitted on "
              f"{reader.get('fitted_on', '?')}, on {reader.get('embed_backend', '?')} vectors; the pair-at-a-time "

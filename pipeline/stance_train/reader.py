@@ -7,11 +7,12 @@ dump), and save it with those figures beside the shipped pair model's weights.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from pipeline.stance_train.data import DEFAULT_DATA
-from pipeline.stance_train.threads import (defer_above_for, evaluate, fit_reader, iac_authors, inputs,
-                                           load_news_threads, prepare_rumours, table)
+from pipeline.stance_train.threads import (defer_above_for, evaluate, fit_reader, fit_rumour_replies, iac_authors,
+                                           inputs, load_news_threads, prepare_rumours, table)
 
 
 def main(argv=None) -> None:
@@ -37,11 +38,17 @@ def main(argv=None) -> None:
     print(table(res))
     if not args.no_save:
         threads = load_news_threads(Path(args.data))
-        rumours = prepare_rumours(Path(args.data), models, encode) if args.with_rumours else []
-        reader = fit_reader([(t, inputs(t, models, encode)) for t in threads], rumours, defer_above)
-        reader.card = {"name": "thread-reader", "version": "2", "embed_backend": args.embed_backend,
+        rumours = prepare_rumours(Path(args.data), models, encode)
+        reader = fit_reader([(t, inputs(t, models, encode)) for t in threads], rumours if args.with_rumours else [],
+                            defer_above)
+        if rumours:  # how a deferred thread (replies to a rumour post) is read, beside the RumourEval head
+            reader = replace(reader, rumour_replies=fit_rumour_replies(rumours))
+            print(f"replies to a rumour post: C {reader.rumour_replies.card['C']}, grouped CV macro-F1 "
+                  f"{reader.rumour_replies.card['grouped_cv_macro_f1']}")
+        reader.card = {"name": "thread-reader", "version": "2.1", "embed_backend": args.embed_backend,
                        "fitted_on": "threads/fox (five Fox News threads, agreed labels)"
-                                    + ("; side weights also on RumourEval 2019 train threads" if rumours else ""),
+                                    + ("; side weights also on RumourEval 2019 train threads" if args.with_rumours
+                                       else ""),
                        "leave_one_thread_out": res}
         from pipeline.stance import StanceModels
         from pipeline.stance_train.evaluate import REAL_LABELS, dumps_beside, real_dump

@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from pipeline.records import REPLY_LABELS, STANCE_LABELS
-from pipeline.stance_model.thread_reader import RELEVANCE_FEATURES, ThreadInput, ThreadReader
+from pipeline.stance_model.thread_reader import RELEVANCE_FEATURES, RumourReplies, ThreadInput, ThreadReader
 from pipeline.stance_train.data import DEFAULT_DATA
 
 FOUR = ("agree", "disagree", "discuss", "unrelated")
@@ -68,6 +68,7 @@ class LabelledThread:
     cleaned: list
     targets: dict         # reply targets
     labels: dict          # comment id -> {"stance", "reply_stance", "clear"}
+    group: str = ""       # what no fold may split (RumourEval: the news event)
 
 
 def load_news_threads(data: Path, nlp=None, config: dict | None = None) -> list[LabelledThread]:
@@ -132,7 +133,7 @@ def rumour_threads(data: Path, split: str, nlp=None, config: dict | None = None)
         cleaned = clean.clean_comments(comments, article, config, nlp)
         labels = {str(r["id"]): {"stance": RE_LABEL[r["label"]]} for r in replies}
         out.append(LabelledThread(f"re-{thread_id}", Thread(article, tuple(comments)), cleaned,
-                                  infer_reply_targets(comments, cleaned), labels))
+                                  infer_reply_targets(comments, cleaned), labels, str(source.get("event", ""))))
     return out
 
 
@@ -163,10 +164,11 @@ def inputs(t: LabelledThread, models, encode) -> tuple[ThreadInput, list[str]]:
     from pipeline.stance import score_comments, stance_inputs, thread_input
 
     rows, target, texts, parents = stance_inputs(t.thread.article, t.cleaned, t.targets)
-    own, reply, domain = score_comments(target, texts, parents, encode, models, with_domain=True)
+    own, reply, domain, rumour = score_comments(target, texts, parents, encode, models, with_domain=True)
     ids = [t.cleaned[i].id for i in rows]
     return thread_input(t.thread.article, target, texts, [t.targets[c][0] for c in ids], ids,
-                        [t.thread.comments[i].author for i in rows], own, reply, encode, domain=domain), ids
+                        [t.thread.comments[i].author for i in rows], own, reply, encode, domain=domain,
+                        rumour=rumour), ids
 
 
 def labelled_rows(ids: list[str], labels: dict) -> tuple[list[int], list[str]]:
@@ -245,6 +247,41 @@ def fit_reader(prepared: list, rumours: list = (), defer_above: float = DEFER_AB
 
 
 TEMPERATURES = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
+RUMOUR_C = (0.0003, 0.001, 0.003, 0.01)
+
+
+def fit_rumour_replies(rumours: list, folds: int = 5) -> RumourReplies:
+    """How a deferred thread is read (thread_reader.RumourReplies): the regression on the
+    labelled replies of RumourEval train threads (balanced classes), its C the one with the
+    best SDQC macro-F1 over folds that keep each news event whole."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    X, y, groups = [], [], []
+    for t, (ti, ids) in rumours:
+        rows = [k for k, c in enumerate(ids) if c in t.labels and t.labels[c]["stance"] in RumourReplies.LABELS]
+        X.append(RumourReplies.features(ti)[rows])
+        y += [t.labels[ids[k]]["stance"] for k in rows]
+        groups += [t.group or t.name] * len(rows)
+    X, y = np.vstack(X), np.array(y)
+    mean, scale = X.mean(0), X.std(0)
+    scale[scale == 0] = 1.0
+    X = (X - mean) / scale
+
+    def fit(C: float, rows) -> LogisticRegression:
+        return LogisticRegression(C=C, class_weight="balanced", max_iter=3000).fit(X[rows], y[rows])
+
+    splits = list(GroupKFold(folds).split(X, y, groups))
+    cv = {C: float(np.mean([f1_score(y[b], fit(C, a).predict(X[b]), labels=list(RumourReplies.LABELS),
+                                     average="macro", zero_division=0) for a, b in splits])) for C in RUMOUR_C}
+    best = max(RUMOUR_C, key=lambda C: cv[C])
+    model = fit(best, np.arange(len(y)))
+    order = [list(model.classes_).index(label) for label in RumourReplies.LABELS]
+    return RumourReplies(model.coef_[order], model.intercept_[order], mean, scale,
+                         card={"fitted_on": f"RumourEval-2019 train threads ({len(rumours)} threads, {len(y)} "
+                                            f"labelled replies)", "C": best,
+                               "grouped_cv_macro_f1": {str(C): round(f, 4) for C, f in cv.items()},
+                               "folds": f"{folds}, each news event in one"})
 
 
 def nll(prepared: list, reader: ThreadReader) -> float:
