@@ -61,12 +61,13 @@ train-thread-reader: $(STAMP)
 # slices through the stage (RumourEval dev threads, the IAC validation authors, the labelled news
 # threads with the learning curve), the thread reader beside the pair at a time; then the fast mode's
 # (about 10 minutes each on 2 cores with the embeddings cached); then the shipped model on the
-# default backend's (onnx-int8) vectors, without baselines (about 3 minutes).
+# default backend's vectors (embed.backend: auto, what it runs on this machine: torch-bf16 on a CPU with
+# AMX bfloat16 tiles, onnx-int8 elsewhere), without baselines (about 3 minutes).
 eval-stance: $(STAMP)
 	$(PY) -m pipeline.stance_train.evaluate --data $(SHARED)/data
 	$(PY) -m pipeline.stance_train.evaluate --data $(SHARED)/data --embed-backend static
-	@echo "the default backend's vectors (onnx-int8; the model was trained and its card measured on torch's):"
-	$(PY) -m pipeline.stance_train.evaluate --data $(SHARED)/data --embed-backend onnx-int8 --baselines ''
+	@echo "the default backend's vectors (embed.backend: auto; the model was trained and its card measured on torch's):"
+	$(PY) -m pipeline.stance_train.evaluate --data $(SHARED)/data --embed-backend auto --baselines ''
 
 
 # docs/stance.md's figures, written from the shipped model cards (a test fails where they differ).

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-BACKENDS = ("torch", "onnx", "onnx-int8", "static")
+BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "static")
 
 
 def _neighbour_overlap(a: np.ndarray, b: np.ndarray, k: int = 10, sample: int = 2000) -> float:
@@ -83,7 +83,7 @@ def measure(n: int) -> list[dict]:
                          "cos": (float(cos.mean()), float(cos.min())) if same_space else None,
                          "overlap": _neighbour_overlap(vectors, reference),
                          "ari": float(adjusted_rand_score(torch_topics, labels)), "topics": n_topics,
-                         "stance": (card["name"] + (" (validated on torch vectors)" if backend.startswith("onnx")
+                         "stance": (card["name"] + (" (validated on torch vectors)" if backend.startswith(("onnx", "torch-"))
                                                     else ""), card)})
     for row in rows:
         row["per_s"] = n / row["seconds"]

@@ -36,7 +36,7 @@ CHOICES = {
     "topics.scope": ("thread", "corpus"),
     "topics.keywords_from": ("core", "all"),
     "executor": ("local", "ray"),
-    "embed.backend": ("torch", "onnx", "onnx-int8", "static"),
+    "embed.backend": ("auto", "torch", "torch-bf16", "onnx", "onnx-int8", "static"),
     "clean.lemmatizer": ("lookup", "rule"),
 }
 # smallest value a number key takes ("auto" keys: when given a number)
@@ -205,10 +205,10 @@ def _apply(config: Config, defaults_flat: dict[str, Any], key: str, value: Any,
         hint = f"did you mean '{close[0]}'?" if close else "see configs/default.yaml for the keys"
         raise PipelineError(f"unknown config key '{key}'", path=source, line=line, hint=hint)
     default = defaults_flat[key]
-    if not _fits(default, value):
+    if not (isinstance(value, str) if key in CHOICES else _fits(default, value)):  # a choice's 'auto' is a name
         raise PipelineError(
-            f"config key '{key}' must be {_type_name(default)}, got {value!r}",
-            path=source, line=line, hint=f"the default is {default!r}")
+            f"config key '{key}' must be {'one of ' + ', '.join(CHOICES[key]) if key in CHOICES else _type_name(default)}"
+            f", got {value!r}", path=source, line=line, hint=f"the default is {default!r}")
     _check_value(key, value, default, source, line)
     if key in CHOICES and value not in CHOICES[key]:
         raise PipelineError(f"config key '{key}' must be one of {', '.join(CHOICES[key])}, "
@@ -253,4 +253,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         key, value = parse_override(item)
         _apply(config, defaults_flat, key, value, "--set", None, sources)
     _check_model_limits(config, sources)
+    if config["embed"]["backend"] == "auto":  # the machine's fastest (machine.auto_backend); the run records which
+        from pipeline.machine import auto_backend
+
+        config["embed"]["backend"] = auto_backend(str(config["embed"]["device"]))
     return config

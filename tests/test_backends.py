@@ -23,8 +23,9 @@ def backend(name, models_dir, config):
     return Embedder.from_config({**config["embed"], "backend": name}, models_dir).load()
 
 
-@pytest.mark.parametrize("name, mean_cos, min_cos", [("onnx", 0.9999, 0.9999), ("onnx-int8", 0.99, 0.95)])
-def test_onnx_backends_give_the_models_vectors(name, mean_cos, min_cos, models_dir, config, texts):
+@pytest.mark.parametrize("name, mean_cos, min_cos", [("onnx", 0.9999, 0.9999), ("onnx-int8", 0.99, 0.95),
+                                                     ("torch-bf16", 0.9999, 0.999)])
+def test_each_backend_gives_the_models_vectors(name, mean_cos, min_cos, models_dir, config, texts):
     onnx = backend(name, models_dir, config)
     vectors = onnx.encode(texts)
     torch = backend("torch", models_dir, config)
@@ -32,6 +33,7 @@ def test_onnx_backends_give_the_models_vectors(name, mean_cos, min_cos, models_d
     cos = (vectors * reference).sum(axis=1)
     assert vectors.shape == reference.shape and vectors.dtype == np.float32
     assert cos.mean() >= mean_cos and cos.min() >= min_cos
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     assert onnx.info_.fingerprint == f"{torch.info_.fingerprint}-{name}-{RECIPE}"  # its own cache entries
     np.testing.assert_array_equal(onnx.encode(texts[::-1])[::-1], vectors)  # order does not matter
 

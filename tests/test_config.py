@@ -39,12 +39,12 @@ def test_missing_config_file(tmp_path):
         load_config(tmp_path / "nope.yaml")
 
 
-def test_the_configuration_doc_documents_every_key_with_its_default(config):
+def test_the_configuration_doc_documents_every_key_with_its_default():
     from conftest import ROOT
-    from pipeline.config import _flatten
+    from pipeline.config import DEFAULT_CONFIG, _flatten, _read_yaml
 
     doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    for key, value in _flatten(config).items():
+    for key, value in _flatten(_read_yaml(DEFAULT_CONFIG)[0]).items():  # as written, before 'auto' is resolved
         shown = str(value).lower() if isinstance(value, bool) else str(value)
         assert f"| `{key}` | `{shown}` |" in doc, key
 
@@ -128,3 +128,20 @@ def test_a_bad_value_stops_the_cli_before_any_stage(tmp_path):
         f"error: {path}:2: config key 'topics.outlier_threshold' must be a finite number, got nan "
         "(the default is 0.3)"]
     assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
+
+
+def test_embed_backend_auto_is_the_machines_fastest_and_the_config_says_which():
+    from pipeline.machine import auto_backend
+
+    assert auto_backend("cpu", {"avx2", "avx512f", "amx_tile", "amx_bf16"}) == "torch-bf16"
+    assert auto_backend("cpu", {"avx2", "avx512f", "avx512_bf16", "avx512_vnni"}) == "onnx-int8"  # no AMX
+    assert auto_backend("cpu", set()) == "onnx-int8"  # not Linux, or nothing known
+    assert auto_backend("cuda:0", {"amx_bf16"}) == "torch"
+    config = load_config()
+    assert config["embed"]["backend"] == auto_backend("cpu")  # resolved once, as the run records it
+    assert load_config(None, ["embed.backend=onnx-int8"])["embed"]["backend"] == "onnx-int8"
+    assert load_config(None, ["embed.device=cuda"])["embed"]["backend"] == "torch"
+    with pytest.raises(PipelineError, match="embed.backend' must be one of auto, torch, torch-bf16"):
+        load_config(None, ["embed.backend=bf16"])
+    with pytest.raises(PipelineError, match="embed.backend' must be one of"):
+        load_config(None, ["embed.backend=3"])

@@ -345,10 +345,17 @@ def main(argv=None) -> None:
     ap.add_argument("--baselines", default=",".join(BASELINES),
                     help="comma-separated methods trained beside it on the same splits ('' for none)")
     ap.add_argument("--cache-dir", default=None)
-    ap.add_argument("--embed-backend", default="torch", choices=("torch", "onnx", "onnx-int8", "static"),
-                    help="embeddings to evaluate with (static reads the static model's weights)")
+    ap.add_argument("--embed-backend", default="torch",
+                    choices=("auto", "torch", "torch-bf16", "onnx", "onnx-int8", "static"),
+                    help="embeddings to evaluate with (static reads the static model's weights; auto: what "
+                         "embed.backend: auto runs on this machine)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    if args.embed_backend == "auto":
+        from pipeline.machine import auto_backend
+
+        args.embed_backend = auto_backend()
+        print(f"embed.backend: auto is {args.embed_backend} on this machine")
     from pipeline.stance import weights_for
     from pipeline.stance_train.data import cli_inputs, make_encoder
 

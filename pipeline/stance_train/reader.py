@@ -18,7 +18,7 @@ from pipeline.stance_train.threads import (defer_above_for, evaluate, fit_reader
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(DEFAULT_DATA))
-    ap.add_argument("--embed-backend", default="onnx-int8", choices=("torch", "onnx", "onnx-int8", "static"))
+    ap.add_argument("--embed-backend", default="onnx-int8", choices=("torch", "torch-bf16", "onnx", "onnx-int8", "static"))
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--no-save", action="store_true", help="measure only; leave the shipped reader as it is")
     ap.add_argument("--with-rumours", action="store_true",
