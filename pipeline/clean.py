@@ -45,6 +45,7 @@ QUOTED = re.compile(r'"([^"]+)"|\'([^\']{20,})\'')
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 WORD = re.compile(r"[^\W_]+")  # letters and digits of any script
 SHINGLE = 4
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # Unicode's Cc (C0, DEL, C1) but tab and newline
 ZONE_BATCHES = 16  # spaCy batches cleaned per memory zone
 
 
@@ -54,7 +55,7 @@ def normalise(text: str) -> str:
     paragraphs; paragraph breaks become one newline."""
     text = html.unescape(FORMAT_TAG.sub(" ", text))
     text = unicodedata.normalize("NFKC", text).translate(CHAR_MAP)
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    text = CONTROL.sub("", text)
     paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n|\n", text))
     return "\n".join(p for p in paragraphs if p)
 

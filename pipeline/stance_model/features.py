@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -46,42 +47,52 @@ def n_tokens(texts: Sequence[str]) -> np.ndarray:
 
 
 _VADER = None
+# texts whose sentiment and cues are kept between calls: a batch's stance pairs and its reply
+# pairs read the same comments (as texts, and as the parents replies answer)
+MEMO = 16_384
 
 
-def sentiment_features(texts: Sequence[str | None]) -> np.ndarray:
-    """(n, 4) VADER neg, neu, pos, compound of each text (zeros for None); each distinct
-    text is scored once, and only its first 2,000 characters (VADER reads words one
-    by one, so a news body would otherwise cost more than its embedding)."""
+@lru_cache(maxsize=MEMO)
+def _polarity(head: str) -> tuple[float, float, float, float]:
     global _VADER
     if _VADER is None:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
         _VADER = SentimentIntensityAnalyzer()
+    s = _VADER.polarity_scores(head)
+    return s["neg"], s["neu"], s["pos"], s["compound"]
+
+
+def sentiment_features(texts: Sequence[str | None]) -> np.ndarray:
+    """(n, 4) VADER neg, neu, pos, compound of each text (zeros for None); each distinct
+    text is scored once (and kept for the next call: MEMO), and only its first 2,000
+    characters (VADER reads words one by one, so a news body would otherwise cost more
+    than its embedding)."""
     out = np.zeros((len(texts), 4), np.float32)
-    seen: dict[str, list[float]] = {}
     for i, t in enumerate(texts):
-        if t is None:
-            continue
-        if t not in seen:
-            s = _VADER.polarity_scores(t[:2000])
-            seen[t] = [s["neg"], s["neu"], s["pos"], s["compound"]]
-        out[i] = seen[t]
+        if t is not None:
+            out[i] = _polarity(t[:2000])
     return out
 
 
+@lru_cache(maxsize=MEMO)
+def _cue_row(t: str) -> tuple[float, ...]:
+    s = t.strip()
+    first = s.split(None, 1)[0].lower() if s else ""
+    n_tok = len(TOKEN_RE.findall(t))
+    return (*[len(r.findall(t)) for r in _CUE_RES],
+            t.count("?"), float(s.endswith("?")), float(bool(_QSTART_RE.match(first))), t.count("!"),
+            len(_URL_RE.findall(t)), float(s.startswith("@")),
+            sum(map(str.isupper, t)) / max(1, sum(map(str.isalpha, t))), np.log1p(n_tok), float(n_tok <= 6))
+
+
 def cue_features(texts: Sequence[str]) -> np.ndarray:
-    """Per text: log1p count of each cue family, then shape features."""
+    """Per text: log1p count of each cue family, then shape features (each distinct text
+    read once, and kept for the next call: MEMO)."""
     k = len(_CUE_RES)
     out = np.zeros((len(texts), k + 9), np.float32)
     for i, t in enumerate(texts):
-        t = t or ""
-        s = t.strip()
-        first = s.split(None, 1)[0].lower() if s else ""
-        n_tok = len(TOKEN_RE.findall(t))
-        out[i] = [len(r.findall(t)) for r in _CUE_RES] + [
-            t.count("?"), float(s.endswith("?")), float(bool(_QSTART_RE.match(first))), t.count("!"),
-            len(_URL_RE.findall(t)), float(s.startswith("@")),
-            sum(c.isupper() for c in t) / max(1, sum(c.isalpha() for c in t)), np.log1p(n_tok), float(n_tok <= 6)]
+        out[i] = _cue_row(t or "")
     for j in list(range(k + 1)) + [k + 3, k + 4]:
         out[:, j] = np.log1p(out[:, j])
     return out
