@@ -206,7 +206,7 @@ def score_comments(target: str, texts: Sequence[str], parent_texts: Sequence[str
 
 
 def score_batch(models: StanceModels, context: tuple[str, np.ndarray], items: Sequence[tuple]
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The executor's per-batch function for stance: score_comments on items
     (text, its vector, the text it answers or None, that one's vector) toward
     `context` (the target text, its vector). Nothing is encoded here: every

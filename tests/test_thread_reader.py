@@ -213,6 +213,21 @@ def test_the_rumour_replies_features_come_in_chunks_alike(monkeypatch):
     assert np.allclose(model.proba(t), whole, rtol=0, atol=1e-12)
 
 
+def test_the_rumour_replies_regression_fails_clearly_on_other_vectors_and_never_gives_nan():
+    rng = np.random.default_rng(7)
+    t = thread(rng.dirichlet(np.ones(5), size=3), [NAN] * 3, [None, 0, None], list("abc"), rng.normal(size=(3, 8)))
+    assert RumourReplies.features(thread([], [], [], [], np.zeros((0, 8)))).shape == (0, RumourReplies.features(t).shape[1])
+    with pytest.raises(PipelineError, match="make train-thread-reader"):
+        rumour_replies(d=16).proba(t)  # weights for 16-dimensional vectors, these have 8
+    model = rumour_replies()
+    head = np.zeros((3, 5))
+    head[:, [STANCE_LABELS.index(s) for s in RumourReplies.LABELS]] = [[1, 0, 0, 0], [0, 1, 0, 0], [0.5, 0.5, 0, 0]]
+    model.coef[:] = 0
+    model.intercept[:] = [-800, -800, 0, 0]  # the regression says only query or discuss: no overlap with the head
+    P = model.read(t, head)
+    assert np.isfinite(P).all() and np.allclose(P, head / head.sum(1, keepdims=True))
+
+
 def test_the_rumour_replies_weights_are_json_numbers_of_matching_shapes(tmp_path):
     shipped = load_models(weights_for("onnx-int8")).thread
     assert shipped.rumour_replies is not None and shipped.rumour_replies.card["C"] > 0
@@ -227,6 +242,11 @@ def test_the_rumour_replies_weights_are_json_numbers_of_matching_shapes(tmp_path
     bad["rumour_replies"]["mean"] = bad["rumour_replies"]["mean"][:-1]
     with pytest.raises(ValueError):
         ThreadReader.from_json(bad)
+    for value in ("1.5", True):
+        bad = json.loads(json.dumps(spec))
+        bad["rumour_replies"]["intercept"][0] = value
+        with pytest.raises(ValueError):
+            ThreadReader.from_json(bad)
     bad = json.loads(json.dumps(spec))
     bad["rumour_replies"]["labels"] = ["support", "deny", "query", "comment"]
     with pytest.raises(KeyError):

@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.clean import author_key
+from pipeline.errors import PipelineError
 from pipeline.records import REPLY_LABELS, STANCE_LABELS
 
 FILE = "thread_reader.json"
@@ -145,7 +146,7 @@ class RumourReplies:
     scale: np.ndarray       # (features,)
     card: dict = field(default_factory=dict)
     LABELS = ("agree", "disagree", "query", "discuss")
-    CHUNK = 50_000  # rows at a time: a reply's features are twice its vector
+    CHUNK = 10_000  # rows at a time: a reply's features are twice its vector (float64: 65 MB a chunk)
 
     @staticmethod
     def features(t: ThreadInput, rows: slice = slice(None)) -> np.ndarray:
@@ -155,7 +156,7 @@ class RumourReplies:
         post = _unit(t.target_vector)
         v = _unit(np.asarray(t.vectors[rows]))
         parents = [t.parent[k] for k in index]
-        has = np.array([p is not None for p in parents])
+        has = np.array([p is not None for p in parents], dtype=bool)
         pv = np.tile(post, (len(index), 1))
         if has.any():
             pv[has] = _unit(np.asarray(t.vectors)[[p for p in parents if p is not None]])
@@ -170,8 +171,14 @@ class RumourReplies:
         """(n, 4) the regression's own answer, in LABELS order."""
         out = []
         for start in range(0, len(t.texts), self.CHUNK):
-            z = ((self.features(t, slice(start, start + self.CHUNK)) - self.mean) / self.scale) @ self.coef.T
-            z = z + self.intercept
+            X = self.features(t, slice(start, start + self.CHUNK))
+            if X.shape[1] != len(self.mean):
+                raise PipelineError(f"{FILE}: its rumour replies' regression reads {len(self.mean)} features, "
+                                    f"this model's vectors give {X.shape[1]}",
+                                    hint="retrain it for these vectors: make train-thread-reader")
+            X -= self.mean
+            X /= self.scale
+            z = X @ self.coef.T + self.intercept
             z = np.exp(z - z.max(1, keepdims=True))
             out.append(z / z.sum(1, keepdims=True))
         return np.vstack(out) if out else np.zeros((0, len(self.LABELS)))
@@ -180,8 +187,12 @@ class RumourReplies:
         """(n, 5) stances: the head's (n, 5, as given in ThreadInput.rumour) times the regression's."""
         cols = [STANCE_LABELS.index(label) for label in self.LABELS]
         P = np.zeros((len(head), len(STANCE_LABELS)))
-        P[:, cols] = np.asarray(head, np.float64)[:, cols] * self.proba(t)
-        return P / np.maximum(P.sum(1, keepdims=True), 1e-300)
+        head = np.asarray(head, np.float64)
+        P[:, cols] = head[:, cols] * self.proba(t)
+        total = P.sum(1, keepdims=True)
+        none = total[:, 0] <= 0  # the two disagree entirely (extreme weights): the head alone
+        P[none], total[none] = head[none], head[none].sum(1, keepdims=True)
+        return P / np.maximum(total, 1e-300)
 
     def to_json(self) -> dict:
         return {"labels": list(self.LABELS), "coef": self.coef.tolist(), "intercept": self.intercept.tolist(),
@@ -191,6 +202,12 @@ class RumourReplies:
     def from_json(cls, spec: dict) -> "RumourReplies":
         if list(spec["labels"]) != list(cls.LABELS):
             raise KeyError("rumour reply labels differ from this code's")
+        def numbers(x) -> bool:
+            return (all(numbers(y) for y in x) if isinstance(x, list)
+                    else isinstance(x, (int, float)) and not isinstance(x, bool))
+
+        if not all(isinstance(spec[k], list) and numbers(spec[k]) for k in ("coef", "intercept", "mean", "scale")):
+            raise ValueError("rumour reply weights must be lists of numbers")
         arrays = [np.array(spec[k], np.float64) for k in ("coef", "intercept", "mean", "scale")]
         coef, intercept, mean, scale = arrays
         if (not all(np.isfinite(a).all() for a in arrays) or mean.ndim != 1 or coef.shape != (len(cls.LABELS), len(mean))
@@ -219,7 +236,7 @@ class ThreadReader:
     w_author: float = 1.0                 # the same author's other comments (shared among them)
     w_reply: float = 1.0                  # reply edges, times the reply model's agree minus disagree
     defer_above: float = 2.0              # the thread's mean RumourEval domain share at or above which the
-                                          # pair model's own stances are given (above 1: never)
+                                          # pair model's RumourEval reading is given (above 1: never)
     reply_blend: float = 0.5              # reply stance: weight of the two sides against the reply model
     rumour_replies: RumourReplies | None = None  # how a deferred thread is read, beside the RumourEval head
     iterations: int = 100

@@ -77,13 +77,15 @@ def pipeline_lines(card: dict) -> list[str]:
     return out
 
 
-def reader_lines(reader: dict, defer_above: float | None = None) -> list[str]:
+def reader_lines(reader: dict, defer_above: float | None = None, rumour_replies: bool = True) -> list[str]:
     """The thread reader's card: each thread slice, the reader beside the pair-at-a-time path
-    (`defer_above`: the reader file's threshold for leaving a thread to the pair model)."""
+    (`defer_above`: the reader file's threshold for leaving a thread to the pair model;
+    `rumour_replies`: whether the file has the regression such a thread is read with)."""
     loo = reader["leave_one_thread_out"]
     defers = (f" A thread whose comments read as replies to a rumour post (the pair model's domain model: "
               f"mean RumourEval share {defer_above:.2f} or more) is left to the pair model, read by its "
-              "RumourEval head times a regression of rumour replies fitted on RumourEval's train threads."
+              "RumourEval head" + (" times a regression of rumour replies fitted on RumourEval's train threads"
+                                   if rumour_replies else " alone") + "."
               if defer_above is not None and defer_above <= 1 else "")
     lines = [f"Thread reader {reader.get('version', '?')} (stance.thread: true, the default), fitted on "
              f"{reader.get('fitted_on', '?')}, on {reader.get('embed_backend', '?')} vectors; the pair-at-a-time "
@@ -135,7 +137,7 @@ def reader_lines(reader: dict, defer_above: float | None = None) -> list[str]:
 
 def render() -> str:
     lines = []
-    for backend, what in (("torch", "MiniLM's vectors (embed.backend torch, onnx, onnx-int8)"),
+    for backend, what in (("torch", "MiniLM's vectors (embed.backend torch, torch-bf16, onnx, onnx-int8)"),
                           ("static", "the fast mode's static vectors (embed.backend static)")):
         card = json.loads((weights_for(backend) / "card.json").read_text(encoding="utf-8"))
         training = card.get("training", {})
@@ -149,7 +151,8 @@ def render() -> str:
         reader = json.loads(path.read_text(encoding="utf-8")) if (path := weights_for(backend) / "thread_reader.json"
                                                                   ).is_file() else None
         if reader and reader.get("card", {}).get("leave_one_thread_out"):
-            lines += reader_lines(reader["card"], reader.get("sides", {}).get("defer_above")) + [""]
+            lines += reader_lines(reader["card"], reader.get("sides", {}).get("defer_above"),
+                                  "rumour_replies" in reader) + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 
