@@ -20,32 +20,22 @@ the head's neutral share kept. Prints a table; nothing is saved or shipped.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import warnings
-from pathlib import Path
 
 import numpy as np
+from _common import setup
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
 
 def main(argv=None) -> None:
-    warnings.filterwarnings("ignore")
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default="../shared/data")
-    args = ap.parse_args(argv)
-    from pipeline.offline import go_offline
-    go_offline()
+    data, encode, models = setup(__doc__, argv)
     from pipeline.records import REPLY_LABELS
-    from pipeline.stance import load_models, weights_for
     from pipeline.stance_model.features import cue_features
-    from pipeline.stance_train.data import make_encoder
     from pipeline.stance_train.threads import inputs, load_news_threads
 
-    data, iac = Path(args.data), Path(args.data) / "threads" / "iac"
-    encode, models = make_encoder(None, "onnx-int8"), load_models(weights_for("onnx-int8"))
+    iac = data / "threads" / "iac"
     train_ids = set(json.loads((iac / "splits.json").read_text())["train"])
     side = {}
     for line in (iac / "author_stance.jsonl").read_text(encoding="utf-8").splitlines():

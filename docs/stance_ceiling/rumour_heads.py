@@ -27,35 +27,26 @@ figure. Prints a table; nothing is saved or shipped. onnx-int8 vectors from the 
 """
 from __future__ import annotations
 
-import argparse
 import json
-import warnings
-from pathlib import Path
 
 import numpy as np
+from _common import setup
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 
+
 def main(argv=None) -> None:
-    warnings.filterwarnings("ignore")
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default="../shared/data")
-    args = ap.parse_args(argv)
-    from pipeline.offline import go_offline
-    go_offline()
-    from pipeline.stance import load_models, stance_inputs, weights_for
+    data, encode, models = setup(__doc__, argv)
+    from pipeline.stance import stance_inputs
     from pipeline.stance_model._base import SOURCES, Pairs, as_source
-    from pipeline.stance_train.data import make_encoder
     from pipeline.stance_model.features import CUES as CUE_FAMILIES
     from pipeline.stance_model.thread_reader import RumourReplies
     from pipeline.stance_train.threads import inputs, rumour_threads
 
     CUES = len(CUE_FAMILIES) + 9  # features.cue_features: the cue families, then shape
 
-    data = Path(args.data)
-    encode, models = make_encoder(None, "onnx-int8"), load_models(weights_for("onnx-int8"))
     labels = list(SOURCES["rumoureval"])  # agree disagree query discuss: support deny query comment
     event = {}
     for split in ("train", "dev"):
