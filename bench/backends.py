@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "static")
+from pipeline.backends import BACKENDS  # each one measured
 
 
 def _neighbour_overlap(a: np.ndarray, b: np.ndarray, k: int = 10, sample: int = 2000) -> float:

@@ -33,7 +33,7 @@ from pipeline.errors import PipelineError
 from pipeline.machine import usable_cpus
 
 log = logging.getLogger("pipeline")
-BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "static")
+BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "static")  # embed.backend, besides auto (machine.auto_backend)
 ONNX_FILE = "model_pooled.onnx"
 ONNX_INT8_FILE = "model_pooled_qint8.onnx"
 STATIC_DIMENSIONS = 256

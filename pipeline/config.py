@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.backends import BACKENDS
 from pipeline.errors import PipelineError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +37,7 @@ CHOICES = {
     "topics.scope": ("thread", "corpus"),
     "topics.keywords_from": ("core", "all"),
     "executor": ("local", "ray"),
-    "embed.backend": ("auto", "torch", "torch-bf16", "onnx", "onnx-int8", "static"),
+    "embed.backend": ("auto", *BACKENDS),
     "clean.lemmatizer": ("lookup", "rule"),
 }
 # smallest value a number key takes ("auto" keys: when given a number)
@@ -137,14 +138,18 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _type_name(default: Any) -> str:
+def _type_name(key: str, default: Any) -> str:
+    if key in CHOICES:
+        return "one of " + ", ".join(CHOICES[key])
     if default == "auto":
         return "an integer or 'auto'"
     return {bool: "true or false", int: "an integer", float: "a number",
             str: "a string", list: "a list"}.get(type(default), type(default).__name__)
 
 
-def _fits(default: Any, value: Any) -> bool:
+def _fits(key: str, default: Any, value: Any) -> bool:
+    if key in CHOICES:  # a name, checked against its choices below (an 'auto' default there is one of them)
+        return isinstance(value, str)
     if default == "auto":
         return value == "auto" or (isinstance(value, int) and not isinstance(value, bool))
     if isinstance(default, bool):
@@ -205,10 +210,10 @@ def _apply(config: Config, defaults_flat: dict[str, Any], key: str, value: Any,
         hint = f"did you mean '{close[0]}'?" if close else "see configs/default.yaml for the keys"
         raise PipelineError(f"unknown config key '{key}'", path=source, line=line, hint=hint)
     default = defaults_flat[key]
-    if not (isinstance(value, str) if key in CHOICES else _fits(default, value)):  # a choice's 'auto' is a name
+    if not _fits(key, default, value):
         raise PipelineError(
-            f"config key '{key}' must be {'one of ' + ', '.join(CHOICES[key]) if key in CHOICES else _type_name(default)}"
-            f", got {value!r}", path=source, line=line, hint=f"the default is {default!r}")
+            f"config key '{key}' must be {_type_name(key, default)}, got {value!r}",
+            path=source, line=line, hint=f"the default is {default!r}")
     _check_value(key, value, default, source, line)
     if key in CHOICES and value not in CHOICES[key]:
         raise PipelineError(f"config key '{key}' must be one of {', '.join(CHOICES[key])}, "

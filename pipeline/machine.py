@@ -40,34 +40,33 @@ def _cpuinfo(text: str) -> tuple[str | None, set[str]]:
     return model, flags
 
 
+def _read_cpuinfo(cpuinfo: Path) -> tuple[str | None, set[str]]:
+    """_cpuinfo of the file; not Linux: no model, no flags (describe falls back to the platform module)."""
+    try:
+        return _cpuinfo(cpuinfo.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None, set()
+
+
 def describe(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict:
     """CPU model, architecture, the kernel-relevant instruction sets it has,
     the cores usable here, and a fingerprint of those four: runs with the
     same fingerprint (and package versions) can give the same bytes; runs
     with different ones can differ in the last digits (docs/caching.md)."""
-    try:
-        model, flags = _cpuinfo(cpuinfo.read_text(encoding="utf-8", errors="replace"))
-    except OSError:  # not Linux: what the platform module knows, no flags
-        model, flags = None, set()
+    model, flags = _read_cpuinfo(cpuinfo)
     about = {"cpu": model or platform.processor() or "unknown", "arch": platform.machine(),
              "isa": [flag for flag in KERNEL_FLAGS if flag in flags], "cpus": usable_cpus()}
     about["fingerprint"] = hashlib.sha256(repr(sorted(about.items())).encode()).hexdigest()[:12]
     return about
 
 
-def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
-    """The instruction sets /proc/cpuinfo names (empty where there is none: not Linux)."""
-    try:
-        return _cpuinfo(cpuinfo.read_text(encoding="utf-8", errors="replace"))[1]
-    except OSError:
-        return set()
-
-
 def auto_backend(device: str = "cpu", flags: set[str] | None = None) -> str:
     """What `embed.backend: auto` runs: on a CPU with AMX's bfloat16 tiles (Intel Xeon
-    since Sapphire Rapids) PyTorch in bfloat16, which there embeds long posts 3.2 times faster
-    than float32 (comments 2.8 times) with vectors at cosine 0.99998 to float32's; on any other CPU the int8 ONNX
-    graph (docs/benchmarks.md: each measured on its machine); on a GPU, PyTorch."""
+    since Sapphire Rapids) PyTorch in bfloat16, which there embeds long posts 3.2 times
+    faster than float32 (comments 2.8 times) with vectors at cosine 0.99998 to float32's;
+    on any other CPU the int8 ONNX graph (docs/benchmarks.md: each measured on its
+    machine); on a GPU, PyTorch. `flags`: the CPU's (default: /proc/cpuinfo's)."""
     if not device.startswith("cpu"):
         return "torch"
-    return "torch-bf16" if "amx_bf16" in (cpu_flags() if flags is None else flags) else "onnx-int8"
+    flags = _read_cpuinfo(Path("/proc/cpuinfo"))[1] if flags is None else flags
+    return "torch-bf16" if "amx_bf16" in flags else "onnx-int8"

@@ -6,11 +6,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from conftest import ROOT, SHARED
+from conftest import SHARED
 from pipeline.errors import PipelineError
 from pipeline.records import STANCE_LABELS, Article, CleanComment, Comment
 from pipeline.stance import load_models, read_labels, weights_for
-from pipeline.stance_model.thread_reader import RELEVANCE_FEATURES, RumourReplies, ThreadInput, ThreadReader
+from pipeline.stance_model.rumour_replies import RumourReplies
+from pipeline.stance_model.thread_reader import RELEVANCE_FEATURES, ThreadInput, ThreadReader
 
 AGREE, DISAGREE, UNRELATED = (STANCE_LABELS.index(s) for s in ("agree", "disagree", "unrelated"))
 
@@ -293,6 +294,8 @@ def test_stance_thread_false_is_the_pair_at_a_time_path(embedder):
     assert whole[2].stance == "unrelated"  # the banter, by its distance from the article and the thread
     for a in whole:
         assert sum(a.probs) == pytest.approx(1, abs=1e-3)
+    assert [a.id for a in pair] == ["c1", "c2", "c3"] and {a.context for a in pair} <= {"text", "thread"}
+    assert [a.probs for a in pair] != [a.probs for a in whole]  # the thread reader reads them otherwise
 
 
 def test_read_labels_takes_review_imports_file_and_names_a_bad_line(tmp_path):

@@ -15,7 +15,7 @@ the source post is the article, its replies the comments), scored in SDQC macro-
    reply stance toward the parent, the reply's cue words and shape (features.cue_features:
    negation, refutation, doubt, requests for sources, question words and marks, links,
    length...), the parent's head and cues, and the cosine to the source ('scores+cues'); and
-   over what thread_reader.RumourReplies reads, with no model score (the reply's and its
+   over what rumour_replies.RumourReplies reads, with no model score (the reply's and its
    parent's cues, the cosines of its vector to the post's and the parent's, its unit vector
    and that times the post's: 'cues+vectors', which shares no row with the pair model's
    training outputs), alone and mixed with the head's log-probabilities (weights 0.25, 0.5,
@@ -42,7 +42,7 @@ def main(argv=None) -> None:
     from pipeline.stance import stance_inputs
     from pipeline.stance_model._base import SOURCES, Pairs, as_source
     from pipeline.stance_model.features import CUES as CUE_FAMILIES
-    from pipeline.stance_model.thread_reader import RumourReplies
+    from pipeline.stance_model.rumour_replies import RumourReplies
     from pipeline.stance_train.threads import inputs, rumour_threads
 
     CUES = len(CUE_FAMILIES) + 9  # features.cue_features: the cue families, then shape

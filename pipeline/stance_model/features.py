@@ -98,6 +98,12 @@ def cue_features(texts: Sequence[str]) -> np.ndarray:
     return out
 
 
+def unit_rows(X: np.ndarray) -> np.ndarray:
+    """Each row (or a vector) at unit length, in float64."""
+    X = np.asarray(X, np.float64)
+    return X / np.maximum(np.linalg.norm(X, axis=-1, keepdims=True), 1e-9)
+
+
 def rowwise_overlap(a: sparse.csr_matrix, b: sparse.csr_matrix) -> np.ndarray:
     """Cosine (of the vectors given: L2-normalised term frequencies here), Jaccard,
     |a&b|/|b|, |a&b|/|a| of aligned sparse rows."""

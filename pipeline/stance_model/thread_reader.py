@@ -24,7 +24,7 @@ his side (616 of 621 pairs of the same author's comments). So the reader:
    (docs/stance.md: it learnt one site's readers, not the article); `side_note`
    says in words how the side was read either way.
 
-4. **Replies to a rumour post** (`defer_above`, `RumourReplies`): a thread whose
+4. **Replies to a rumour post** (`defer_above`, rumour_replies.py): a thread whose
    comments the pair model's domain model reads as RumourEval's is not read as a
    news comment section: each comment gets the pair model's RumourEval head times
    a regression fitted on RumourEval's train threads.
@@ -50,8 +50,9 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.clean import author_key
-from pipeline.errors import PipelineError
 from pipeline.records import REPLY_LABELS, STANCE_LABELS
+from pipeline.stance_model.features import unit_rows
+from pipeline.stance_model.rumour_replies import RumourReplies
 
 FILE = "thread_reader.json"
 NO_AUTHOR = {"", "(no name)", "[deleted]", "[removed]", "deleted", "anonymous", "guest"}
@@ -61,11 +62,6 @@ RELEVANCE_FEATURES = ("z_cos_target", "cos_target", "z_cos_title", "z_cos_thread
 
 def _z(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / (x.std() + 1e-6) if len(x) else x
-
-
-def _unit(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, np.float64)
-    return X / np.maximum(np.linalg.norm(X, axis=-1, keepdims=True), 1e-9)
 
 
 @dataclass
@@ -110,110 +106,24 @@ class ThreadInput:
         if n == 0:
             return np.zeros((0, len(RELEVANCE_FEATURES)))
         if n <= self.CHUNK:
-            E = _unit(self.vectors)
+            E = unit_rows(self.vectors)
             mean = E.mean(0)
         else:  # the same sums, chunk by chunk
-            mean = sum(_unit(self.vectors[s:s + self.CHUNK]).sum(0) for s in range(0, n, self.CHUNK)) / n
-        target, title, centre = _unit(self.target_vector), _unit(self.title_vector), _unit(mean)
+            mean = sum(unit_rows(self.vectors[s:s + self.CHUNK]).sum(0) for s in range(0, n, self.CHUNK)) / n
+        target, title, centre = unit_rows(self.target_vector), unit_rows(self.title_vector), unit_rows(mean)
         ca, ct, cc, cp = (np.zeros(n) for _ in range(4))
         parent = np.array([-1 if p is None else p for p in self.parent], dtype=np.int64)
         for s in range(0, n, self.CHUNK):
             rows = slice(s, s + self.CHUNK)
-            chunk = E[rows] if n <= self.CHUNK else _unit(self.vectors[rows])
+            chunk = E[rows] if n <= self.CHUNK else unit_rows(self.vectors[rows])
             ca[rows], ct[rows], cc[rows] = chunk @ target, chunk @ title, chunk @ centre
             for k in np.flatnonzero(parent[rows] >= 0):
                 p = parent[s + k]
-                cp[s + k] = chunk[k] @ (E[p] if n <= self.CHUNK else _unit(self.vectors[p]))
+                cp[s + k] = chunk[k] @ (E[p] if n <= self.CHUNK else unit_rows(self.vectors[p]))
         is_reply = (parent >= 0).astype(np.float64)
         from pipeline.stance_model.features import n_tokens
 
         return np.column_stack([_z(ca), ca, _z(ct), _z(cc), cc, is_reply, cp, np.log1p(n_tokens(self.texts))])
-
-
-@dataclass
-class RumourReplies:
-    """How the stage reads a thread of replies to a rumour post (a thread the reader defers):
-    a logistic regression over each reply's cue words (features.cue_features), its parent's,
-    the cosines of its vector to the post's and to its parent's, its unit vector and that
-    vector times the post's, fitted on RumourEval-2019 train threads; its SDQC answer is
-    multiplied with the pair model's RumourEval head (equal weight) and read as the five
-    stances. On RumourEval's dev threads the product is above the head alone
-    (docs/stance.md)."""
-
-    coef: np.ndarray        # (4, features) in SDQC order as stances: agree, disagree, query, discuss
-    intercept: np.ndarray   # (4,)
-    mean: np.ndarray        # (features,)
-    scale: np.ndarray       # (features,)
-    card: dict = field(default_factory=dict)
-    LABELS = ("agree", "disagree", "query", "discuss")
-    CHUNK = 10_000  # rows at a time: a reply's features are twice its vector (float64: 65 MB a chunk)
-
-    @staticmethod
-    def features(t: ThreadInput, rows: slice = slice(None)) -> np.ndarray:
-        from pipeline.stance_model.features import cue_features
-
-        index = range(len(t.texts))[rows]
-        post = _unit(t.target_vector)
-        v = _unit(np.asarray(t.vectors[rows]))
-        parents = [t.parent[k] for k in index]
-        has = np.array([p is not None for p in parents], dtype=bool)
-        pv = np.tile(post, (len(index), 1))
-        if has.any():
-            pv[has] = _unit(np.asarray(t.vectors)[[p for p in parents if p is not None]])
-        own = cue_features([t.texts[k] for k in index])
-        theirs = np.zeros_like(own)
-        if has.any():
-            theirs[has] = cue_features([t.texts[p] for p in parents if p is not None])
-        return np.hstack([own, (~has)[:, None], theirs, (v @ post)[:, None], np.sum(v * pv, 1)[:, None], v,
-                          v * post]).astype(np.float64)
-
-    def proba(self, t: ThreadInput) -> np.ndarray:
-        """(n, 4) the regression's own answer, in LABELS order."""
-        out = []
-        for start in range(0, len(t.texts), self.CHUNK):
-            X = self.features(t, slice(start, start + self.CHUNK))
-            if X.shape[1] != len(self.mean):
-                raise PipelineError(f"{FILE}: its rumour replies' regression reads {len(self.mean)} features, "
-                                    f"this model's vectors give {X.shape[1]}",
-                                    hint="retrain it for these vectors: make train-thread-reader")
-            X -= self.mean
-            X /= self.scale
-            z = X @ self.coef.T + self.intercept
-            z = np.exp(z - z.max(1, keepdims=True))
-            out.append(z / z.sum(1, keepdims=True))
-        return np.vstack(out) if out else np.zeros((0, len(self.LABELS)))
-
-    def read(self, t: ThreadInput, head: np.ndarray) -> np.ndarray:
-        """(n, 5) stances: the head's (n, 5, as given in ThreadInput.rumour) times the regression's."""
-        cols = [STANCE_LABELS.index(label) for label in self.LABELS]
-        P = np.zeros((len(head), len(STANCE_LABELS)))
-        head = np.asarray(head, np.float64)
-        P[:, cols] = head[:, cols] * self.proba(t)
-        total = P.sum(1, keepdims=True)
-        none = total[:, 0] <= 0  # the two disagree entirely (extreme weights): the head alone
-        P[none], total[none] = head[none], head[none].sum(1, keepdims=True)
-        return P / np.maximum(total, 1e-300)
-
-    def to_json(self) -> dict:
-        return {"labels": list(self.LABELS), "coef": self.coef.tolist(), "intercept": self.intercept.tolist(),
-                "mean": self.mean.tolist(), "scale": self.scale.tolist(), "card": self.card}
-
-    @classmethod
-    def from_json(cls, spec: dict) -> "RumourReplies":
-        if list(spec["labels"]) != list(cls.LABELS):
-            raise KeyError("rumour reply labels differ from this code's")
-        def numbers(x) -> bool:
-            return (all(numbers(y) for y in x) if isinstance(x, list)
-                    else isinstance(x, (int, float)) and not isinstance(x, bool))
-
-        if not all(isinstance(spec[k], list) and numbers(spec[k]) for k in ("coef", "intercept", "mean", "scale")):
-            raise ValueError("rumour reply weights must be lists of numbers")
-        arrays = [np.array(spec[k], np.float64) for k in ("coef", "intercept", "mean", "scale")]
-        coef, intercept, mean, scale = arrays
-        if (not all(np.isfinite(a).all() for a in arrays) or mean.ndim != 1 or coef.shape != (len(cls.LABELS), len(mean))
-                or intercept.shape != (len(cls.LABELS),) or scale.shape != mean.shape or not (scale > 0).all()):
-            raise ValueError("rumour reply weights must be finite numbers of matching shapes (positive scales)")
-        return cls(*arrays, card=spec.get("card", {}))
 
 
 @dataclass
@@ -312,10 +222,8 @@ class ThreadReader:
             return np.zeros((0, len(STANCE_LABELS))), np.zeros((0, len(REPLY_LABELS))), self.side_note(0.0)
         own = np.asarray(t.own, np.float64)
         sentiment = t.article_sentiment()
-        if self.defers(t):  # read as replies to a rumour post: the pair model's RumourEval head, where given
-            base = (own if t.rumour is None else np.asarray(t.rumour, np.float64) if self.rumour_replies is None
-                    else self.rumour_replies.read(t, t.rumour))
-            return base / base.sum(1, keepdims=True), np.array(t.reply, np.float64, copy=True), self.deferred_note(t)
+        if self.defers(t):
+            return self.deferred_stances(t, own), np.array(t.reply, np.float64, copy=True), self.deferred_note(t)
         u = self.unrelated(t.relevance_features())
         m = self.sides(t, sentiment)
         asks = np.array(["?" in text for text in t.texts], np.float64)
@@ -345,7 +253,7 @@ class ThreadReader:
     def neighbour_labels(self, t: ThreadInput) -> np.ndarray:
         """(n, 5): for each comment, the user's labels of the labelled comments weighted by
         their likeness to it (a softmax of the embeddings' cosine), smoothed toward uniform."""
-        E = _unit(t.vectors)
+        E = unit_rows(t.vectors)
         rows = [k for k, _ in self.labelled]
         Y = np.zeros((len(rows), len(STANCE_LABELS)))
         Y[np.arange(len(rows)), [label for _, label in self.labelled]] = 1.0
@@ -369,6 +277,17 @@ class ThreadReader:
         fitted on news comment sections, reads worse (docs/stance.md)."""
         share = self.rumour_share(t)
         return share is not None and share >= self.defer_above
+
+    def deferred_stances(self, t: ThreadInput, own: np.ndarray) -> np.ndarray:
+        """A deferred thread's stances: the pair model's RumourEval head times the rumour
+        replies' regression where both are given, the head alone without the regression,
+        the pair model's own answer without the head."""
+        if t.rumour is None:
+            return own / own.sum(1, keepdims=True)
+        if self.rumour_replies is None:
+            head = np.asarray(t.rumour, np.float64)
+            return head / head.sum(1, keepdims=True)
+        return self.rumour_replies.read(t, t.rumour)
 
     def deferred_reading(self) -> str:
         """The report's words for a thread left to the pair model (deferred_note's, without the share)."""

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
+from pipeline.backends import BACKENDS
 from pipeline.stance_model._base import FROM_STANCE, LABELS, REPLY_LABELS, REPLY_SOURCE, SOURCES, as_source
 from pipeline.stance_model.blocks import Lexicon, featurize
 from pipeline.stance_model.methods import ALL_BLOCKS, BASELINES, METHODS, as_pairs, lexicon_docs, load_method
@@ -346,7 +347,7 @@ def main(argv=None) -> None:
                     help="comma-separated methods trained beside it on the same splits ('' for none)")
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--embed-backend", default="torch",
-                    choices=("auto", "torch", "torch-bf16", "onnx", "onnx-int8", "static"),
+                    choices=("auto", *BACKENDS),
                     help="embeddings to evaluate with (static reads the static model's weights; auto: what "
                          "embed.backend: auto runs on this machine)")
     ap.add_argument("--json", action="store_true")

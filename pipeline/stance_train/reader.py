@@ -10,6 +10,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from pipeline.backends import BACKENDS
 from pipeline.stance_train.data import DEFAULT_DATA
 from pipeline.stance_train.threads import (defer_above_for, evaluate, fit_reader, fit_rumour_replies, iac_authors,
                                            inputs, load_news_threads, prepare_rumours, table)
@@ -18,7 +19,7 @@ from pipeline.stance_train.threads import (defer_above_for, evaluate, fit_reader
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(DEFAULT_DATA))
-    ap.add_argument("--embed-backend", default="onnx-int8", choices=("torch", "torch-bf16", "onnx", "onnx-int8", "static"))
+    ap.add_argument("--embed-backend", default="onnx-int8", choices=BACKENDS)
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--no-save", action="store_true", help="measure only; leave the shipped reader as it is")
     ap.add_argument("--with-rumours", action="store_true",

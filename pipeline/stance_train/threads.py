@@ -19,7 +19,6 @@ is fitted on all five threads; its card keeps the leave-one-out figures.
 """
 from __future__ import annotations
 
-import itertools
 import json
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -29,8 +28,8 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from pipeline.records import REPLY_LABELS, STANCE_LABELS
-from pipeline.stance_model.thread_reader import RELEVANCE_FEATURES, RumourReplies, ThreadInput, ThreadReader
-from pipeline.stance_train.data import DEFAULT_DATA
+from pipeline.stance_model.rumour_replies import RumourReplies
+from pipeline.stance_model.thread_reader import ThreadInput, ThreadReader
 
 FOUR = ("agree", "disagree", "discuss", "unrelated")
 # w_prior, the article's tone as a side prior for every comment, stays at 0: fitted, it took
@@ -251,7 +250,7 @@ RUMOUR_C = (0.0003, 0.001, 0.003, 0.01)
 
 
 def fit_rumour_replies(rumours: list, folds: int = 5) -> RumourReplies:
-    """How a deferred thread is read (thread_reader.RumourReplies): the regression on the
+    """How a deferred thread is read (rumour_replies.RumourReplies): the regression on the
     labelled replies of RumourEval train threads (balanced classes), its C the one with the
     best SDQC macro-F1 over folds that keep each news event whole."""
     from sklearn.linear_model import LogisticRegression
