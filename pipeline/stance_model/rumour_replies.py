@@ -5,8 +5,9 @@ a regression of rumour replies fitted on RumourEval-2019 train threads
 (JSON, no code)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -14,8 +15,14 @@ from pipeline.errors import PipelineError
 from pipeline.records import STANCE_LABELS
 from pipeline.stance_model.features import cue_features, unit_rows
 
-if TYPE_CHECKING:
-    from pipeline.stance_model.thread_reader import ThreadInput
+
+class Replies(Protocol):
+    """What it reads of a thread (thread_reader.ThreadInput has these), rows in comment order."""
+
+    texts: Sequence[str]
+    vectors: np.ndarray             # (n, d)
+    parent: Sequence[int | None]    # row of the comment answered, or None
+    target_vector: np.ndarray       # (d,) the post's
 
 
 @dataclass
@@ -37,7 +44,7 @@ class RumourReplies:
     CHUNK = 10_000  # rows at a time: a reply's features are twice its vector (float64: 65 MB a chunk)
 
     @staticmethod
-    def features(t: ThreadInput, rows: slice = slice(None)) -> np.ndarray:
+    def features(t: Replies, rows: slice = slice(None)) -> np.ndarray:
         index = range(len(t.texts))[rows]
         post = unit_rows(t.target_vector)
         v = unit_rows(np.asarray(t.vectors[rows]))
@@ -53,7 +60,7 @@ class RumourReplies:
         return np.hstack([own, (~has)[:, None], theirs, (v @ post)[:, None], np.sum(v * pv, 1)[:, None], v,
                           v * post]).astype(np.float64, copy=False)
 
-    def proba(self, t: ThreadInput) -> np.ndarray:
+    def proba(self, t: Replies) -> np.ndarray:
         """(n, 4) the regression's own answer, in LABELS order."""
         out = []
         for start in range(0, len(t.texts), self.CHUNK):
@@ -69,8 +76,8 @@ class RumourReplies:
             out.append(z / z.sum(1, keepdims=True))
         return np.vstack(out) if out else np.zeros((0, len(self.LABELS)))
 
-    def read(self, t: ThreadInput, head: np.ndarray) -> np.ndarray:
-        """(n, 5) stances: the head's (n, 5, as given in ThreadInput.rumour) times the regression's."""
+    def read(self, t: Replies, head: np.ndarray) -> np.ndarray:
+        """(n, 5) stances: the head's (n, 5, as given in thread_reader.ThreadInput.rumour) times the regression's."""
         cols = [STANCE_LABELS.index(label) for label in self.LABELS]
         P = np.zeros((len(head), len(STANCE_LABELS)))
         head = np.asarray(head, np.float64)
