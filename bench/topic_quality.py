@@ -35,10 +35,11 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 IAC = SHARED / "threads" / "iac" / "discussions.jsonl"
 MIN_WORDS = 100  # a long post: a paragraph or more
 TOP_WORDS = 10
-# the defaults before issue 25, the threshold alone, and today's defaults
+# the defaults before issue 25, the threshold alone, the neighbours UMAP finds itself, and today's defaults
 VARIANTS = {"before: threshold 0.4, keywords from all": {"outlier_threshold": 0.4, "keywords_from": "all"},
             "threshold 0.3, keywords from all": {"outlier_threshold": 0.3, "keywords_from": "all"},
-            "now (defaults): 0.3, keywords from core": {}}
+            "0.3, keywords from core, UMAP's own neighbours": {"neighbours": "umap"},
+            "now (defaults): 0.3, core, exact neighbours": {}}
 
 
 def news_posts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:

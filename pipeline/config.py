@@ -36,6 +36,7 @@ CHOICES = {
     "topics.cluster_selection": ("leaf", "eom"),
     "topics.scope": ("thread", "corpus"),
     "topics.keywords_from": ("core", "all"),
+    "topics.neighbours": ("exact", "umap"),
     "executor": ("local", "ray"),
     "embed.backend": ("auto", *BACKENDS),
     "clean.lemmatizer": ("lookup", "rule"),

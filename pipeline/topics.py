@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -105,16 +106,44 @@ def readable_label(keywords: Sequence[str], n_words: int) -> str:
     return ", ".join(chosen[:n_words])
 
 
-def _umap(n_fit: int, params: dict, seed: int):
-    """UMAP for the clustering, its compiled code cached under models_dir
-    (pipeline/jit.py). PCA instead of UMAP was measured and not kept: on the
-    long-post corpus its topics matched FNC-1's claim groups at ARI 0.11
-    against UMAP's 0.29 (docs/benchmarks.md)."""
+def exact_neighbours(vectors: np.ndarray, k: int, budget: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k nearest rows by cosine, itself first at distance 0: (indices int32,
+    distances float32 = 1 - cosine), what UMAP's `precomputed_knn` takes. Exact, by
+    matrix products in row chunks of `budget` similarities (4 million: 16 MB, and 32 MB of their order; memory bounded);
+    ties are broken by row number. UMAP's own search (pynndescent) is approximate and
+    recompiles part of itself in every process (numba cannot cache a function that takes
+    another compiled function, about 8 s), and below 4,096 rows UMAP computes every
+    distance through a Python callable: both slower than this (docs/benchmarks.md)."""
+    E = np.asarray(vectors, np.float32)
+    E = E / np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-12)
+    n = len(E)
+    k = min(k, n)
+    indices, distances = np.empty((n, k), np.int32), np.empty((n, k), np.float32)
+    chunk = max(1, min(n, budget // max(n, 1)))
+    for start in range(0, n, chunk):
+        S = E[start:start + chunk] @ E.T
+        rows = np.arange(len(S))
+        S[rows, start + rows] = np.inf  # itself first, whatever its rounding
+        part = np.argpartition(-S, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(S), 1))
+        sims = np.take_along_axis(S, part, 1)
+        order = np.lexsort((part, -sims), axis=1)
+        indices[start:start + chunk] = np.take_along_axis(part, order, 1)
+        distances[start:start + chunk] = np.clip(1.0 - np.take_along_axis(sims, order, 1), 0.0, 2.0)
+    return indices, distances
+
+
+def _umap(vectors: np.ndarray, params: dict, seed: int, neighbours: str = "exact"):
+    """UMAP for the clustering, on the exact cosine neighbours (exact_neighbours; UMAP's
+    own search with `neighbours: umap`), its
+    compiled code cached under models_dir (pipeline/jit.py). PCA instead of UMAP was
+    measured and not kept: on the long-post corpus its topics matched FNC-1's claim
+    groups at ARI 0.11 against UMAP's 0.29 (docs/benchmarks.md)."""
     from pipeline.jit import umap_class
 
+    knn = exact_neighbours(vectors, params["n_neighbors"]) if neighbours == "exact" else (None, None, None)
     return umap_class()(n_neighbors=params["n_neighbors"], n_components=params["n_components"],
                         min_dist=0.0, metric="cosine", random_state=seed, n_jobs=1,
-                        init="spectral" if n_fit > 50 else "random")
+                        init="spectral" if len(vectors) > 50 else "random", precomputed_knn=knn)
 
 
 def topic_centroids(embeddings: np.ndarray, labels: np.ndarray, topic_ids: list[int]) -> np.ndarray:
@@ -188,13 +217,15 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
                             min_samples=params["min_samples"], metric="euclidean",
                             cluster_selection_method=config["cluster_selection"], prediction_data=True)
     vectorizer = _vectorizer(len(fit_rows), config["ngram_max"])
-    model = BERTopic(umap_model=_umap(len(fit_rows), params, seed), hdbscan_model=hdbscan_model,
+    model = BERTopic(umap_model=_umap(embeddings[fit_rows], params, seed, config.get("neighbours", "exact")), hdbscan_model=hdbscan_model,
                      vectorizer_model=vectorizer, top_n_words=config["top_n_words"],
                      calculate_probabilities=False, verbose=False)
     # BERTopic resets its logger in __init__, and warns on every custom assignment passed to
     # update_topics, which is the design here
     logging.getLogger("BERTopic").setLevel(logging.ERROR)
-    fit_labels, fit_probs = model.fit_transform(docs, embeddings[fit_rows])
+    with warnings.catch_warnings():  # UMAP: "no search index, so no transform": the clustering never transforms
+        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
+        fit_labels, fit_probs = model.fit_transform(docs, embeddings[fit_rows])
     fit_labels = np.asarray(fit_labels)
     map_2d = map_points(getattr(model.umap_model, "embedding_", None), embeddings, fit_rows, has_text, seed)
 

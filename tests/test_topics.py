@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.clean import clean_comments
 from pipeline.embed import embed_texts
-from pipeline.topics import PhraseAnalyzer, fit_topics, readable_label, resolve_params
+from pipeline.topics import PhraseAnalyzer, _umap, exact_neighbours, fit_topics, readable_label, resolve_params
 
 
 def test_phrases_never_span_a_stop_word():
@@ -105,3 +105,30 @@ def test_a_topic_size_bigger_than_the_thread_gives_no_topics_and_a_warning(confi
         result = fit_topics(cleaned, vectors, section, 42)
     assert result.topics == () and {a.source for a in result.assignments} == {"too_few"}
     assert f"{key} of 50 is more than the 20 comments" in caplog.text
+
+
+@pytest.mark.parametrize("budget", [1 << 24, 1000])  # one chunk, and chunks of three rows
+def test_exact_neighbours_are_every_rows_nearest_by_cosine(budget):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(257, 24)).astype(np.float32) * rng.uniform(0.5, 3, size=(257, 1)).astype(np.float32)
+    X[10] = X[11] * 2  # the same direction: distance 0 to each other, still itself first
+    indices, distances = exact_neighbours(X, 6, budget=budget)
+    assert indices.shape == distances.shape == (257, 6) and indices.dtype == np.int32
+    assert (indices[:, 0] == np.arange(257)).all() and (distances[:, 0] == 0).all()
+    assert (np.diff(distances, axis=1) >= 0).all()
+    E = X / np.linalg.norm(X, axis=1, keepdims=True)
+    cosine = E @ E.T
+    np.fill_diagonal(cosine, np.inf)
+    brute = np.argsort(-cosine, axis=1, kind="stable")[:, :6]
+    assert (np.sort(indices, 1) == np.sort(brute, 1)).all()
+    np.testing.assert_allclose(distances[:, 1:], 1 - np.take_along_axis(cosine, brute, 1)[:, 1:], atol=1e-5)
+    assert indices[10, 1] == 11 and distances[10, 1] < 1e-6
+
+
+def test_umap_is_given_the_exact_neighbours_unless_asked_for_its_own():
+    X = np.random.default_rng(4).normal(size=(80, 16)).astype(np.float32)
+    params = {"n_neighbors": 7, "n_components": 3}
+    exact = _umap(X, params, seed=1)
+    indices, distances = exact.precomputed_knn
+    assert indices.shape == (80, 7) and (indices == exact_neighbours(X, 7)[0]).all()
+    assert _umap(X, params, seed=1, neighbours="umap").precomputed_knn == (None, None, None)
