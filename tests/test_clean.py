@@ -110,16 +110,37 @@ def test_clean_stream_is_lazy_and_matches_the_list(nlp, config):
     assert [first, *rest] == clean_comments(comments, ARTICLE, section, nlp)
 
 
-def test_clean_leaves_the_spacy_vocabulary_as_it_was(nlp, config):
-    before = len(nlp.vocab.strings)
+def test_clean_lets_the_spacy_vocabulary_grow_only_to_its_budget(nlp, config, monkeypatch):
+    from pipeline import clean
+
     def word(i: int) -> str:  # letters only, unseen by the model: zqab, zqac, ...
         return "zq" + "".join(chr(97 + int(d)) for d in f"{i:04d}")
 
+    list(clean_stream(iter([comment("warm")]), ARTICLE, config["clean"], nlp, ["Ann"]))  # the base is set
+    before = len(nlp.vocab.strings)
+    # 100 more strings allowed; chunks of 4 x 16 comments (192 new words each) are read outside a zone
+    # until the vocabulary has grown past the budget, inside zones after
+    monkeypatch.setattr(clean, "VOCABULARY_GROWTH", before - nlp._clean_vocabulary_base + 100)
     comments = [comment(f"{word(3 * i)} {word(3 * i + 1)} {word(3 * i + 2)} are new words", index=i)
                 for i in range(300)]
-    cleaned = list(clean_stream(iter(comments), ARTICLE, config["clean"], nlp, ["Ann"]))
-    assert word(897) in cleaned[-1].lemmas
-    assert len(nlp.vocab.strings) - before < 50  # 900 new words were seen
+    cleaned = list(clean_stream(iter(comments), ARTICLE, {**config["clean"], "batch_size": 4}, nlp, ["Ann"]))
+    assert word(897) in cleaned[-1].lemmas and word(0) in cleaned[0].lemmas
+    assert 100 <= len(nlp.vocab.strings) - before < 300  # the first chunk's words stay, not all 900
+    assert word(0) in nlp.vocab.strings and word(897) not in nlp.vocab.strings
+
+
+def test_lookup_lemmas_read_once_per_word_are_the_lemmatizers(nlp, config):
+    """LookupWords skips the lemmatizer and lowercase_lookup components: the same words and
+    lemmas as the tokens those components lemmatize (capitals, stop words, masked words)."""
+    from pipeline.clean import LookupWords, _words_and_lemmas
+
+    texts = ["Cars VOTED for the Numbers, and f**k the s*d rules!", "The the THE were Running ran runs",
+             "Voters' cars aren't ours: 3 dogs, 2 ca-ts & an e-mail http x@y.z"]
+    words = LookupWords.of(nlp)
+    assert words is not None
+    for text in texts:
+        assert words.read(nlp(text)) == _words_and_lemmas(nlp(text))
+    assert words.read(nlp(texts[0]))[1].split()[:2] == ["car", "vote"]
 
 
 def test_author_names_that_differ_only_in_case_resolve_alike_in_any_order():
