@@ -268,15 +268,17 @@ def load_splits(folder: str | Path) -> dict[str, tuple[PairSet, PairSet]]:
     return splits
 
 
-def make_encoder(cache_dir: str | Path | None = None, backend: str = "torch"):
+def make_encoder(cache_dir: str | Path | None = None, backend: str = "torch", max_seq_length: int | None = None):
     """The pipeline's own cached embedder (Resources.embed) with an embedding
-    backend, as a plain encode function; `encode.stats["encoded"]` counts the
-    texts that were new, `encode.fingerprint` names the embeddings."""
+    backend (and, where given, another embed.max_seq_length), as a plain encode
+    function; `encode.stats["encoded"]` counts the texts that were new,
+    `encode.fingerprint` names the embeddings."""
     from pipeline.config import load_config
     from pipeline.runner import Resources
 
     resources = Resources(load_config(None, [f"cache_dir={Path(cache_dir or REPO / '.cache')}",
-                                             f"embed.backend={backend}"]))
+                                             f"embed.backend={backend}",
+                                             *([f"embed.max_seq_length={max_seq_length}"] if max_seq_length else [])]))
     stats = {"encoded": 0}
 
     def encode(texts: list[str]) -> np.ndarray:

@@ -350,6 +350,8 @@ def main(argv=None) -> None:
                     choices=("auto", *BACKENDS),
                     help="embeddings to evaluate with (static reads the static model's weights; auto: what "
                          "embed.backend: auto runs on this machine)")
+    ap.add_argument("--max-seq-length", type=int, default=None,
+                    help="embed with another embed.max_seq_length (word pieces; the model was trained on 256)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.embed_backend == "auto":
@@ -372,7 +374,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"error: --baselines: unknown method {unknown[0]!r} (one of {', '.join(METHODS)})")
     from pipeline.stance_model.thread_reader import ThreadReader
 
-    res = evaluate(data, method, make_encoder(args.cache_dir, args.embed_backend), baselines,
+    res = evaluate(data, method, make_encoder(args.cache_dir, args.embed_backend, args.max_seq_length), baselines,
                    thread_reader=ThreadReader.load(folder))
     print(json.dumps(res, indent=1) if args.json else table(res, method.name))
 
