@@ -38,11 +38,13 @@ def layout_2d(embeddings: np.ndarray, has_text: np.ndarray, seed: int,
     if placed is not None and len(placed) == len(embeddings) and not np.isnan(placed[rows]).any():
         points = np.asarray(placed, np.float64)[rows]
     elif len(rows) <= 5000:
-        from pipeline.jit import umap_class
+        import warnings
 
-        points = umap_class()(n_neighbors=min(15, len(rows) - 1), n_components=2, min_dist=0.1,
-                      metric="cosine", random_state=seed, n_jobs=1,
-                      init="spectral" if len(rows) > 50 else "random").fit_transform(vectors)
+        from pipeline.neighbours import NO_TRANSFORM_WARNING, umap_model
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=NO_TRANSFORM_WARNING)
+            points = umap_model(vectors, min(15, len(rows) - 1), 2, min_dist=0.1, seed=seed).fit_transform(vectors)
     else:
         from sklearn.decomposition import PCA
 

@@ -106,44 +106,15 @@ def readable_label(keywords: Sequence[str], n_words: int) -> str:
     return ", ".join(chosen[:n_words])
 
 
-def exact_neighbours(vectors: np.ndarray, k: int, budget: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's k nearest rows by cosine, itself first at distance 0: (indices int32,
-    distances float32 = 1 - cosine), what UMAP's `precomputed_knn` takes. Exact, by
-    matrix products in row chunks of `budget` similarities (4 million: 16 MB, and 32 MB of their order; memory bounded);
-    ties are broken by row number. UMAP's own search (pynndescent) is approximate and
-    recompiles part of itself in every process (numba cannot cache a function that takes
-    another compiled function, about 8 s), and below 4,096 rows UMAP computes every
-    distance through a Python callable: both slower than this (docs/benchmarks.md)."""
-    E = np.asarray(vectors, np.float32)
-    E = E / np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-12)
-    n = len(E)
-    k = min(k, n)
-    indices, distances = np.empty((n, k), np.int32), np.empty((n, k), np.float32)
-    chunk = max(1, min(n, budget // max(n, 1)))
-    for start in range(0, n, chunk):
-        S = E[start:start + chunk] @ E.T
-        rows = np.arange(len(S))
-        S[rows, start + rows] = np.inf  # itself first, whatever its rounding
-        part = np.argpartition(-S, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(S), 1))
-        sims = np.take_along_axis(S, part, 1)
-        order = np.lexsort((part, -sims), axis=1)
-        indices[start:start + chunk] = np.take_along_axis(part, order, 1)
-        distances[start:start + chunk] = np.clip(1.0 - np.take_along_axis(sims, order, 1), 0.0, 2.0)
-    return indices, distances
-
-
 def _umap(vectors: np.ndarray, params: dict, seed: int, neighbours: str = "exact"):
-    """UMAP for the clustering, on the exact cosine neighbours (exact_neighbours; UMAP's
-    own search with `neighbours: umap`), its
-    compiled code cached under models_dir (pipeline/jit.py). PCA instead of UMAP was
-    measured and not kept: on the long-post corpus its topics matched FNC-1's claim
-    groups at ARI 0.11 against UMAP's 0.29 (docs/benchmarks.md)."""
-    from pipeline.jit import umap_class
+    """UMAP for the clustering (neighbours.umap_model: exact neighbours unless
+    `neighbours: umap`). PCA instead of UMAP was measured and not kept: on the
+    long-post corpus its topics matched FNC-1's claim groups at ARI 0.11 against
+    UMAP's 0.29 (docs/benchmarks.md)."""
+    from pipeline.neighbours import umap_model
 
-    knn = exact_neighbours(vectors, params["n_neighbors"]) if neighbours == "exact" else (None, None, None)
-    return umap_class()(n_neighbors=params["n_neighbors"], n_components=params["n_components"],
-                        min_dist=0.0, metric="cosine", random_state=seed, n_jobs=1,
-                        init="spectral" if len(vectors) > 50 else "random", precomputed_knn=knn)
+    return umap_model(vectors, params["n_neighbors"], params["n_components"], min_dist=0.0, seed=seed,
+                      exact=neighbours == "exact")
 
 
 def topic_centroids(embeddings: np.ndarray, labels: np.ndarray, topic_ids: list[int]) -> np.ndarray:
@@ -212,6 +183,8 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
 
+    from pipeline.neighbours import NO_TRANSFORM_WARNING
+
     docs = [cleaned[i].text for i in fit_rows]
     hdbscan_model = HDBSCAN(min_cluster_size=params["min_topic_size"],
                             min_samples=params["min_samples"], metric="euclidean",
@@ -224,7 +197,7 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
     # update_topics, which is the design here
     logging.getLogger("BERTopic").setLevel(logging.ERROR)
     with warnings.catch_warnings():  # UMAP: "no search index, so no transform": the clustering never transforms
-        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
+        warnings.filterwarnings("ignore", message=NO_TRANSFORM_WARNING)
         fit_labels, fit_probs = model.fit_transform(docs, embeddings[fit_rows])
     fit_labels = np.asarray(fit_labels)
     map_2d = map_points(getattr(model.umap_model, "embedding_", None), embeddings, fit_rows, has_text, seed)

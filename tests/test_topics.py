@@ -5,7 +5,8 @@ import pytest
 
 from pipeline.clean import clean_comments
 from pipeline.embed import embed_texts
-from pipeline.topics import PhraseAnalyzer, _umap, exact_neighbours, fit_topics, readable_label, resolve_params
+from pipeline.neighbours import exact_neighbours
+from pipeline.topics import PhraseAnalyzer, _umap, fit_topics, readable_label, resolve_params
 
 
 def test_phrases_never_span_a_stop_word():
