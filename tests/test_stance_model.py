@@ -375,3 +375,18 @@ def test_the_method_names_a_config_is_checked_against_are_the_methods():
     from pipeline.stance_model.methods import METHODS
 
     assert sorted(METHOD_NAMES) == sorted(METHODS)
+
+
+def test_vader_with_windowed_checks_scores_as_vader_does():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from pipeline.stance_model.features import _vader
+
+    phrases = ["never so good", "not bad at all", "without doubt the best", "kind of great", "the shit",
+               "NO GOOD at ALL", "no, no good", "I don't like it", "bad", "", "yeah right, the bomb",
+               "cut the mustard", "kiss of death", "it isn't horrible", "never this bad, sort of ok",
+               "Good. Bad! Not great?", "hardly the worst nor the best", "no or nor terrible"]
+    long_text = " ".join(phrases * 40)  # every check far from both ends, and near them
+    plain, windowed = SentimentIntensityAnalyzer(), _vader()
+    for text in [*phrases, long_text, " ".join(phrases)]:
+        assert windowed.polarity_scores(text) == plain.polarity_scores(text), text

@@ -52,13 +52,33 @@ _VADER = None
 MEMO = 16_384
 
 
+def _vader():
+    """VADER's analyser with its two per-word checks given only the words they read.
+    For each sentiment word VADER lower-cases the whole text's word list, twice, to
+    read at most three words either side of it (`_negation_check`,
+    `_special_idioms_check`): quadratic in a text's length, most of the stance stage
+    on long posts. Given the words from three before to two after (and the word's
+    place among them), the checks read the same words and the same bounds, so the
+    scores are VADER's own to the last bit (tests/test_stance_model.py)."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    class Analyzer(SentimentIntensityAnalyzer):
+        def _negation_check(self, valence, words, start_i, i):
+            low = max(0, i - 3)
+            return SentimentIntensityAnalyzer._negation_check(valence, words[low:i + 3], start_i, i - low)
+
+        def _special_idioms_check(self, valence, words, i):
+            low = max(0, i - 3)
+            return SentimentIntensityAnalyzer._special_idioms_check(valence, words[low:i + 3], i - low)
+
+    return Analyzer()
+
+
 @lru_cache(maxsize=MEMO)
 def _polarity(head: str) -> tuple[float, float, float, float]:
     global _VADER
     if _VADER is None:
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-        _VADER = SentimentIntensityAnalyzer()
+        _VADER = _vader()
     s = _VADER.polarity_scores(head)
     return s["neg"], s["neu"], s["pos"], s["compound"]
 
