@@ -18,7 +18,8 @@ import numpy as np
 def exact_neighbours(vectors: np.ndarray, k: int, budget: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
     """Each row's k nearest rows by cosine, itself first at distance 0: (indices int32,
     distances float32 = 1 - cosine), what UMAP's `precomputed_knn` takes. Exact, by
-    matrix products in row chunks of `budget` similarities (4 million: 16 MB, and 32 MB of their order; memory bounded);
+    matrix products in row chunks of `budget` similarities (4 million: 16 MB, and 32 MB
+    of their order; memory bounded);
     ties are broken by row number. UMAP's own search (pynndescent) is approximate and
     recompiles part of itself in every process (numba cannot cache a function that takes
     another compiled function, about 8 s), and below 4,096 rows UMAP computes every

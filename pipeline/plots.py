@@ -44,7 +44,8 @@ def layout_2d(embeddings: np.ndarray, has_text: np.ndarray, seed: int,
 
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=NO_TRANSFORM_WARNING)
-            points = umap_model(vectors, min(15, len(rows) - 1), 2, min_dist=0.1, seed=seed).fit_transform(vectors)
+            umap = umap_model(vectors, min(15, len(rows) - 1), 2, min_dist=0.1, seed=seed)
+            points = umap.fit_transform(vectors)
     else:
         from sklearn.decomposition import PCA
 

@@ -190,8 +190,8 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
                             min_samples=params["min_samples"], metric="euclidean",
                             cluster_selection_method=config["cluster_selection"], prediction_data=True)
     vectorizer = _vectorizer(len(fit_rows), config["ngram_max"])
-    model = BERTopic(umap_model=_umap(embeddings[fit_rows], params, seed, config.get("neighbours", "exact")), hdbscan_model=hdbscan_model,
-                     vectorizer_model=vectorizer, top_n_words=config["top_n_words"],
+    model = BERTopic(umap_model=_umap(embeddings[fit_rows], params, seed, config["neighbours"]),
+                     hdbscan_model=hdbscan_model, vectorizer_model=vectorizer, top_n_words=config["top_n_words"],
                      calculate_probabilities=False, verbose=False)
     # BERTopic resets its logger in __init__, and warns on every custom assignment passed to
     # update_topics, which is the design here

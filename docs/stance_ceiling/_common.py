@@ -1,5 +1,5 @@
-"""What the fourth round's record scripts share: their command line, the offline
-environment, and the shipped pair model with the onnx-int8 encoder (the cache's vectors)."""
+"""What the record scripts share: their command line, the offline environment, and the
+shipped pair model with the onnx-int8 encoder (the cache's vectors); the labelled threads."""
 from __future__ import annotations
 
 import argparse
@@ -20,3 +20,28 @@ def setup(doc: str, argv=None):
     from pipeline.stance_train.data import make_encoder
 
     return Path(args.data), make_encoder(None, "onnx-int8"), load_models(weights_for("onnx-int8"))
+
+
+def labelled_threads(data: Path) -> list:
+    """The labelled Fox threads (threads.load_news_threads) and, where ../shared has it,
+    the real dump with the team's labels, as LabelledThreads read and cleaned as the
+    stage reads them (the fifth round's record scripts)."""
+    import json
+
+    from pipeline import clean, ingest
+    from pipeline.config import load_config
+    from pipeline.replies import infer_reply_targets
+    from pipeline.stance_train.evaluate import REAL_LABELS
+    from pipeline.stance_train.threads import LabelledThread, load_news_threads
+
+    found = load_news_threads(data)
+    spec = json.loads(REAL_LABELS.read_text(encoding="utf-8"))
+    dump = Path(data).parent / "dumps" / spec["dump"]
+    if dump.is_file():
+        thread = ingest.parse_dump(dump.read_bytes(), str(dump))
+        config = load_config()["clean"]
+        cleaned = clean.clean_comments(thread.comments, thread.article, config,
+                                       clean.load_nlp(config["spacy_model"], config["lemmatizer"]))
+        found.append(LabelledThread("real dump", thread, cleaned, infer_reply_targets(thread.comments, cleaned),
+                                    {r["id"]: r for r in spec["comments"]}))
+    return found

@@ -19,36 +19,21 @@ regression fitted on all five. Prints ROC AUC and F1 at 0.5; nothing is saved or
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import labelled_threads
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, roc_auc_score
 
 
 def threads(data: Path):
     """(name, title, target, texts, parents, labels by row) of the Fox threads and the real dump."""
-    from pipeline import clean, ingest
-    from pipeline.config import load_config
-    from pipeline.replies import infer_reply_targets
     from pipeline.stance import stance_inputs
-    from pipeline.stance_train.evaluate import REAL_LABELS
-    from pipeline.stance_train.threads import LabelledThread, load_news_threads
 
-    found = load_news_threads(data)
-    spec = json.loads(REAL_LABELS.read_text(encoding="utf-8"))
-    dump = data.parent / "dumps" / spec["dump"]
-    if dump.is_file():
-        thread = ingest.parse_dump(dump.read_bytes(), str(dump))
-        config = load_config()["clean"]
-        cleaned = clean.clean_comments(thread.comments, thread.article, config,
-                                       clean.load_nlp(config["spacy_model"], config["lemmatizer"]))
-        found.append(LabelledThread("real dump", thread, cleaned, infer_reply_targets(thread.comments, cleaned),
-                                    {r["id"]: r for r in spec["comments"]}))
-    for t in found:
+    for t in labelled_threads(data):
         rows, target, texts, _ = stance_inputs(t.thread.article, t.cleaned, t.targets)
         ids = [t.cleaned[i].id for i in rows]
         row_of = {c: k for k, c in enumerate(ids)}

@@ -15,10 +15,8 @@ Inputs: the stage's own (threads.inputs, onnx-int8 vectors: _common.setup).
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
-from _common import setup
+from _common import labelled_threads, setup
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
@@ -38,23 +36,9 @@ def em_prior(p: np.ndarray, prior: float = 0.5, rounds: int = 200) -> tuple[np.n
 
 def main(argv=None) -> None:
     data, encode, models = setup(__doc__, argv)
-    from pipeline.stance_train.evaluate import REAL_LABELS
-    from pipeline.stance_train.threads import LabelledThread, inputs, load_news_threads
+    from pipeline.stance_train.threads import inputs
 
-    threads = load_news_threads(data)
-    spec = json.loads(REAL_LABELS.read_text(encoding="utf-8"))
-    dump = data.parent / "dumps" / spec["dump"]
-    if dump.is_file():
-        from pipeline import clean, ingest
-        from pipeline.config import load_config
-        from pipeline.replies import infer_reply_targets
-
-        thread = ingest.parse_dump(dump.read_bytes(), str(dump))
-        config = load_config()["clean"]
-        cleaned = clean.clean_comments(thread.comments, thread.article, config,
-                                       clean.load_nlp(config["spacy_model"], config["lemmatizer"]))
-        threads.append(LabelledThread("real dump", thread, cleaned, infer_reply_targets(thread.comments, cleaned),
-                                      {r["id"]: r for r in spec["comments"]}))
+    threads = labelled_threads(data)
     sets = {}
     for t in threads:
         ti, ids = inputs(t, models, encode)
