@@ -422,13 +422,14 @@ class ChunkCleaner:
         return cleaned
 
 
-VOCABULARY_GROWTH = 250_000  # strings spaCy may add to its vocabulary (about 100 MB) before zones
+VOCABULARY_GROWTH = 250_000  # strings spaCy may add to its vocabulary (about 110 MB) before zones
 
 
 def vocabulary_budget(nlp):
     """Where a chunk is read: outside a spaCy memory zone while the pipeline's
     vocabulary has grown by fewer than VOCABULARY_GROWTH strings since clean first
-    used it, inside one after. Inside a zone the strings a chunk adds are freed when
+    used it (so at most that plus one chunk's new words), inside one after. Inside a
+    zone the strings a chunk adds are freed when
     it closes, so the vocabulary stops growing with the corpus; but there spaCy's
     tokenizer caches no word at all, and splits every token's affixes anew (long
     posts: 5.1 s to tokenize inside zones, 1.8 s outside). The same tokens either
@@ -471,9 +472,12 @@ class LookupWords:
 
     @classmethod
     def of(cls, nlp) -> "LookupWords | None":
+        """The pipeline's own (kept on it, so a folder's threads share what was read)."""
         if LOWERCASE_LOOKUP not in nlp.pipe_names:  # rule: the tagger's lemmas, read from the tokens
             return None
-        return cls(nlp.vocab, nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup"))
+        if getattr(nlp, "_clean_lookup_words", None) is None:
+            nlp._clean_lookup_words = cls(nlp.vocab, nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup"))
+        return nlp._clean_lookup_words
 
     def _entry(self, orth: int) -> tuple[bool, str | None]:
         text = self.vocab.strings[orth]

@@ -18,9 +18,10 @@ import numpy as np
 def exact_neighbours(vectors: np.ndarray, k: int, budget: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
     """Each row's k nearest rows by cosine, itself first at distance 0: (indices int32,
     distances float32 = 1 - cosine), what UMAP's `precomputed_knn` takes. Exact, by
-    matrix products in row chunks of `budget` similarities (4 million: 16 MB, and 32 MB
-    of their order; memory bounded);
-    ties are broken by row number. UMAP's own search (pynndescent) is approximate and
+    matrix products in row chunks of `budget` similarities (4 million: about 64 MB with
+    their negation and their int64 order; memory bounded); which of several equally near
+    rows make the k is numpy's argpartition's (the same on the same input), and the k are
+    ordered by nearness, then row. UMAP's own search (pynndescent) is approximate and
     recompiles part of itself in every process (numba cannot cache a function that takes
     another compiled function, about 8 s), and below 4,096 rows UMAP computes every
     distance through a Python callable: both slower than this (docs/benchmarks.md)."""
@@ -42,14 +43,19 @@ def exact_neighbours(vectors: np.ndarray, k: int, budget: int = 1 << 22) -> tupl
     return indices, distances
 
 
+EXACT_MAX_ROWS = 50_000  # the exact search grows with the square of the rows: at 50,000 it costs what
+                         # pynndescent does (docs/benchmarks.md), above that UMAP's own search is used
+
+
 def umap_model(vectors: np.ndarray, n_neighbors: int, n_components: int, min_dist: float, seed: int,
                exact: bool = True):
-    """An unfitted UMAP (cosine) for `vectors`, given their exact neighbours unless
-    `exact` is false (UMAP's own search then). UMAP warns that without a search
-    index it cannot transform new points: nothing here transforms."""
+    """An unfitted UMAP (cosine) to be fitted on `vectors`, given their exact neighbours
+    unless `exact` is false or there are more than EXACT_MAX_ROWS of them (UMAP's own
+    search then). UMAP warns that without a search index it cannot transform new points
+    (NO_TRANSFORM_WARNING): the project only ever fits and transforms the same rows."""
     from pipeline.jit import umap_class
 
-    knn = exact_neighbours(vectors, n_neighbors) if exact else (None, None, None)
+    knn = exact_neighbours(vectors, n_neighbors) if exact and len(vectors) <= EXACT_MAX_ROWS else (None, None, None)
     return umap_class()(n_neighbors=n_neighbors, n_components=n_components, min_dist=min_dist,
                         metric="cosine", random_state=seed, n_jobs=1,
                         init="spectral" if len(vectors) > 50 else "random", precomputed_knn=knn)

@@ -196,7 +196,8 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
     # BERTopic resets its logger in __init__, and warns on every custom assignment passed to
     # update_topics, which is the design here
     logging.getLogger("BERTopic").setLevel(logging.ERROR)
-    with warnings.catch_warnings():  # UMAP: "no search index, so no transform": the clustering never transforms
+    with warnings.catch_warnings():  # UMAP: "no search index, so no transform of new points": BERTopic
+        # fit_transforms the rows the neighbours were found for, and nothing transforms others
         warnings.filterwarnings("ignore", message=NO_TRANSFORM_WARNING)
         fit_labels, fit_probs = model.fit_transform(docs, embeddings[fit_rows])
     fit_labels = np.asarray(fit_labels)

@@ -385,7 +385,8 @@ def test_vader_with_windowed_checks_scores_as_vader_does():
     phrases = ["never so good", "not bad at all", "without doubt the best", "kind of great", "the shit",
                "NO GOOD at ALL", "no, no good", "I don't like it", "bad", "", "yeah right, the bomb",
                "cut the mustard", "kiss of death", "it isn't horrible", "never this bad, sort of ok",
-               "Good. Bad! Not great?", "hardly the worst nor the best", "no or nor terrible"]
+               "Good. Bad! Not great?", "hardly the worst nor the best", "no or nor terrible",
+               "we the people bad ass"]  # an idiom that starts at the sentiment word: the window reads ahead
     long_text = " ".join(phrases * 40)  # every check far from both ends, and near them
     plain, windowed = SentimentIntensityAnalyzer(), _vader()
     for text in [*phrases, long_text, " ".join(phrases)]:

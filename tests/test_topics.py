@@ -133,3 +133,17 @@ def test_umap_is_given_the_exact_neighbours_unless_asked_for_its_own():
     indices, distances = exact.precomputed_knn
     assert indices.shape == (80, 7) and (indices == exact_neighbours(X, 7)[0]).all()
     assert _umap(X, params, seed=1, neighbours="umap").precomputed_knn == (None, None, None)
+
+
+def test_exact_neighbours_of_fewer_rows_than_k_and_umaps_own_above_the_cap(monkeypatch):
+    from pipeline import neighbours
+
+    X = np.random.default_rng(5).normal(size=(3, 8)).astype(np.float32)
+    indices, distances = exact_neighbours(X, 5)  # k is cut to the rows there are
+    assert indices.shape == (3, 3) and (indices[:, 0] == np.arange(3)).all()
+    assert sorted(indices[1].tolist()) == [0, 1, 2]
+    Y = np.random.default_rng(6).normal(size=(60, 8)).astype(np.float32)
+    monkeypatch.setattr(neighbours, "EXACT_MAX_ROWS", 59)  # quadratic: above the cap, UMAP's own search
+    assert neighbours.umap_model(Y, 5, 2, 0.0, seed=1).precomputed_knn == (None, None, None)
+    monkeypatch.setattr(neighbours, "EXACT_MAX_ROWS", 60)
+    assert neighbours.umap_model(Y, 5, 2, 0.0, seed=1).precomputed_knn[0].shape == (60, 5)
