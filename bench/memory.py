@@ -19,7 +19,8 @@ PROBE = r"""
 import json, resource, sys, time
 from dataclasses import asdict
 from pathlib import Path
-from pipeline.clean import clean_stream, load_nlp
+from pipeline.clean import clean_stream
+from pipeline.tokens import load_nlp
 from pipeline.config import load_config
 from pipeline.ingest import open_dump
 path, spool = Path(sys.argv[1]), Path(sys.argv[2])

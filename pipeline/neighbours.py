@@ -12,6 +12,9 @@ quality either way.
 """
 from __future__ import annotations
 
+import warnings
+from functools import lru_cache
+
 import numpy as np
 
 
@@ -51,14 +54,29 @@ def umap_model(vectors: np.ndarray, n_neighbors: int, n_components: int, min_dis
                exact: bool = True):
     """An unfitted UMAP (cosine) to be fitted on `vectors`, given their exact neighbours
     unless `exact` is false or there are more than EXACT_MAX_ROWS of them (UMAP's own
-    search then). UMAP warns that without a search index it cannot transform new points
-    (NO_TRANSFORM_WARNING): the project only ever fits and transforms the same rows."""
+    search then)."""
+    knn = exact_neighbours(vectors, n_neighbors) if exact and len(vectors) <= EXACT_MAX_ROWS else (None, None, None)
+    return _umap_class()(n_neighbors=n_neighbors, n_components=n_components, min_dist=min_dist,
+                         metric="cosine", random_state=seed, n_jobs=1,
+                         init="spectral" if len(vectors) > 50 else "random", precomputed_knn=knn)
+
+
+def _umap_class():
+    """UMAP (its compiled code cached: pipeline/jit.py, asked each time, as it may be
+    told its folder late) whose fit does not warn that, given neighbours without a
+    search index, it cannot transform new points: the project fits and transforms the
+    same rows only."""
     from pipeline.jit import umap_class
 
-    knn = exact_neighbours(vectors, n_neighbors) if exact and len(vectors) <= EXACT_MAX_ROWS else (None, None, None)
-    return umap_class()(n_neighbors=n_neighbors, n_components=n_components, min_dist=min_dist,
-                        metric="cosine", random_state=seed, n_jobs=1,
-                        init="spectral" if len(vectors) > 50 else "random", precomputed_knn=knn)
+    return _known_neighbours(umap_class())
 
 
-NO_TRANSFORM_WARNING = r"precomputed_knn\[2\]"
+@lru_cache(maxsize=2)
+def _known_neighbours(base: type) -> type:
+    class KnownNeighboursUMAP(base):
+        def fit(self, *args, **kwargs):
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
+                return super().fit(*args, **kwargs)
+
+    return KnownNeighboursUMAP

@@ -38,14 +38,9 @@ def layout_2d(embeddings: np.ndarray, has_text: np.ndarray, seed: int,
     if placed is not None and len(placed) == len(embeddings) and not np.isnan(placed[rows]).any():
         points = np.asarray(placed, np.float64)[rows]
     elif len(rows) <= 5000:
-        import warnings
+        from pipeline.neighbours import umap_model
 
-        from pipeline.neighbours import NO_TRANSFORM_WARNING, umap_model
-
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=NO_TRANSFORM_WARNING)
-            umap = umap_model(vectors, min(15, len(rows) - 1), 2, min_dist=0.1, seed=seed)
-            points = umap.fit_transform(vectors)
+        points = umap_model(vectors, min(15, len(rows) - 1), 2, min_dist=0.1, seed=seed).fit_transform(vectors)
     else:
         from sklearn.decomposition import PCA
 

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import clean, embed as embedding, export, ingest, plots, replies, stage_cache, stance, topics
+from pipeline import (clean, embed as embedding, export, ingest, plots, replies, stage_cache, stance, tokens,
+                      topics)
 from pipeline.clean import author_key
 from pipeline.config import models_dir
 from pipeline.records import STANCE_LABELS
@@ -189,7 +190,7 @@ def _clean(ingest, config: dict, executor):
     authors = tuple(c.author for c in ingest.comments)
     context = (clean.cleaner_key(ingest.article, authors, section), ingest.article, authors, section)
     batches = executor.map(clean.clean_batch, list(ingest.comments), context=context,
-                           setup=partial(clean.worker_nlp, section["spacy_model"], section["lemmatizer"]),
+                           setup=partial(tokens.worker_nlp, section["spacy_model"], section["lemmatizer"]),
                            batch_size=config["ray"]["batch_size"])
     return list(clean.Duplicates().mark(c for batch in batches for c in batch))
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -183,8 +182,6 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
 
-    from pipeline.neighbours import NO_TRANSFORM_WARNING
-
     docs = [cleaned[i].text for i in fit_rows]
     hdbscan_model = HDBSCAN(min_cluster_size=params["min_topic_size"],
                             min_samples=params["min_samples"], metric="euclidean",
@@ -196,10 +193,7 @@ def fit_topics(cleaned: Sequence[CleanComment], embeddings: np.ndarray, config: 
     # BERTopic resets its logger in __init__, and warns on every custom assignment passed to
     # update_topics, which is the design here
     logging.getLogger("BERTopic").setLevel(logging.ERROR)
-    with warnings.catch_warnings():  # UMAP: "no search index, so no transform of new points": BERTopic
-        # fit_transforms the rows the neighbours were found for, and nothing transforms others
-        warnings.filterwarnings("ignore", message=NO_TRANSFORM_WARNING)
-        fit_labels, fit_probs = model.fit_transform(docs, embeddings[fit_rows])
+    fit_labels, fit_probs = model.fit_transform(docs, embeddings[fit_rows])
     fit_labels = np.asarray(fit_labels)
     map_2d = map_points(getattr(model.umap_model, "embedding_", None), embeddings, fit_rows, has_text, seed)
 

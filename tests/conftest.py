@@ -45,7 +45,7 @@ def config():
 
 @pytest.fixture(scope="session")
 def nlp(config):
-    from pipeline.clean import load_nlp
+    from pipeline.tokens import load_nlp
 
     return load_nlp(config["clean"]["spacy_model"], config["clean"]["lemmatizer"])
 

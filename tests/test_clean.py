@@ -111,7 +111,7 @@ def test_clean_stream_is_lazy_and_matches_the_list(nlp, config):
 
 
 def test_clean_lets_the_spacy_vocabulary_grow_only_to_its_budget(nlp, config, monkeypatch):
-    from pipeline import clean
+    from pipeline import tokens
 
     def word(i: int) -> str:  # letters only, unseen by the model: zqab, zqac, ...
         return "zq" + "".join(chr(97 + int(d)) for d in f"{i:04d}")
@@ -120,7 +120,7 @@ def test_clean_lets_the_spacy_vocabulary_grow_only_to_its_budget(nlp, config, mo
     before = len(nlp.vocab.strings)
     # 100 more strings allowed; chunks of 4 x 16 comments (192 new words each) are read outside a zone
     # until the vocabulary has grown past the budget, inside zones after
-    monkeypatch.setattr(clean, "VOCABULARY_GROWTH", before - nlp._clean_vocabulary_base + 100)
+    monkeypatch.setattr(tokens, "VOCABULARY_GROWTH", before - nlp._clean_vocabulary_base + 100)
     comments = [comment(f"{word(3 * i)} {word(3 * i + 1)} {word(3 * i + 2)} are new words", index=i)
                 for i in range(300)]
     cleaned = list(clean_stream(iter(comments), ARTICLE, {**config["clean"], "batch_size": 4}, nlp, ["Ann"]))
@@ -132,14 +132,14 @@ def test_clean_lets_the_spacy_vocabulary_grow_only_to_its_budget(nlp, config, mo
 def test_lookup_lemmas_read_once_per_word_are_the_lemmatizers(nlp, config):
     """LookupWords skips the lemmatizer and lowercase_lookup components: the same words and
     lemmas as the tokens those components lemmatize (capitals, stop words, masked words)."""
-    from pipeline.clean import LookupWords, _words_and_lemmas
+    from pipeline.tokens import LookupWords, words_and_lemmas
 
     texts = ["Cars VOTED for the Numbers, and f**k the s*d rules!", "The the THE were Running ran runs",
              "Voters' cars aren't ours: 3 dogs, 2 ca-ts & an e-mail http x@y.z"]
     words = LookupWords.of(nlp)
     assert words is not None
     for text in texts:
-        assert words.read(nlp(text)) == _words_and_lemmas(nlp(text))
+        assert words.read(nlp(text)) == words_and_lemmas(nlp(text))
     assert words.read(nlp(texts[0]))[1].split()[:2] == ["car", "vote"]
 
 
@@ -189,7 +189,7 @@ def test_lookup_lemmatizer_runs_no_tagger_and_rule_mode_keeps_the_tagger(nlp, co
     """clean.lemmatizer: lookup (the default) lemmatizes from spaCy's table with
     no tagger; rule runs the tagger and POS rules. Tokens and sentences are the
     same either way: only the lemmas column depends on it."""
-    from pipeline.clean import load_nlp
+    from pipeline.tokens import load_nlp
 
     assert config["clean"]["lemmatizer"] == "lookup"
     assert "tagger" not in nlp.pipe_names and "tok2vec" not in nlp.pipe_names

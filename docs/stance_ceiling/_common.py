@@ -29,6 +29,7 @@ def labelled_threads(data: Path) -> list:
     import json
 
     from pipeline import clean, ingest
+    from pipeline.tokens import load_nlp
     from pipeline.config import load_config
     from pipeline.replies import infer_reply_targets
     from pipeline.stance_train.evaluate import REAL_LABELS
@@ -41,7 +42,7 @@ def labelled_threads(data: Path) -> list:
         thread = ingest.parse_dump(dump.read_bytes(), str(dump))
         config = load_config()["clean"]
         cleaned = clean.clean_comments(thread.comments, thread.article, config,
-                                       clean.load_nlp(config["spacy_model"], config["lemmatizer"]))
+                                       load_nlp(config["spacy_model"], config["lemmatizer"]))
         found.append(LabelledThread("real dump", thread, cleaned, infer_reply_targets(thread.comments, cleaned),
                                     {r["id"]: r for r in spec["comments"]}))
     return found
