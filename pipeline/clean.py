@@ -199,9 +199,16 @@ def _strip_article_quotes(text: str, shingles: set[tuple[str, ...]],
 _LANGUAGE_ID = None
 
 
+LANGUAGE_ID_CHARS = 2000  # what py3langid reads of a text (its time grows with the length)
+
+
 def identify_language(text: str, min_words: int = 4, min_probability: float = 0.9) -> str | None:
     """ISO 639-1 code of the text's language, or None when too short or unsure
-    (py3langid; short comments mislead every identifier)."""
+    (py3langid; short comments mislead every identifier). It reads the first
+    LANGUAGE_ID_CHARS characters: on the bench's 2,112 long posts, 5,000
+    comments, the real dump and 2,280 comments of the format samples every
+    answer is the whole text's (at 1,000 one of the samples' changed), in 1.3 s
+    instead of 2.2 s on the long posts."""
     global _LANGUAGE_ID
     if len(text.split()) < min_words:
         return None
@@ -209,7 +216,7 @@ def identify_language(text: str, min_words: int = 4, min_probability: float = 0.
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
         _LANGUAGE_ID = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    language, probability = _LANGUAGE_ID.classify(text)
+    language, probability = _LANGUAGE_ID.classify(text[:LANGUAGE_ID_CHARS])
     return language if probability >= min_probability else None
 
 

@@ -69,13 +69,13 @@ class Embedder:
         """Resolve the model and read its fingerprint and dimension; the
         weights themselves load on the first encode, so a run whose texts are
         all cached never pays for them."""
-        from pipeline.backends import RECIPE, STATIC_DIMENSIONS
+        from pipeline.backends import RECIPES, STATIC_DIMENSIONS
 
         path = resolve_model_path(self.model)
         weights = _fingerprint(path)
         fingerprint = f"{weights}-{self.max_seq_length}"
         if self.backend != "torch":
-            fingerprint += f"-{self.backend}-{RECIPE}"
+            fingerprint += f"-{self.backend}-{RECIPES[self.backend]}"
         dimension = _dimension(path)
         if self.backend == "static":  # model2vec reduces to STATIC_DIMENSIONS, never widens
             dimension = min(dimension, STATIC_DIMENSIONS)
@@ -100,13 +100,13 @@ class Embedder:
         if self.backend in ("onnx", "onnx-int8"):
             graph = backends.ONNX_FILE if self.backend == "onnx" else backends.ONNX_INT8_FILE
             folder = backends.export_onnx(self.info_.path,
-                                          self.models_dir / f"onnx-{self._weights}-{backends.RECIPE}", graph)
+                                          self.models_dir / f"onnx-{self._weights}-{backends.RECIPES['onnx']}", graph)
             return backends.OnnxEncoder(self.info_.path, folder / graph, self.max_seq_length,
                                         self.batch_size)
         if self.backend == "static":
             return backends.StaticEncoder(
                 backends.distill_static(self.info_.path,
-                                        self.models_dir / f"static-{self._weights}-{backends.RECIPE}"))
+                                        self.models_dir / f"static-{self._weights}-{backends.RECIPES['static']}"))
         return TorchEncoder(self.info_.path, self.device, self.max_seq_length, self.batch_size,
                             bf16=self.backend == "torch-bf16")
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from pipeline import stance
-from pipeline.backends import RECIPE
+from pipeline.backends import RECIPES
 from pipeline.embed import Embedder
 from pipeline.records import Article
 
@@ -34,7 +34,7 @@ def test_each_backend_gives_the_models_vectors(name, mean_cos, min_cos, models_d
     assert vectors.shape == reference.shape and vectors.dtype == np.float32
     assert cos.mean() >= mean_cos and cos.min() >= min_cos
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
-    assert onnx.info_.fingerprint == f"{torch.info_.fingerprint}-{name}-{RECIPE}"  # its own cache entries
+    assert onnx.info_.fingerprint == f"{torch.info_.fingerprint}-{name}-{RECIPES[name]}"  # its own cache entries
     np.testing.assert_array_equal(onnx.encode(texts[::-1])[::-1], vectors)  # order does not matter
 
 
@@ -42,11 +42,37 @@ def test_onnx_graph_is_built_once_and_whole(models_dir, config, texts):
     first = backend("onnx", models_dir, config)
     first.encode(texts[:2])
     built = sorted(p.name for p in models_dir.iterdir())
-    assert len(built) == 1 and built[0].startswith("onnx-") and built[0].endswith(RECIPE)
+    assert len(built) == 1 and built[0].startswith("onnx-") and built[0].endswith(RECIPES["onnx"])
     folder = models_dir / built[0]
     stamp = (folder / "model_pooled.onnx").stat().st_mtime_ns
     backend("onnx-int8", models_dir, config).encode(texts[:2])
     assert (folder / "model_pooled.onnx").stat().st_mtime_ns == stamp
+
+
+def _operators(graph):
+    import onnx
+
+    return {node.op_type for node in onnx.load(str(graph), load_external_data=False).graph.node}
+
+
+def test_onnx_graphs_run_fused_attention(models_dir, config, texts):
+    backend("onnx-int8", models_dir, config).encode(texts[:2])
+    folder = next(models_dir.glob(f"onnx-*-{RECIPES['onnx']}"))
+    assert sorted(p.name for p in folder.iterdir()) == ["done", "model_pooled.onnx", "model_pooled_qint8.onnx"]
+    assert {"Attention", "SkipLayerNormalization"} <= _operators(folder / "model_pooled.onnx")
+    assert "QAttention" in _operators(folder / "model_pooled_qint8.onnx")
+
+
+def test_a_graph_whose_fusion_changes_its_vectors_runs_unfused(tmp_path, config, texts, monkeypatch):
+    from pipeline import backends
+
+    monkeypatch.setattr(backends, "_same_vectors", lambda *graphs_and_tokenizer: False)
+    vectors = backend("onnx", tmp_path, config).encode(texts)
+    folder = next(tmp_path.glob("onnx-*"))
+    assert sorted(p.name for p in folder.iterdir()) == ["done", "model_pooled.onnx", "model_pooled_qint8.onnx"]
+    assert "Attention" not in _operators(folder / "model_pooled.onnx")
+    reference = backend("torch", tmp_path, config).encode(texts)
+    assert (vectors * reference).sum(axis=1).min() >= 0.9999
 
 
 def test_static_backend_and_its_own_stance_models(models_dir, config, texts):

@@ -311,7 +311,7 @@ def test_every_file_a_run_keeps_in_its_caches_reads_as_data(example_run):
 
     # the build this run used (another kind of build in a shared models_dir may be another version's)
     embedder = Embedder.from_config(example_run.config["embed"], models_dir(example_run.config)).load()
-    folder = embedder.models_dir / f"onnx-{embedder._weights}-{backends.RECIPE}"
+    folder = embedder.models_dir / f"onnx-{embedder._weights}-{backends.RECIPES['onnx']}"
     built = [p for p in folder.rglob("*") if p.is_file() and p.suffix != ".onnx"]  # ONNX graphs: protobuf
     assert built  # the `done` list of the ONNX build at least; numba's own cache is not ours
     for path in cache_files + built:
