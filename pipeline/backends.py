@@ -162,7 +162,6 @@ def export_onnx(model_path: str, folder: Path, graph: str = ONNX_INT8_FILE) -> P
         root.setLevel(logging.ERROR)  # onnxruntime advises pre-processing on the root logger
         try:
             _fuse(exported, tmp / ONNX_FILE, model.config, tokenizer)
-            exported.unlink()
             quantize_dynamic(str(tmp / ONNX_FILE), str(tmp / ONNX_INT8_FILE), weight_type=QuantType.QInt8,
                              per_channel=True, reduce_range=False,
                              extra_options={"WeightSymmetric": True, "ActivationSymmetric": False,
@@ -175,10 +174,11 @@ def export_onnx(model_path: str, folder: Path, graph: str = ONNX_INT8_FILE) -> P
 
 def _fuse(exported: Path, target: Path, config, tokenizer) -> None:
     """`target`: the exported graph with ONNX Runtime's fused attention, layer
-    norms and GELUs (1.2 times as fast in fp32, 1.3 to 1.6 times in int8 on
-    this project's CPU, docs/benchmarks.md), where the model is a BERT and the
-    fused graph's vectors match the exported graph's within FUSION_TOLERANCE
-    on padded batches; else the exported graph as it is."""
+    norms and GELUs (1.2 to 1.3 times as fast in fp32, 1.1 to 1.6 times in
+    int8 on 2026-12-07's AMD EPYC, docs/benchmarks.md), where the model is a
+    BERT and the fused graph's vectors match the exported graph's within
+    FUSION_TOLERANCE on a padded batch; else the exported graph as it is.
+    `exported` is moved or removed."""
     fused = None
     if getattr(config, "model_type", "") == "bert":
         try:
@@ -195,11 +195,12 @@ def _fuse(exported: Path, target: Path, config, tokenizer) -> None:
             fused = None
     if fused is not None and _same_vectors(exported, fused, tokenizer):
         os.replace(fused, target)
+        exported.unlink()
         return
     if fused is not None:
         log.info("embed: the fused ONNX graph's vectors differ from the exported graph's; it runs unfused")
         fused.unlink()
-    shutil.copyfile(exported, target)
+    os.replace(exported, target)
 
 
 def _same_vectors(first: Path, second: Path, tokenizer) -> bool:
