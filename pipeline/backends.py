@@ -42,8 +42,10 @@ ONNX_INT8_FILE = "model_pooled_qint8.onnx"
 STATIC_DIMENSIONS = 256
 # how each backend is built (export options, fusion, quantisation, distillation); a change
 # here gives new model folders and new embedding-cache entries instead of reusing old ones.
-# onnx r2: attention fused before quantising (r1: unfused; docs/benchmarks.md)
-RECIPES = {"torch-bf16": "r1", "onnx": "r2", "onnx-int8": "r2", "static": "r1"}
+# onnx r2: attention fused before quantising (r1: unfused; docs/benchmarks.md). Both onnx
+# backends come from one build (one folder), so they share its recipe.
+ONNX_RECIPE = "r2"
+RECIPES = {"torch-bf16": "r1", "onnx": ONNX_RECIPE, "onnx-int8": ONNX_RECIPE, "static": "r1"}
 FUSION_TOLERANCE = 1e-4  # largest difference in any vector component the fused fp32 graph may give
 
 
@@ -161,46 +163,53 @@ def export_onnx(model_path: str, folder: Path, graph: str = ONNX_INT8_FILE) -> P
         level = root.level
         root.setLevel(logging.ERROR)  # onnxruntime advises pre-processing on the root logger
         try:
-            _fuse(exported, tmp / ONNX_FILE, model.config, tokenizer)
+            unfused = _fuse(exported, tmp / ONNX_FILE, model.config, tokenizer)
             quantize_dynamic(str(tmp / ONNX_FILE), str(tmp / ONNX_INT8_FILE), weight_type=QuantType.QInt8,
                              per_channel=True, reduce_range=False,
                              extra_options={"WeightSymmetric": True, "ActivationSymmetric": False,
                                             "DefaultTensorType": 1})  # float, for the fused operators' outputs
         finally:
             root.setLevel(level)
+        if unfused:  # logged here: the root logger's level above would hide it
+            log.warning("embed: the ONNX graph runs unfused (%s)", unfused)
 
     return _built(folder, build, (graph,))
 
 
-def _fuse(exported: Path, target: Path, config, tokenizer) -> None:
+def _fuse(exported: Path, target: Path, config, tokenizer) -> str | None:
     """`target`: the exported graph with ONNX Runtime's fused attention, layer
     norms and GELUs (1.2 to 1.3 times as fast in fp32, 1.1 to 1.6 times in
     int8 on 2026-12-07's AMD EPYC, docs/benchmarks.md), where the model is a
     BERT and the fused graph's vectors match the exported graph's within
-    FUSION_TOLERANCE on a padded batch; else the exported graph as it is.
-    `exported` is moved or removed."""
-    fused = None
-    if getattr(config, "model_type", "") == "bert":
-        try:
-            from onnxruntime.transformers import optimizer
+    FUSION_TOLERANCE on a padded batch; else the exported graph as it is, and
+    why (None: fused; a model that is not a BERT is not tried and says nothing).
+    `exported` is moved or removed, and nothing else is left beside `target`."""
+    if getattr(config, "model_type", "") != "bert":
+        os.replace(exported, target)
+        return None
+    fused = target.with_name("fused.onnx")
+    why = None
+    try:
+        from onnxruntime.transformers import optimizer
 
-            optimized = optimizer.optimize_model(str(exported), model_type="bert",
-                                                 num_heads=config.num_attention_heads,
-                                                 hidden_size=config.hidden_size)
-            if optimized.get_fused_operator_statistics().get("Attention", 0):
-                fused = target.with_name("fused.onnx")
-                optimized.save_model_to_file(str(fused))
-        except Exception as error:  # noqa: BLE001 - any failure of the optional fusion keeps the plain graph
-            log.info("embed: the ONNX graph was not fused (%s); it runs unfused", error)
-            fused = None
-    if fused is not None and _same_vectors(exported, fused, tokenizer):
+        optimized = optimizer.optimize_model(str(exported), model_type="bert",
+                                             num_heads=config.num_attention_heads,
+                                             hidden_size=config.hidden_size)
+        if not optimized.get_fused_operator_statistics().get("Attention", 0):
+            why = "ONNX Runtime found no attention to fuse"
+        else:
+            optimized.save_model_to_file(str(fused))
+            if not _same_vectors(exported, fused, tokenizer):
+                why = "the fused graph's vectors differ from the exported graph's"
+    except Exception as error:  # noqa: BLE001 - any failure of the optional fusion keeps the plain graph
+        why = f"fusing failed: {error}"
+    if why is None:
         os.replace(fused, target)
         exported.unlink()
-        return
-    if fused is not None:
-        log.info("embed: the fused ONNX graph's vectors differ from the exported graph's; it runs unfused")
-        fused.unlink()
+        return None
+    fused.unlink(missing_ok=True)
     os.replace(exported, target)
+    return why
 
 
 def _same_vectors(first: Path, second: Path, tokenizer) -> bool:

@@ -100,7 +100,7 @@ class Embedder:
         if self.backend in ("onnx", "onnx-int8"):
             graph = backends.ONNX_FILE if self.backend == "onnx" else backends.ONNX_INT8_FILE
             folder = backends.export_onnx(self.info_.path,
-                                          self.models_dir / f"onnx-{self._weights}-{backends.RECIPES['onnx']}", graph)
+                                          self.models_dir / f"onnx-{self._weights}-{backends.ONNX_RECIPE}", graph)
             return backends.OnnxEncoder(self.info_.path, folder / graph, self.max_seq_length,
                                         self.batch_size)
         if self.backend == "static":

@@ -1,4 +1,6 @@
 """Embedding backends built offline from the packaged model: ONNX (fp32, int8) and static."""
+import logging
+
 import numpy as np
 import pytest
 
@@ -63,11 +65,13 @@ def test_onnx_graphs_run_fused_attention(models_dir, config, texts):
     assert "QAttention" in _operators(folder / "model_pooled_qint8.onnx")
 
 
-def test_a_graph_whose_fusion_changes_its_vectors_runs_unfused(tmp_path, config, texts, monkeypatch):
+def test_a_graph_whose_fusion_changes_its_vectors_runs_unfused(tmp_path, config, texts, monkeypatch, caplog):
     from pipeline import backends
 
     monkeypatch.setattr(backends, "_same_vectors", lambda *graphs_and_tokenizer: False)
-    vectors = backend("onnx", tmp_path, config).encode(texts)
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        vectors = backend("onnx", tmp_path, config).encode(texts)
+    assert "runs unfused (the fused graph's vectors differ from the exported graph's)" in caplog.text
     folder = next(tmp_path.glob("onnx-*"))
     assert sorted(p.name for p in folder.iterdir()) == ["done", "model_pooled.onnx", "model_pooled_qint8.onnx"]
     assert "Attention" not in _operators(folder / "model_pooled.onnx")
