@@ -224,7 +224,6 @@ def _duplicate_key(text: str) -> str:
     return " ".join(_words(text))
 
 
-# what spaCy runs per lemmatizer (clean.lemmatizer); docs/benchmarks.md has what each costs
 def _strip_parent_quotes(text: str) -> tuple[str, list[str]]:
     """A reply's `> ` lines quote the comment it answers (Reddit's markdown,
     Disqus's <blockquote>): taken out of what topics and stance read."""

@@ -257,7 +257,7 @@ def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUM
     there; {"skipped": why} where it is not the dump that was labelled, or where
     the labels no longer fit what the pipeline makes of it."""
     from pipeline import clean, ingest
-    from pipeline.tokens import load_nlp
+    from pipeline.tokens import worker_nlp
     from pipeline.config import load_config
     from pipeline.replies import infer_reply_targets
     from pipeline.stage_cache import sha256_of
@@ -272,7 +272,7 @@ def real_dump(models, encode, labels_path: Path = REAL_LABELS, dumps: Path = DUM
     with dump.open("rb") as handle:
         thread = ingest.open_dump(handle, str(dump)).read()
     config = load_config()["clean"]
-    cleaned = clean.clean_comments(thread.comments, thread.article, config, load_nlp(config["spacy_model"], config["lemmatizer"]))
+    cleaned = clean.clean_comments(thread.comments, thread.article, config, worker_nlp(config["spacy_model"], config["lemmatizer"]))
     found = {a.id: a for a in annotate_stance(thread.article, thread.comments, cleaned,
                                               infer_reply_targets(thread.comments, cleaned), encode, models,
                                               target=target, adapt_priors=adapt_priors,

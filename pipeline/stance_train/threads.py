@@ -73,7 +73,7 @@ class LabelledThread:
 def load_news_threads(data: Path, nlp=None, config: dict | None = None) -> list[LabelledThread]:
     """The labelled Fox threads, read and cleaned as `make pipeline` does ([] without them)."""
     from pipeline import clean, ingest
-    from pipeline.tokens import load_nlp
+    from pipeline.tokens import worker_nlp
     from pipeline.config import load_config
     from pipeline.replies import infer_reply_targets
 
@@ -87,7 +87,7 @@ def load_news_threads(data: Path, nlp=None, config: dict | None = None) -> list[
             row = json.loads(line)
             labels.setdefault(row["thread"], {})[row["id"]] = row
     config = config or load_config()["clean"]
-    nlp = nlp or load_nlp(config["spacy_model"], config["lemmatizer"])
+    nlp = nlp or worker_nlp(config["spacy_model"], config["lemmatizer"])
     out = []
     for name in sorted(labels):
         path = folder / "fox" / f"{name}.jsonl"
@@ -106,7 +106,7 @@ def rumour_threads(data: Path, split: str, nlp=None, config: dict | None = None)
     them), each labelled toward the source (support / deny / query / comment as agree /
     disagree / query / discuss)."""
     from pipeline import clean
-    from pipeline.tokens import load_nlp
+    from pipeline.tokens import worker_nlp
     from pipeline.config import load_config
     from pipeline.records import Article, Comment, Thread
     from pipeline.replies import infer_reply_targets
@@ -114,7 +114,7 @@ def rumour_threads(data: Path, split: str, nlp=None, config: dict | None = None)
     rows = [json.loads(line) for line in (Path(data) / "stance" / f"rumoureval2019_{split}.jsonl")
             .read_text(encoding="utf-8").splitlines() if line.strip()]
     config = config or load_config()["clean"]
-    nlp = nlp or load_nlp(config["spacy_model"], config["lemmatizer"])
+    nlp = nlp or worker_nlp(config["spacy_model"], config["lemmatizer"])
     by_thread: dict[str, list[dict]] = {}
     for r in rows:
         by_thread.setdefault(str(r["thread_id"]), []).append(r)
@@ -413,7 +413,7 @@ def iac_authors(data: Path, models, encode, thread_reader=None, limit: int | Non
     agree, anti where disagree), against the human author labels (pro / anti majority,
     ties and 'other' left out); macro-F1 over pro / anti, with the majority baseline."""
     from pipeline import clean
-    from pipeline.tokens import load_nlp
+    from pipeline.tokens import worker_nlp
     from pipeline.config import load_config
     from pipeline.records import Article, Comment
     from pipeline.replies import infer_reply_targets
@@ -429,7 +429,7 @@ def iac_authors(data: Path, models, encode, thread_reader=None, limit: int | Non
         if row["discussion_id"] in wanted and row["stance"] in ("pro", "anti"):
             labels[(row["discussion_id"], row["author"])] = row["stance"]
     config = load_config()["clean"]
-    nlp = load_nlp(config["spacy_model"], config["lemmatizer"])
+    nlp = worker_nlp(config["spacy_model"], config["lemmatizer"])
     gold, pred = [], []
     with (folder / "discussions.jsonl").open(encoding="utf-8") as handle:
         for line in handle:
