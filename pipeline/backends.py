@@ -47,6 +47,15 @@ STATIC_DIMENSIONS = 256
 ONNX_RECIPE = "r2"
 RECIPES = {"torch-bf16": "r1", "onnx": ONNX_RECIPE, "onnx-int8": ONNX_RECIPE, "static": "r1"}
 FUSION_TOLERANCE = 1e-4  # largest difference in any vector component the fused fp32 graph may give
+INT8_CHECK_FILE = "int8_check.json"  # the int8 graph's cosines to the fp32 graph's on PROBE_TEXTS, from its build
+# the mean cosine below which a run on the int8 graph warns (the packaged MiniLM: 0.986, 0.964 at
+# worst, on "lol"; its stance slices within 0.01 of PyTorch's, docs/benchmarks.md)
+INT8_MIN_COSINE = 0.97
+PROBE_TEXTS = ("A short one.", "A longer comment, padded less than the short one, with a question? " * 4,
+               "Ünïcödé and numbers 12,345 — and a link https://example.org",
+               "lol", "I could not agree more with every word of this.",
+               "This is nonsense, and whoever wrote it knows that.", "What time does the game start tonight?",
+               "The council voted seven to two to fund the new bike lane on Elm Street next spring.")
 
 
 def _intact(folder: Path, needed: Sequence[str] | None) -> bool:
@@ -170,6 +179,10 @@ def export_onnx(model_path: str, folder: Path, graph: str = ONNX_INT8_FILE) -> P
                                             "DefaultTensorType": 1})  # float, for the fused operators' outputs
         finally:
             root.setLevel(level)
+        cosines = (_probe_vectors(tmp / ONNX_FILE, tokenizer) * _probe_vectors(tmp / ONNX_INT8_FILE, tokenizer)).sum(1)
+        (tmp / INT8_CHECK_FILE).write_text(json.dumps({
+            "probe_texts": len(PROBE_TEXTS), "mean_cosine": round(float(cosines.mean()), 4),
+            "min_cosine": round(float(cosines.min()), 4)}) + "\n", encoding="utf-8")
         if unfused:  # logged here: the root logger's level above would hide it
             log.warning("embed: the ONNX graph runs unfused (%s)", unfused)
 
@@ -212,19 +225,36 @@ def _fuse(exported: Path, target: Path, config, tokenizer) -> str | None:
     return why
 
 
-def _same_vectors(first: Path, second: Path, tokenizer) -> bool:
-    """Both graphs give the same vectors (within FUSION_TOLERANCE) on a padded batch."""
+def _probe_vectors(graph: Path, tokenizer) -> np.ndarray:
+    """The graph's vectors of PROBE_TEXTS, as one padded batch (transformers' tokenizer)."""
     import onnxruntime as ort
 
-    texts = ["A short one.", "A longer comment, padded less than the short one, with a question? " * 4,
-             "Ünïcödé and numbers 12,345 — and a link https://example.org"]
-    batch = tokenizer(texts, padding=True, return_tensors="np")
-    vectors = []
-    for graph in (first, second):
-        session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
-        feed = {i.name: batch[i.name].astype(np.int64) for i in session.get_inputs()}
-        vectors.append(session.run(None, feed)[0])
-    return vectors[0].shape == vectors[1].shape and float(np.abs(vectors[0] - vectors[1]).max()) <= FUSION_TOLERANCE
+    batch = tokenizer(list(PROBE_TEXTS), padding=True, return_tensors="np")
+    session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+    return session.run(None, {i.name: batch[i.name].astype(np.int64) for i in session.get_inputs()})[0]
+
+
+def _same_vectors(first: Path, second: Path, tokenizer) -> bool:
+    """Both graphs give the same vectors (within FUSION_TOLERANCE) on a padded batch."""
+    a, b = _probe_vectors(first, tokenizer), _probe_vectors(second, tokenizer)
+    return a.shape == b.shape and float(np.abs(a - b).max()) <= FUSION_TOLERANCE
+
+
+def check_int8(folder: Path, model_path: str) -> dict | None:
+    """The int8 graph's agreement with the fp32 graph, as its build measured it (None for a
+    build from before the check); a warning where the mean cosine is below INT8_MIN_COSINE,
+    which a model whose activations quantise badly gives."""
+    try:
+        check = json.loads((folder / INT8_CHECK_FILE).read_text(encoding="utf-8"))
+        mean = float(check["mean_cosine"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if mean < INT8_MIN_COSINE:
+        log.warning("embed: the int8 graph of %s gives vectors at a mean cosine of %.3f to its float32 graph's "
+                    "(below %.2f, on %d probe texts): its topics and stances may differ from the model's; "
+                    "embed.backend: onnx runs the float32 graph", model_path, mean, INT8_MIN_COSINE,
+                    check.get("probe_texts", 0))
+    return check
 
 
 class OnnxEncoder:

@@ -101,6 +101,8 @@ class Embedder:
             graph = backends.ONNX_FILE if self.backend == "onnx" else backends.ONNX_INT8_FILE
             folder = backends.export_onnx(self.info_.path,
                                           self.models_dir / f"onnx-{self._weights}-{backends.ONNX_RECIPE}", graph)
+            if self.backend == "onnx-int8":
+                backends.check_int8(folder, self.info_.path)
             return backends.OnnxEncoder(self.info_.path, folder / graph, self.max_seq_length,
                                         self.batch_size)
         if self.backend == "static":

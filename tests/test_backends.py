@@ -21,6 +21,9 @@ def texts(example_thread):
     return [c.text for c in example_thread.comments if c.text]
 
 
+BUILT = ["done", "int8_check.json", "model_pooled.onnx", "model_pooled_qint8.onnx"]
+
+
 def backend(name, models_dir, config):
     return Embedder.from_config({**config["embed"], "backend": name}, models_dir).load()
 
@@ -60,9 +63,31 @@ def _operators(graph):
 def test_onnx_graphs_run_fused_attention(models_dir, config, texts):
     backend("onnx-int8", models_dir, config).encode(texts[:2])
     folder = next(models_dir.glob(f"onnx-*-{RECIPES['onnx']}"))
-    assert sorted(p.name for p in folder.iterdir()) == ["done", "model_pooled.onnx", "model_pooled_qint8.onnx"]
+    assert sorted(p.name for p in folder.iterdir()) == BUILT
     assert {"Attention", "SkipLayerNormalization"} <= _operators(folder / "model_pooled.onnx")
     assert "QAttention" in _operators(folder / "model_pooled_qint8.onnx")
+
+
+def test_int8_graph_is_checked_against_the_float32_graph(models_dir, config, texts, monkeypatch, caplog):
+    import json
+
+    from pipeline import backends
+
+    backend("onnx-int8", models_dir, config).encode(texts[:2])
+    folder = next(models_dir.glob(f"onnx-*-{RECIPES['onnx']}"))
+    check = json.loads((folder / "int8_check.json").read_text())
+    assert check["probe_texts"] == len(backends.PROBE_TEXTS)
+    assert backends.INT8_MIN_COSINE <= check["mean_cosine"] < 1 and 0.9 <= check["min_cosine"] <= check["mean_cosine"]
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        backend("onnx-int8", models_dir, config).encode(texts[:2])
+    assert "int8 graph" not in caplog.text
+    # a model whose int8 copy drifts further than the packaged one's: every run on it says so
+    monkeypatch.setattr(backends, "INT8_MIN_COSINE", check["mean_cosine"] + 0.001)
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        backend("onnx-int8", models_dir, config).encode(texts[:2])
+        backend("onnx", models_dir, config).encode(texts[:2])
+    assert caplog.text.count(f"mean cosine of {check['mean_cosine']:.3f} to its float32 graph's") == 1
+    assert "embed.backend: onnx runs the float32 graph" in caplog.text
 
 
 def test_a_graph_whose_fusion_changes_its_vectors_runs_unfused(tmp_path, config, texts, monkeypatch, caplog):
@@ -73,7 +98,7 @@ def test_a_graph_whose_fusion_changes_its_vectors_runs_unfused(tmp_path, config,
         vectors = backend("onnx", tmp_path, config).encode(texts)
     assert "runs unfused (the fused graph's vectors differ from the exported graph's)" in caplog.text
     folder = next(tmp_path.glob("onnx-*"))
-    assert sorted(p.name for p in folder.iterdir()) == ["done", "model_pooled.onnx", "model_pooled_qint8.onnx"]
+    assert sorted(p.name for p in folder.iterdir()) == BUILT
     assert "Attention" not in _operators(folder / "model_pooled.onnx")
     reference = backend("torch", tmp_path, config).encode(texts)
     assert (vectors * reference).sum(axis=1).min() >= 0.9999
