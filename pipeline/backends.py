@@ -179,10 +179,7 @@ def export_onnx(model_path: str, folder: Path, graph: str = ONNX_INT8_FILE) -> P
                                             "DefaultTensorType": 1})  # float, for the fused operators' outputs
         finally:
             root.setLevel(level)
-        cosines = (_probe_vectors(tmp / ONNX_FILE, tokenizer) * _probe_vectors(tmp / ONNX_INT8_FILE, tokenizer)).sum(1)
-        (tmp / INT8_CHECK_FILE).write_text(json.dumps({
-            "probe_texts": len(PROBE_TEXTS), "mean_cosine": round(float(cosines.mean()), 4),
-            "min_cosine": round(float(cosines.min()), 4)}) + "\n", encoding="utf-8")
+        (tmp / INT8_CHECK_FILE).write_text(json.dumps(_int8_agreement(tmp, tokenizer)) + "\n", encoding="utf-8")
         if unfused:  # logged here: the root logger's level above would hide it
             log.warning("embed: the ONNX graph runs unfused (%s)", unfused)
 
@@ -240,16 +237,36 @@ def _same_vectors(first: Path, second: Path, tokenizer) -> bool:
     return a.shape == b.shape and float(np.abs(a - b).max()) <= FUSION_TOLERANCE
 
 
+def _int8_agreement(folder: Path, tokenizer) -> dict:
+    """The int8 graph's cosines to the fp32 graph's on PROBE_TEXTS (a text it gives no
+    number for counts as -1)."""
+    cosines = (_probe_vectors(folder / ONNX_FILE, tokenizer) * _probe_vectors(folder / ONNX_INT8_FILE, tokenizer)).sum(1)
+    cosines = np.nan_to_num(cosines, nan=-1.0)
+    return {"probe_texts": len(PROBE_TEXTS), "mean_cosine": round(float(cosines.mean()), 4),
+            "min_cosine": round(float(cosines.min()), 4)}
+
+
 def check_int8(folder: Path, model_path: str) -> dict | None:
-    """The int8 graph's agreement with the fp32 graph, as its build measured it (None for a
-    build from before the check); a warning where the mean cosine is below INT8_MIN_COSINE,
-    which a model whose activations quantise badly gives."""
+    """The int8 graph's agreement with the fp32 graph, as its build measured it (a build
+    from before the check is measured now, and the figures kept beside it where the
+    folder is writable); a warning where the mean cosine is below INT8_MIN_COSINE, which a
+    model whose activations quantise badly gives. None where the graphs are not there."""
     try:
         check = json.loads((folder / INT8_CHECK_FILE).read_text(encoding="utf-8"))
         mean = float(check["mean_cosine"])
     except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if mean < INT8_MIN_COSINE:
+        if not ((folder / ONNX_FILE).is_file() and (folder / ONNX_INT8_FILE).is_file()):
+            return None
+        from transformers import AutoTokenizer
+
+        from pipeline.atomic import write_atomically
+
+        check = _int8_agreement(folder, AutoTokenizer.from_pretrained(model_path))
+        mean = check["mean_cosine"]
+        with contextlib.suppress(OSError):  # a read-only models_dir: measured again next time
+            write_atomically(folder / INT8_CHECK_FILE,
+                             lambda path: path.write_text(json.dumps(check) + "\n", encoding="utf-8"))
+    if not mean >= INT8_MIN_COSINE:
         log.warning("embed: the int8 graph of %s gives vectors at a mean cosine of %.3f to its float32 graph's "
                     "(below %.2f, on %d probe texts): its topics and stances may differ from the model's; "
                     "embed.backend: onnx runs the float32 graph", model_path, mean, INT8_MIN_COSINE,

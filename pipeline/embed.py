@@ -82,7 +82,22 @@ class Embedder:
         self.info_ = ModelInfo(name=self.model, path=path, fingerprint=fingerprint, dimension=dimension)
         self._weights = weights
         self.model_ = None
+        self._int8_checked = False
+        if self.backend == "onnx-int8":  # built already: say now if its int8 copy drifts (a run from the cache too)
+            self._check_int8()
         return self
+
+    def _onnx_folder(self) -> Path:
+        from pipeline.backends import ONNX_RECIPE
+
+        return self.models_dir / f"onnx-{self._weights}-{ONNX_RECIPE}"
+
+    def _check_int8(self) -> None:
+        from pipeline.backends import check_int8
+
+        if (self._onnx_folder() / "done").is_file():
+            check_int8(self._onnx_folder(), self.info_.path)
+            self._int8_checked = True
 
     def load_weights(self) -> "Embedder":
         """The weights loaded now (once), not at the first encode."""
@@ -99,10 +114,9 @@ class Embedder:
         transformers_logging.disable_progress_bar()
         if self.backend in ("onnx", "onnx-int8"):
             graph = backends.ONNX_FILE if self.backend == "onnx" else backends.ONNX_INT8_FILE
-            folder = backends.export_onnx(self.info_.path,
-                                          self.models_dir / f"onnx-{self._weights}-{backends.ONNX_RECIPE}", graph)
-            if self.backend == "onnx-int8":
-                backends.check_int8(folder, self.info_.path)
+            folder = backends.export_onnx(self.info_.path, self._onnx_folder(), graph)
+            if self.backend == "onnx-int8" and not self._int8_checked:  # built by this run
+                self._check_int8()
             return backends.OnnxEncoder(self.info_.path, folder / graph, self.max_seq_length,
                                         self.batch_size)
         if self.backend == "static":

@@ -31,12 +31,11 @@ MODEL_COLUMNS = {"topic_id", "topic_label", "topic_probability", "topic_source",
 EXACT_COLUMNS = [name for name, _ in COMMENT_COLUMNS if name not in MODEL_COLUMNS]
 # Floors for another CPU. Measured on the example dump against the int8 recording, runs with
 # float vectors (embed.backend onnx, torch: the whole of int8's error) gave cosine 0.967 at least
-# and 0.991 on average, 30 of 33 reply stances, topics with adjusted Rand 0.49 to 0.53 (another
-# UMAP seed: 0.71; unrelated topics: 0), and, since the graph is fused (the recording's vectors
-# are the fused int8 graph's on an AVX-512 VNNI CPU), 43 of 47 stances (0.915); the int8 graph on
-# a CPU without VNNI (an AMD EPYC with AVX2 only, 2026-12-07) cosine 0.957 at least, 0.990 on
-# average, and 41 of 47 stances (0.872): the thread reader turns a linked group of comments to
-# the other side where the evidence is close (docs/caching.md), so the stance floor is 0.8.
+# and 0.991 on average, 30 of 33 reply stances and topics with adjusted Rand 0.49 to 0.53 (another
+# UMAP seed: 0.71; unrelated topics: 0); with today's reader (2026-12-07, an AMD EPYC with AVX2
+# only) 43 of 47 stances (0.915), and the int8 graph on that CPU (no VNNI) cosine 0.957 at least,
+# 0.990 on average, and 41 of 47 stances (0.872): the thread reader reads a linked group of
+# comments on the other side where its evidence is close (docs/caching.md); stance floor 0.8.
 MIN_COSINE, MEAN_COSINE = 0.95, 0.98
 MIN_STANCE_AGREEMENT, MIN_REPLY_AGREEMENT, MIN_TOPIC_RAND = 0.8, 0.8, 0.3
 

@@ -88,6 +88,15 @@ def test_int8_graph_is_checked_against_the_float32_graph(models_dir, config, tex
         backend("onnx", models_dir, config).encode(texts[:2])
     assert caplog.text.count(f"mean cosine of {check['mean_cosine']:.3f} to its float32 graph's") == 1
     assert "embed.backend: onnx runs the float32 graph" in caplog.text
+    # a build from before the check is measured at its next run, and the figures kept
+    (folder / "int8_check.json").unlink()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        backend("onnx-int8", models_dir, config)  # warns with no text to embed (a run from the cache)
+    assert caplog.text.count("to its float32 graph's") == 1
+    again = json.loads((folder / "int8_check.json").read_text())
+    assert again["probe_texts"] == check["probe_texts"]
+    assert abs(again["mean_cosine"] - check["mean_cosine"]) < 1e-3
 
 
 def test_a_graph_whose_fusion_changes_its_vectors_runs_unfused(tmp_path, config, texts, monkeypatch, caplog):

@@ -32,9 +32,7 @@ def propagation(alpha: float, k: int, tau: float = 0.05):
         Y = np.zeros((n, len(STANCE_LABELS)))
         for row, label in self.labelled:
             Y[row, label] = 1.0
-        F = Y.copy()
-        for _ in range(50):
-            F = alpha * W @ F + (1 - alpha) * Y
+        F = (1 - alpha) * np.linalg.solve(np.eye(n) - alpha * W, Y)  # the fixed point of F = aWF + (1-a)Y
         total = F.sum(1, keepdims=True)
         F = np.where(total > 0, F / np.where(total > 0, total, 1), 1 / len(STANCE_LABELS))
         return (1 - self.NEIGHBOUR_SMOOTH) * F + self.NEIGHBOUR_SMOOTH / len(STANCE_LABELS)
