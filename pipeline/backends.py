@@ -241,7 +241,7 @@ def _int8_agreement(folder: Path, tokenizer) -> dict:
     """The int8 graph's cosines to the fp32 graph's on PROBE_TEXTS (a text it gives no
     number for counts as -1)."""
     cosines = (_probe_vectors(folder / ONNX_FILE, tokenizer) * _probe_vectors(folder / ONNX_INT8_FILE, tokenizer)).sum(1)
-    cosines = np.nan_to_num(cosines, nan=-1.0)
+    cosines = np.nan_to_num(cosines, nan=-1.0, posinf=-1.0, neginf=-1.0)
     return {"probe_texts": len(PROBE_TEXTS), "mean_cosine": round(float(cosines.mean()), 4),
             "min_cosine": round(float(cosines.min()), 4)}
 
@@ -250,18 +250,26 @@ def check_int8(folder: Path, model_path: str) -> dict | None:
     """The int8 graph's agreement with the fp32 graph, as its build measured it (a build
     from before the check is measured now, and the figures kept beside it where the
     folder is writable); a warning where the mean cosine is below INT8_MIN_COSINE, which a
-    model whose activations quantise badly gives. None where the graphs are not there."""
+    model whose activations quantise badly gives. None where there is nothing to read:
+    no figures, and graphs that are not there or not as built (export_onnx builds them
+    again), or that cannot be run."""
     try:
         check = json.loads((folder / INT8_CHECK_FILE).read_text(encoding="utf-8"))
         mean = float(check["mean_cosine"])
     except (OSError, ValueError, KeyError, TypeError):
-        if not ((folder / ONNX_FILE).is_file() and (folder / ONNX_INT8_FILE).is_file()):
+        if not _intact(folder, (ONNX_FILE, ONNX_INT8_FILE)):
             return None
-        from transformers import AutoTokenizer
-
         from pipeline.atomic import write_atomically
+        from pipeline.offline import go_offline
 
-        check = _int8_agreement(folder, AutoTokenizer.from_pretrained(model_path))
+        go_offline()
+        try:
+            from transformers import AutoTokenizer
+
+            check = _int8_agreement(folder, AutoTokenizer.from_pretrained(model_path))
+        except Exception as error:  # noqa: BLE001 - the check is advisory; the run goes on without it
+            log.info("embed: the int8 graph could not be checked against the float32 graph: %s", error)
+            return None
         mean = check["mean_cosine"]
         with contextlib.suppress(OSError):  # a read-only models_dir: measured again next time
             write_atomically(folder / INT8_CHECK_FILE,

@@ -96,8 +96,7 @@ class Embedder:
         from pipeline.backends import check_int8
 
         if (self._onnx_folder() / "done").is_file():
-            check_int8(self._onnx_folder(), self.info_.path)
-            self._int8_checked = True
+            self._int8_checked = check_int8(self._onnx_folder(), self.info_.path) is not None
 
     def load_weights(self) -> "Embedder":
         """The weights loaded now (once), not at the first encode."""

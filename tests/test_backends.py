@@ -99,6 +99,22 @@ def test_int8_graph_is_checked_against_the_float32_graph(models_dir, config, tex
     assert abs(again["mean_cosine"] - check["mean_cosine"]) < 1e-3
 
 
+def test_an_old_build_with_a_damaged_graph_is_not_checked_and_still_runs(models_dir, config, texts, tmp_path):
+    import shutil
+
+    backend("onnx-int8", models_dir, config).encode(texts[:2])
+    built = next(models_dir.glob(f"onnx-*-{RECIPES['onnx']}"))
+    folder = tmp_path / built.name
+    shutil.copytree(built, folder)
+    (folder / "int8_check.json").unlink()  # from before the check
+    with (folder / "model_pooled.onnx").open("ab") as graph:  # damaged since
+        graph.write(b"\0")
+    int8 = backend("onnx-int8", tmp_path, config)
+    assert not int8._int8_checked
+    assert int8.encode(texts[:2]).shape[0] == 2
+    assert not (folder / "int8_check.json").exists()
+
+
 def test_a_graph_whose_fusion_changes_its_vectors_runs_unfused(tmp_path, config, texts, monkeypatch, caplog):
     from pipeline import backends
 
