@@ -172,21 +172,21 @@ def export_onnx(model_path: str, folder: Path, graph: str = ONNX_INT8_FILE) -> P
         level = root.level
         root.setLevel(logging.ERROR)  # onnxruntime advises pre-processing on the root logger
         try:
-            unfused = _fuse(exported, tmp / ONNX_FILE, model.config, tokenizer)
+            unfused = _fuse(exported, tmp / ONNX_FILE, model.config, model_path)
             quantize_dynamic(str(tmp / ONNX_FILE), str(tmp / ONNX_INT8_FILE), weight_type=QuantType.QInt8,
                              per_channel=True, reduce_range=False,
                              extra_options={"WeightSymmetric": True, "ActivationSymmetric": False,
                                             "DefaultTensorType": 1})  # float, for the fused operators' outputs
         finally:
             root.setLevel(level)
-        (tmp / INT8_CHECK_FILE).write_text(json.dumps(_int8_agreement(tmp, tokenizer)) + "\n", encoding="utf-8")
+        (tmp / INT8_CHECK_FILE).write_text(json.dumps(_int8_agreement(tmp, model_path)) + "\n", encoding="utf-8")
         if unfused:  # logged here: the root logger's level above would hide it
             log.warning("embed: the ONNX graph runs unfused (%s)", unfused)
 
     return _built(folder, build, (graph,))
 
 
-def _fuse(exported: Path, target: Path, config, tokenizer) -> str | None:
+def _fuse(exported: Path, target: Path, config, model_path: str) -> str | None:
     """`target`: the exported graph with ONNX Runtime's fused attention, layer
     norms and GELUs (1.2 to 1.3 times as fast in fp32, 1.1 to 1.6 times in
     int8 on 2026-12-07's AMD EPYC, docs/benchmarks.md), where the model is a
@@ -209,7 +209,7 @@ def _fuse(exported: Path, target: Path, config, tokenizer) -> str | None:
             why = "ONNX Runtime found no attention to fuse"
         else:
             optimized.save_model_to_file(str(fused))
-            if not _same_vectors(exported, fused, tokenizer):
+            if not _same_vectors(exported, fused, model_path):
                 why = "the fused graph's vectors differ from the exported graph's"
     except Exception as error:  # noqa: BLE001 - any failure of the optional fusion keeps the plain graph
         why = f"fusing failed: {error}"
@@ -222,25 +222,21 @@ def _fuse(exported: Path, target: Path, config, tokenizer) -> str | None:
     return why
 
 
-def _probe_vectors(graph: Path, tokenizer) -> np.ndarray:
-    """The graph's vectors of PROBE_TEXTS, as one padded batch (transformers' tokenizer)."""
-    import onnxruntime as ort
-
-    batch = tokenizer(list(PROBE_TEXTS), padding=True, return_tensors="np")
-    session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
-    return session.run(None, {i.name: batch[i.name].astype(np.int64) for i in session.get_inputs()})[0]
+def _probe_vectors(graph: Path, model_path: str) -> np.ndarray:
+    """The graph's vectors of PROBE_TEXTS, as a run embeds them (OnnxEncoder), in one padded batch."""
+    return OnnxEncoder(model_path, graph, max_seq_length=256, batch_size=len(PROBE_TEXTS)).encode(list(PROBE_TEXTS))
 
 
-def _same_vectors(first: Path, second: Path, tokenizer) -> bool:
+def _same_vectors(first: Path, second: Path, model_path: str) -> bool:
     """Both graphs give the same vectors (within FUSION_TOLERANCE) on a padded batch."""
-    a, b = _probe_vectors(first, tokenizer), _probe_vectors(second, tokenizer)
+    a, b = _probe_vectors(first, model_path), _probe_vectors(second, model_path)
     return a.shape == b.shape and float(np.abs(a - b).max()) <= FUSION_TOLERANCE
 
 
-def _int8_agreement(folder: Path, tokenizer) -> dict:
+def _int8_agreement(folder: Path, model_path: str) -> dict:
     """The int8 graph's cosines to the fp32 graph's on PROBE_TEXTS (a text it gives no
     number for counts as -1)."""
-    cosines = (_probe_vectors(folder / ONNX_FILE, tokenizer) * _probe_vectors(folder / ONNX_INT8_FILE, tokenizer)).sum(1)
+    cosines = (_probe_vectors(folder / ONNX_FILE, model_path) * _probe_vectors(folder / ONNX_INT8_FILE, model_path)).sum(1)
     cosines = np.nan_to_num(cosines, nan=-1.0, posinf=-1.0, neginf=-1.0)
     return {"probe_texts": len(PROBE_TEXTS), "mean_cosine": round(float(cosines.mean()), 4),
             "min_cosine": round(float(cosines.min()), 4)}
@@ -260,13 +256,9 @@ def check_int8(folder: Path, model_path: str) -> dict | None:
         if not _intact(folder, (ONNX_FILE, ONNX_INT8_FILE)):
             return None
         from pipeline.atomic import write_atomically
-        from pipeline.offline import go_offline
 
-        go_offline()
         try:
-            from transformers import AutoTokenizer
-
-            check = _int8_agreement(folder, AutoTokenizer.from_pretrained(model_path))
+            check = _int8_agreement(folder, model_path)
         except Exception as error:  # noqa: BLE001 - the check is advisory; the run goes on without it
             log.info("embed: the int8 graph could not be checked against the float32 graph: %s", error)
             return None
