@@ -391,3 +391,50 @@ def test_vader_with_windowed_checks_scores_as_vader_does():
     plain, windowed = SentimentIntensityAnalyzer(), _vader()
     for text in [*phrases, long_text, " ".join(phrases)]:
         assert windowed.polarity_scores(text) == plain.polarity_scores(text), text
+
+
+def test_cue_counts_from_runs_are_the_patterns_counts():
+    """`_cue_counts` counts each cue from the text's runs; `re.findall` of the cue's own
+    pattern is the reference: phrases that overlap ("who says who", "so true"), a phrase
+    split by two spaces or a line, "+1" after a word or a space or at the start, words
+    inside other words, apostrophes, and letters that match others only without case
+    ("ſo" is "so", the Kelvin sign is "k"); then random strings built from the cues'
+    own words and the characters at their edges."""
+    import random
+
+    from pipeline.stance_model.features import CUE_ALTERNATIVES, CUES, _cue_counts, _split_alternatives
+
+    patterns = [re.compile(p, re.I) for p in CUES.values()]
+
+    def reference(text):
+        return [len(p.findall(text)) for p in patterns]
+
+    crafted = ["who says who says who", "so true so true", "so  true", "so\ntrue", "Of course, of course!",
+               "+1", "a+1", "a +1", "++1 +1x +1'", "x+1 (+1)", "not true not true", "nottrue not truer",
+               "isn't it", "is it? is this, is that", "don't you", "do you do you", "n't", "'n't", "can't'",
+               "debunked debunk's undebunked", "rumour rumor rumours rumors rumoursx", "denies denying",
+               "ſo true", "KILLED \u212aill", "I'm i've I", "officials official officialss", "'yes' yes'",
+               "", " ", "SO TRUE", "WHO SAYS", "well said well  said well", "good point great point"]
+    for text in crafted:
+        assert _cue_counts(text) == reference(text), text
+
+    words = {"1", "x", "so", "ſo", "İs", "\u212aill"}
+    for alts in CUE_ALTERNATIVES.values():
+        for alt in _split_alternatives(alts):
+            words.update(re.sub(r"\\w\*|\(\?:|\)|\?|\\", "", alt).replace("|", " ").split(" "))
+    words = sorted(words)
+    gaps = [" ", "  ", "+", " +", "++", "'", "-", "_", ".", ", ", "\n", "?", "é", "+ ", " '", ""]
+    rng = random.Random(7)
+    for _ in range(5000):
+        text = "".join(rng.choice(gaps) + rng.choice(words) for _ in range(rng.randint(1, 10)))
+        text = text.upper() if rng.random() < 0.3 else text
+        assert _cue_counts(text) == reference(text), text
+
+
+def test_a_cue_the_runs_cannot_count_is_refused():
+    from pipeline.stance_model.features import _cue_tables
+
+    assert _cue_tables({"ok": r"yes|of course|\+1|claim\w*"})
+    for alts in (r"of course|of", r"yes|\d+", r"not really sure", r"a.b"):
+        with pytest.raises(ValueError):
+            _cue_tables({"bad": alts})
