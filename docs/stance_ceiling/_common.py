@@ -23,7 +23,7 @@ def setup(doc: str, argv=None):
 
 
 def labelled_threads(data: Path) -> list:
-    """The labelled Fox threads (threads.load_news_threads) and, where ../shared has it,
+    """The labelled Fox threads (thread_sets.load_news_threads) and, where ../shared has it,
     the real dump with the team's labels, as LabelledThreads read and cleaned as the
     stage reads them (the fifth round's record scripts)."""
     import json
@@ -33,7 +33,7 @@ def labelled_threads(data: Path) -> list:
     from pipeline.config import load_config
     from pipeline.replies import infer_reply_targets
     from pipeline.stance_train.evaluate import REAL_LABELS
-    from pipeline.stance_train.threads import LabelledThread, load_news_threads
+    from pipeline.stance_train.thread_sets import LabelledThread, load_news_threads
 
     found = load_news_threads(data)
     spec = json.loads(REAL_LABELS.read_text(encoding="utf-8"))

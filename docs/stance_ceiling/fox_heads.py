@@ -45,7 +45,8 @@ def main() -> None:
     from pipeline.stance import load_models, weights_for
     from pipeline.stance_model.features import cue_features, sentiment_features
     from pipeline.stance_train.data import DEFAULT_DATA, make_encoder
-    from pipeline.stance_train.threads import defer_above_for, fit_reader, inputs, labelled_rows, load_news_threads
+    from pipeline.stance_train.thread_sets import inputs, labelled_rows, load_news_threads
+    from pipeline.stance_train.threads import defer_above_for, fit_reader
 
     backend = "onnx-int8"
     encode = make_encoder(None, backend)

@@ -45,8 +45,8 @@ def main():
     from pipeline.records import STANCE_LABELS
     from pipeline.stance import load_models, weights_for
     from pipeline.stance_train.data import DEFAULT_DATA, make_encoder
-    from pipeline.stance_train.threads import (defer_above_for, fit_reader, inputs, load_news_threads, metrics,
-                                               score, stage)
+    from pipeline.stance_train.thread_sets import inputs, load_news_threads, stage
+    from pipeline.stance_train.threads import defer_above_for, fit_reader, metrics, score
 
     backend = "onnx-int8"
     encode = make_encoder(None, backend)

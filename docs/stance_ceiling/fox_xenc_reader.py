@@ -41,8 +41,8 @@ def main():
     from pipeline.records import STANCE_LABELS
     from pipeline.stance import load_models, weights_for
     from pipeline.stance_train.data import DEFAULT_DATA, make_encoder
-    from pipeline.stance_train.threads import (defer_above_for, fit_reader, inputs, labelled_rows, load_news_threads,
-                                               metrics)
+    from pipeline.stance_train.thread_sets import inputs, labelled_rows, load_news_threads
+    from pipeline.stance_train.threads import defer_above_for, fit_reader, metrics
 
     outer = json.loads((Path(os.environ.get("OUT") or HERE) / "fox_xenc.json").read_text(encoding="utf-8"))
     backend = "onnx-int8"

@@ -33,7 +33,7 @@ def main(argv=None) -> None:
     data, encode, models = setup(__doc__, argv)
     from pipeline.records import REPLY_LABELS
     from pipeline.stance_model.features import cue_features
-    from pipeline.stance_train.threads import inputs, load_news_threads
+    from pipeline.stance_train.thread_sets import inputs, load_news_threads
 
     iac = data / "threads" / "iac"
     train_ids = set(json.loads((iac / "splits.json").read_text())["train"])

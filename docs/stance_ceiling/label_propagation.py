@@ -42,10 +42,10 @@ def propagation(alpha: float, k: int, tau: float = 0.05):
 def main() -> None:
     data, encode, models = setup(__doc__)
     from pipeline.stance_model.thread_reader import ThreadReader
-    from pipeline.stance_train import threads as T
+    from pipeline.stance_train import thread_sets as S, threads as T
 
-    news = T.load_news_threads(data)
-    prepared = [(t, T.inputs(t, models, encode)) for t in news]
+    news = S.load_news_threads(data)
+    prepared = [(t, S.inputs(t, models, encode)) for t in news]
     readers = {t.name: T.fit_reader([p for p in prepared if p[0].name != t.name]) for t in news}
     shipped = ThreadReader.neighbour_labels
     variants = [("shipped spreading (softmax of cosine / 0.05)", shipped)]

@@ -9,7 +9,7 @@ better than MiniLM's vectors do?
     PYTHONPATH=. python docs/stance_ceiling/mpnet_offtopic.py --mpnet /tmp/mpnet-model/all-mpnet-base-v2
 
 The same inputs for both encoders: each labelled Fox thread's comments as the stage reads them
-(threads.inputs), the title and lead, and the title, embedded by sentence-transformers under
+(thread_sets.inputs), the title and lead, and the title, embedded by sentence-transformers under
 bfloat16 autocast (the default backend on this CPU) and made unit length. The reader's
 off-topic regression (its eight relevance features, thread_reader.RELEVANCE_FEATURES;
 balanced classes, C 0.1 and 1) is fitted on four Fox threads and scored on the fifth's
@@ -37,7 +37,7 @@ def threads(data: Path):
         rows, target, texts, _ = stance_inputs(t.thread.article, t.cleaned, t.targets)
         ids = [t.cleaned[i].id for i in rows]
         row_of = {c: k for k, c in enumerate(ids)}
-        parents = [row_of.get(t.targets[c][0]) for c in ids]  # the row each answers (as threads.inputs)
+        parents = [row_of.get(t.targets[c][0]) for c in ids]  # the row each answers (as thread_sets.inputs)
         labels = [t.labels[c]["stance"] if c in t.labels else None for c in ids]
         yield t.name, t.thread.article.title, target, texts, parents, labels
 

@@ -11,7 +11,7 @@ is one half; C 0.1 and 1) is fitted on four Fox threads and read on the fifth, a
 real dump fitted on all five; EM then moves the prior to the thread's own estimated share
 and the posteriors with it. Prints, per thread, the true share, the mean P(unrelated), the
 EM share, and the F1 of unrelated at 0.5 without and with EM. Nothing is saved or shipped.
-Inputs: the stage's own (threads.inputs, onnx-int8 vectors: _common.setup).
+Inputs: the stage's own (thread_sets.inputs, onnx-int8 vectors: _common.setup).
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def em_prior(p: np.ndarray, prior: float = 0.5, rounds: int = 200) -> tuple[np.n
 
 def main(argv=None) -> None:
     data, encode, models = setup(__doc__, argv)
-    from pipeline.stance_train.threads import inputs
+    from pipeline.stance_train.thread_sets import inputs
 
     threads = labelled_threads(data)
     sets = {}

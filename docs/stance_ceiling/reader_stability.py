@@ -18,12 +18,12 @@ def main() -> None:
 
     from pipeline.records import STANCE_LABELS
     from pipeline.stance_model.thread_reader import ThreadReader
-    from pipeline.stance_train import threads as T
+    from pipeline.stance_train import thread_sets as S, threads as T
     from pipeline.stance_train.data import make_encoder
 
-    news = T.load_news_threads(data)
-    int8 = [(t, T.inputs(t, models, encode)) for t in news]
-    fp32 = [(t, T.inputs(t, models, make_encoder(None, "onnx"))) for t in news]
+    news = S.load_news_threads(data)
+    int8 = [(t, S.inputs(t, models, encode)) for t in news]
+    fp32 = [(t, S.inputs(t, models, make_encoder(None, "onnx"))) for t in news]
     readers = {t.name: T.fit_reader([p for p in int8 if p[0].name != t.name]) for t in news}
     shipped = ThreadReader.read
 
@@ -48,10 +48,10 @@ def main() -> None:
             for t, (ti, ids) in prepared:
                 P = readers[t.name].read(ti)[0]
                 argmax[tag].append(P.argmax(1))
-                rows, g = T.labelled_rows(ids, t.labels)
+                rows, g = S.labelled_rows(ids, t.labels)
                 gold += g
                 pred += [STANCE_LABELS[i] for i in P[rows].argmax(1)]
-            f1[tag] = f1_score(gold, pred, labels=list(T.FOUR), average="macro")
+            f1[tag] = f1_score(gold, pred, labels=list(S.FOUR), average="macro")
         same = np.concatenate([a == b for a, b in zip(argmax["int8"], argmax["fp32"])])
         print(f"{name:<22} macro-F1 int8 {f1['int8']:.3f} fp32 {f1['fp32']:.3f} | the same stance on both: "
               f"{same.mean():.3f} of {len(same)} comments", flush=True)

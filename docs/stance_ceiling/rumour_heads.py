@@ -3,7 +3,7 @@ should give (issue 23, fourth round).
 
     PYTHONPATH=. python docs/stance_ceiling/rumour_heads.py [--data ../shared/data]
 
-Every reply of the 38 dev threads, read as the stage reads a dump (threads.rumour_threads:
+Every reply of the 38 dev threads, read as the stage reads a dump (thread_sets.rumour_threads:
 the source post is the article, its replies the comments), scored in SDQC macro-F1:
 
 1. the pair model's composed answer (its five sources mixed by the domain model), as the
@@ -43,7 +43,7 @@ def main(argv=None) -> None:
     from pipeline.stance_model._base import SOURCES, Pairs, as_source
     from pipeline.stance_model.features import CUES as CUE_FAMILIES
     from pipeline.stance_model.rumour_replies import RumourReplies
-    from pipeline.stance_train.threads import inputs, rumour_threads
+    from pipeline.stance_train.thread_sets import inputs, rumour_threads
 
     CUES = len(CUE_FAMILIES) + 9  # features.cue_features: the cue families, then shape
 

@@ -8,7 +8,7 @@ For each Fox thread and the real dump (team labels): the share of agree among th
 labelled agree or disagree; the ROC AUC of the pair model's log P(agree) - log P(disagree)
 (the reader's unary evidence) and of minus the comment's VADER compound (negative tone read
 as agreeing) for agree against disagree; and the thread's mean of the log-odds and of the
-tone over all its comments. Inputs: the stage's own (threads.inputs, onnx-int8 vectors).
+tone over all its comments. Inputs: the stage's own (thread_sets.inputs, onnx-int8 vectors).
 Prints a table; nothing is saved or shipped.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sklearn.metrics import roc_auc_score
 def main(argv=None) -> None:
     data, encode, models = setup(__doc__, argv)
     from pipeline.stance_model.features import sentiment_features
-    from pipeline.stance_train.threads import inputs
+    from pipeline.stance_train.thread_sets import inputs
 
     print(f"{'thread':<10} {'sided':>5} {'agree':>6} {'AUC log-odds':>13} {'AUC -tone':>10} "
           f"{'mean log-odds':>14} {'mean tone':>10}")

@@ -232,13 +232,13 @@ def obvious(models, encode, path: Path = OBVIOUS, thread_reader=None) -> dict:
 
 def rumour_threads(models, encode, data: Path, thread_reader=None) -> dict:
     """RumourEval dev through the pipeline's clean, reply targets and stance stage, thread by
-    thread (threads.rumour_threads); the five stances read as SDQC (unrelated as comment),
+    thread (thread_sets.rumour_threads); the five stances read as SDQC (unrelated as comment),
     macro-F1 over SDQC, with the majority baseline."""
-    from pipeline.stance_train import threads
+    from pipeline.stance_train import thread_sets
 
     gold, P = [], []
-    for t in threads.rumour_threads(data, "dev"):
-        found = threads.stage(t, models, encode, thread_reader)
+    for t in thread_sets.rumour_threads(data, "dev"):
+        found = thread_sets.stage(t, models, encode, thread_reader)
         for comment_id, label in t.labels.items():
             if found[comment_id].probs is not None:
                 gold.append(FROM_STANCE["rumoureval"][label["stance"]])

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from pipeline.backends import BACKENDS
 from pipeline.stance_train.data import DEFAULT_DATA
+from pipeline.stance_train.thread_sets import inputs, load_news_threads, prepare_rumours
 from pipeline.stance_train.threads import (defer_above_for, evaluate, fit_reader, fit_rumour_replies, iac_authors,
-                                           inputs, load_news_threads, prepare_rumours, table)
+                                           table)
 
 
 def main(argv=None) -> None:

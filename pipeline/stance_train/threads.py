@@ -3,10 +3,10 @@ measured thread by thread, each thread scored by a reader fitted without it.
 
     (fitted and saved by python -m pipeline.stance_train.reader; make train-thread-reader)
 
-The labelled news threads are ../shared/data/threads/fox/ (five Fox News comment
-sections) with the comments two independent passes labelled alike
-(fox_labels/agreed.jsonl; labels made outside the team). Every thread goes through
-ingest, clean, reply targets and the stance stage as `make pipeline` runs it.
+The labelled threads, and what the stage reads of each, are thread_sets.py's: the five
+Fox News comment sections with the comments two independent passes labelled alike,
+RumourEval's threads, the IAC discussions, each through ingest, clean, reply targets
+and the stance stage as `make pipeline` runs them.
 
 Fitting: the off-topic regression on the training threads' labelled comments; the
 side weights by coordinate ascent over GRID's values, the setting with the best pooled macro-F1 (agree, disagree,
@@ -19,9 +19,8 @@ is fitted on all five threads; its card keeps the leave-one-out figures.
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +28,9 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from pipeline.records import REPLY_LABELS, STANCE_LABELS
 from pipeline.stance_model.rumour_replies import RumourReplies
-from pipeline.stance_model.thread_reader import ThreadInput, ThreadReader
-
-FOUR = ("agree", "disagree", "discuss", "unrelated")
+from pipeline.stance_model.thread_reader import ThreadReader
+from pipeline.stance_train.thread_sets import (FOUR, LabelledThread, iac_threads, inputs, labelled_rows,
+                                               load_news_threads, stage)
 # w_prior, the article's tone as a side prior for every comment, stays at 0: fitted, it took
 # 0.44 on the news threads left out one by one (0.40 without), but it learnt the Fox readers'
 # habit (against whatever a report treats kindly) and then called all 43 sided comments of the
@@ -57,85 +56,9 @@ DEFER_ABOVE_DEFAULT = 0.75
 
 def defer_above_for(backend: str) -> float:
     return DEFER_ABOVE.get(backend, DEFER_ABOVE_DEFAULT)
+
+
 CURVE = (0, 10, 20, 50)
-
-
-@dataclass
-class LabelledThread:
-    name: str
-    thread: object        # records.Thread
-    cleaned: list
-    targets: dict         # reply targets
-    labels: dict          # comment id -> {"stance", "reply_stance", "clear"}
-    group: str = ""       # what no fold may split (RumourEval: the news event)
-
-
-def load_news_threads(data: Path, nlp=None, config: dict | None = None) -> list[LabelledThread]:
-    """The labelled Fox threads, read and cleaned as `make pipeline` does ([] without them)."""
-    from pipeline import clean, ingest
-    from pipeline.tokens import worker_nlp
-    from pipeline.config import load_config
-    from pipeline.replies import infer_reply_targets
-
-    folder = Path(data) / "threads"
-    agreed = folder / "fox_labels" / "agreed.jsonl"
-    if not agreed.is_file():
-        return []
-    labels: dict[str, dict] = {}
-    for line in agreed.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            labels.setdefault(row["thread"], {})[row["id"]] = row
-    config = config or load_config()["clean"]
-    nlp = nlp or worker_nlp(config["spacy_model"], config["lemmatizer"])
-    out = []
-    for name in sorted(labels):
-        path = folder / "fox" / f"{name}.jsonl"
-        thread = ingest.parse_dump(path.read_bytes(), str(path))
-        cleaned = clean.clean_comments(thread.comments, thread.article, config, nlp)
-        out.append(LabelledThread(name, thread, cleaned, infer_reply_targets(thread.comments, cleaned), labels[name]))
-    return out
-
-
-RE_LABEL = {"support": "agree", "deny": "disagree", "query": "query", "comment": "discuss"}
-
-
-def rumour_threads(data: Path, split: str, nlp=None, config: dict | None = None) -> list[LabelledThread]:
-    """RumourEval 2019 threads (train or dev) as the stage reads a dump: the source post is
-    the article, its replies the comments (their tree and authors as the corpus gives
-    them), each labelled toward the source (support / deny / query / comment as agree /
-    disagree / query / discuss)."""
-    from pipeline import clean
-    from pipeline.tokens import worker_nlp
-    from pipeline.config import load_config
-    from pipeline.records import Article, Comment, Thread
-    from pipeline.replies import infer_reply_targets
-
-    rows = [json.loads(line) for line in (Path(data) / "stance" / f"rumoureval2019_{split}.jsonl")
-            .read_text(encoding="utf-8").splitlines() if line.strip()]
-    config = config or load_config()["clean"]
-    nlp = nlp or worker_nlp(config["spacy_model"], config["lemmatizer"])
-    by_thread: dict[str, list[dict]] = {}
-    for r in rows:
-        by_thread.setdefault(str(r["thread_id"]), []).append(r)
-    out = []
-    for thread_id, posts in by_thread.items():
-        source = next((r for r in posts if r["depth"] == 0), None)
-        replies = [r for r in posts if r["depth"] > 0]
-        if source is None or not replies:
-            continue
-        article = Article(id=thread_id, title=source["text"], paragraphs=(), source=f"rumoureval-{split}")
-        comments, seen = [], set()
-        for r in replies:
-            parent = str(r["parent_id"]) if str(r["parent_id"]) in seen else None
-            comments.append(Comment(str(r["id"]), parent, 0 if parent is None else r["depth"] - 1,
-                                    str(r.get("author") or r["id"]), r["text"], 0, len(comments)))
-            seen.add(str(r["id"]))
-        cleaned = clean.clean_comments(comments, article, config, nlp)
-        labels = {str(r["id"]): {"stance": RE_LABEL[r["label"]]} for r in replies}
-        out.append(LabelledThread(f"re-{thread_id}", Thread(article, tuple(comments)), cleaned,
-                                  infer_reply_targets(comments, cleaned), labels, str(source.get("event", ""))))
-    return out
 
 
 def sdqc_f1(prepared: list, reader: ThreadReader) -> float:
@@ -150,31 +73,6 @@ def sdqc_f1(prepared: list, reader: ThreadReader) -> float:
     labels = SOURCES["rumoureval"]
     pred = [labels[i] for i in as_source(np.vstack(P), "rumoureval").argmax(1)]
     return f1_score(gold, pred, labels=list(labels), average="macro", zero_division=0)
-
-
-def stage(t: LabelledThread, models, encode, reader) -> dict:
-    """The thread through the stance stage: comment id -> StanceAssignment."""
-    from pipeline.stance import annotate_stance
-
-    return {a.id: a for a in annotate_stance(t.thread.article, t.thread.comments, t.cleaned, t.targets, encode,
-                                             models, thread_reader=reader)}
-
-
-def inputs(t: LabelledThread, models, encode) -> tuple[ThreadInput, list[str]]:
-    """What the reader reads of a thread (the stage's own inputs), and the rows' ids."""
-    from pipeline.stance import score_comments, stance_inputs, thread_input
-
-    rows, target, texts, parents = stance_inputs(t.thread.article, t.cleaned, t.targets)
-    own, reply, domain, rumour = score_comments(target, texts, parents, encode, models, with_domain=True)
-    ids = [t.cleaned[i].id for i in rows]
-    return thread_input(t.thread.article, target, texts, [t.targets[c][0] for c in ids], ids,
-                        [t.thread.comments[i].author for i in rows], own, reply, encode, domain=domain,
-                        rumour=rumour), ids
-
-
-def labelled_rows(ids: list[str], labels: dict) -> tuple[list[int], list[str]]:
-    rows = [k for k, c in enumerate(ids) if c in labels and labels[c]["stance"] in FOUR]
-    return rows, [labels[ids[k]]["stance"] for k in rows]
 
 
 def fit_relevance(prepared: list) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
@@ -362,13 +260,6 @@ def learning_curve(threads, prepared, readers, repeats: int = 5, seed: int = 13)
     return out
 
 
-def prepare_rumours(data: Path, models, encode) -> list:
-    """RumourEval train threads with the reader's inputs ([] where the file is not there)."""
-    if not (Path(data) / "stance" / "rumoureval2019_train.jsonl").is_file():
-        return []
-    return [(t, inputs(t, models, encode)) for t in rumour_threads(data, "train")]
-
-
 def evaluate(data: Path, models, encode, with_curve: bool = True,
              defer_above: float = DEFER_ABOVE_DEFAULT) -> dict | None:
     """Leave one thread out: the reader, the pair-at-a-time path, and the curve."""
@@ -407,56 +298,29 @@ def table(res: dict) -> str:
 
 
 def iac_authors(data: Path, models, encode, thread_reader=None, limit: int | None = None) -> dict | None:
-    """The IAC validation discussions (threads/iac, splits.json) through clean, reply
-    targets and the stance stage, the thread's topic as the article: each labelled
-    author's stance toward the topic read from their posts (pro where their posts lean
-    agree, anti where disagree), against the human author labels (pro / anti majority,
-    ties and 'other' left out); macro-F1 over pro / anti, with the majority baseline."""
-    from pipeline import clean
-    from pipeline.tokens import worker_nlp
-    from pipeline.config import load_config
-    from pipeline.records import Article, Comment
-    from pipeline.replies import infer_reply_targets
+    """The IAC validation discussions (thread_sets.iac_threads) through the stance stage:
+    each labelled author's stance toward the topic read from their posts (pro where their
+    posts lean agree, anti where disagree), against the human author labels; macro-F1 over
+    pro / anti, with the majority baseline."""
     from pipeline.stance import annotate_stance
 
-    folder = Path(data) / "threads" / "iac"
-    if not (folder / "splits.json").is_file():
+    found_threads = iac_threads(data, limit)
+    if found_threads is None:
         return None
-    wanted = json.loads((folder / "splits.json").read_text(encoding="utf-8"))["validation"][:limit]
-    labels: dict[tuple, str] = {}
-    for line in (folder / "author_stance.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if row["discussion_id"] in wanted and row["stance"] in ("pro", "anti"):
-            labels[(row["discussion_id"], row["author"])] = row["stance"]
-    config = load_config()["clean"]
-    nlp = worker_nlp(config["spacy_model"], config["lemmatizer"])
+    wanted, discussions = found_threads
     gold, pred = [], []
-    with (folder / "discussions.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            d = json.loads(line)
-            if d["discussion_id"] not in wanted:
-                continue
-            article = Article(id=str(d["discussion_id"]), title=d["topic"], paragraphs=(), source="iac")
-            posts = [p for p in d["posts"] if p["text"].strip()]
-            ids = {p["id"] for p in posts}
-            depth: dict = {}
-            comments = []
-            for p in posts:
-                parent = p["parent"] if p["parent"] in ids and p["parent"] in depth else None
-                depth[p["id"]] = 0 if parent is None else depth[parent] + 1
-                comments.append(Comment(str(p["id"]), None if parent is None else str(parent), depth[p["id"]],
-                                        p["author"], p["text"], 0, len(comments)))
-            cleaned = clean.clean_comments(comments, article, config, nlp)
-            found = annotate_stance(article, comments, cleaned, infer_reply_targets(comments, cleaned), encode,
-                                    models, thread_reader=thread_reader)
-            lean: dict[str, float] = {}
-            for c, a in zip(comments, found):
-                if a.probs is not None:
-                    lean[c.author] = lean.get(c.author, 0.0) + a.probs[0] - a.probs[1]
-            for author, value in lean.items():
-                if (d["discussion_id"], author) in labels:
-                    gold.append(labels[(d["discussion_id"], author)])
-                    pred.append("pro" if value > 0 else "anti")
+    for t in discussions:
+        comments = t.thread.comments
+        found = annotate_stance(t.thread.article, comments, t.cleaned, t.targets, encode, models,
+                                thread_reader=thread_reader)
+        lean: dict[str, float] = {}
+        for c, a in zip(comments, found):
+            if a.probs is not None:
+                lean[c.author] = lean.get(c.author, 0.0) + a.probs[0] - a.probs[1]
+        for author, value in lean.items():
+            if author in t.author_labels:
+                gold.append(t.author_labels[author])
+                pred.append("pro" if value > 0 else "anti")
     if not gold:
         return None
     out = metrics(gold, pred, ("pro", "anti"))
