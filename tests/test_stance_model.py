@@ -435,6 +435,6 @@ def test_a_cue_the_runs_cannot_count_is_refused():
     from pipeline.stance_model.features import _cue_tables
 
     assert _cue_tables({"ok": r"yes|of course|\+1|claim\w*"})
-    for alts in (r"of course|of", r"yes|\d+", r"not really sure", r"a.b"):
+    for alts in (r"of course|of", r"yes|\d+", r"not really sure", r"a.b", r"s?", r"yes|(?:a|)", r"\+1|1 x"):
         with pytest.raises(ValueError):
             _cue_tables({"bad": alts})

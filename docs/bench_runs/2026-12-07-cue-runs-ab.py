@@ -1,4 +1,9 @@
-"""A/B: the long posts through the default run, the code before (a worktree of the last commit) and after, alternately."""
+"""The long posts through the default run (bench's OURS), the code before the run-based cue counting
+(a worktree of cb47163 at /tmp/before: `git worktree add /tmp/before cb47163`) and this checkout's,
+alternately, each with an empty cache; seconds per stage from each run's manifest.
+
+    .venv/bin/python docs/bench_runs/2026-12-07-cue-runs-ab.py 2     # from the project root
+"""
 import json, sys, tempfile, time, subprocess
 from pathlib import Path
 sys.path.insert(0, ".")  # run from the project root

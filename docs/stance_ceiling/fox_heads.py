@@ -20,8 +20,8 @@ heads on the reader's own inputs win it back?
    or 32 principal components (fitted on the four training threads); ROC AUC and F1 of
    unrelated-or-not over the labelled comments.
 
-Inputs are the stance stage's own (pipeline/stance_train/threads.py: inputs, fit_reader,
-labelled_rows), on onnx-int8 vectors. Prints a table; nothing is saved or shipped.
+Inputs are the stance stage's own (pipeline/stance_train/thread_sets.py: inputs,
+labelled_rows; threads.py: fit_reader), on onnx-int8 vectors. Prints a table; nothing is saved or shipped.
 """
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ For each held-out thread: the packaged all-MiniLM-L6-v2 with a fresh 4-way head
 comments (first segment the stage's target, the article's title and lead; second the
 comment's cleaned text; 128 word pieces, longest first truncated), fixed settings chosen
 before any run (below), then the held-out thread predicted. Scored the way
-pipeline/stance_train/threads.py scores the thread reader (its loaders, inputs, LOTO
-readers and `score`/`metrics`), on the same comments, with the reader and always-agree
+pipeline/stance_train/threads.py scores the thread reader (thread_sets.py's loaders and
+inputs, threads.py's LOTO readers and `score`/`metrics`), on the same comments, with the reader and always-agree
 in the same run. Also: the cross-encoder's probabilities (every comment of the thread) fed to that fold's reader as its
 pair scores (`own`; the query share kept from the pair model), the reader's weights as
 fitted on the pair model's scores of the other four threads (nothing refitted).
