@@ -40,7 +40,11 @@ def test_each_backend_gives_the_models_vectors(name, mean_cos, min_cos, models_d
     assert cos.mean() >= mean_cos and cos.min() >= min_cos
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     assert onnx.info_.fingerprint == f"{torch.info_.fingerprint}-{name}-{RECIPES[name]}"  # its own cache entries
-    np.testing.assert_array_equal(onnx.encode(texts[::-1])[::-1], vectors)  # order does not matter
+    # order does not matter: each vector comes back to its own text's row (another text's vector
+    # is at cosine 0.2 to 0.8). Not to the bit: where a kernel's result depends on a row's place in
+    # its batch, two texts of equal length that swap places differ in the last bits (torch-bf16 on
+    # an AVX-512 Xeon without bfloat16 instructions: 5.6e-4 at most, in two of 47 rows)
+    np.testing.assert_allclose(onnx.encode(texts[::-1])[::-1], vectors, rtol=0, atol=2e-3)
 
 
 def test_onnx_graph_is_built_once_and_whole(models_dir, config, texts):
