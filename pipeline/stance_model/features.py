@@ -83,9 +83,9 @@ def _cue_tables(alternatives: dict[str, str]):
                 raise ValueError(f"cue {name!r}: {alt!r} is neither a word, a two-word phrase nor '+' and a word")
         compiled = [re.compile(f"(?:{'|'.join(x)})", re.I) if x else None for x in (w, p, q)]
         leads = re.compile(f"(?:{'|'.join(a.split(' ')[0] for a in p)})", re.I) if p else None
-        # where a phrase's first word, or the word after "+", were also a word of the cue or
-        # the first word of a phrase, which alternative the pattern takes first (and whether a
-        # phrase then takes the next run) would decide the count: not handled
+        # where a phrase's first word, or the word after "+", were also a word of the cue, or
+        # the word after "+" began a phrase, which alternative the pattern takes first (and
+        # whether a phrase then takes the next run) would decide the count: not handled
         for word in [a.split(" ")[0] for a in p] + q:
             if compiled[0] is not None and compiled[0].fullmatch(word):
                 raise ValueError(f"cue {name!r}: {word!r} is both a word and begins a phrase")
