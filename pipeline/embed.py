@@ -95,8 +95,8 @@ class Embedder:
     def _check_int8(self) -> None:
         from pipeline.backends import check_int8
 
-        if (self._onnx_folder() / "done").is_file():
-            self._int8_checked = check_int8(self._onnx_folder(), self.info_.path) is not None
+        # None where no finished build is there yet (check_int8 reads the build's own record)
+        self._int8_checked = check_int8(self._onnx_folder(), self.info_.path) is not None
 
     def load_weights(self) -> "Embedder":
         """The weights loaded now (once), not at the first encode."""

@@ -15,12 +15,9 @@ import numpy as np
 
 from _common import labelled_threads, setup
 
+from pipeline.stance_model.features import unit_rows as unit  # each row at unit length, float64
+
 K = (10, 20)
-
-
-def unit(X):
-    X = np.asarray(X, np.float64)
-    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-9)
 
 
 def medoids(ti, rows, k, seed=13):
