@@ -15,10 +15,11 @@ import logging
 import sys
 import time
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -93,6 +94,36 @@ def check_writable(out_root: Path) -> None:
                             hint="choose a writable output_dir (--out DIR or output_dir in the config)") from None
 
 
+MAX_LOGGED_NOTES = 10  # an input file's warnings shown in the log; each manifest keeps every one
+
+
+class WarningLog:
+    """The stages' warnings about the dumps (a reply whose parent is not in the file, a
+    submission not given, ...) as the log shows them: an input file's first MAX_LOGGED_NOTES,
+    over all of its threads, then one line at the end of the run that counts the rest, so that
+    a large export does not flood the terminal (a pushshift comment dump is one thread per
+    submission, and each thread whose submission is not in it says so). Each dump's
+    manifest.json lists its own, all."""
+
+    def __init__(self) -> None:
+        self.shown: Counter = Counter()
+        self.held: Counter = Counter()
+
+    def note(self, source: Path, notes: Iterable[str]) -> None:
+        for note in notes:
+            if self.shown[source] < MAX_LOGGED_NOTES:
+                self.shown[source] += 1
+                log.warning("%s", note)
+            else:
+                self.held[source] += 1
+
+    def summarise(self) -> None:
+        for source, held in self.held.items():
+            log.warning("%s: %d more warnings like those above, not shown; the manifest.json of each of "
+                        "its dumps lists its own under 'warnings'", source, held)
+        self.held.clear()
+
+
 @dataclass
 class Resources:
     """Models loaded once per run and shared by every dump."""
@@ -103,6 +134,7 @@ class Resources:
     _stance_models: StanceModels | None = None
     _pending: dict = field(default_factory=dict)
     _cache_root: Any = MISS  # cache_dir once checked: a Path, or None where it cannot be used
+    warnings: WarningLog = field(default_factory=WarningLog)
 
     @property
     def cache_root(self) -> Path | None:
@@ -249,8 +281,8 @@ def run_stages(source: Source, config: dict, resources: Resources, executor: Exe
         if not executor.local and executor.batches_sent > sent:  # the stage's own work went to the executor
             run.stages[stage.name]["ran_on"] = executor.name
         outputs[stage.name] = output
-        for note in stage.notes(output) if stage.notes else ():
-            log.warning("%s", note)
+        if stage.notes:
+            resources.warnings.note(source.path, stage.notes(output))
     return outputs
 
 
@@ -376,6 +408,8 @@ def run(inputs: list[str], config: dict) -> list[Path]:
             corpus.update(written, config)
     except KeyboardInterrupt as interrupt:  # the CLI says which folders were replaced by then
         raise Interrupted(replaced + getattr(interrupt, "replaced", [])) from None
+    finally:
+        resources.warnings.summarise()
     if failures:
         raise PipelineError(f"{len(failures)} of {len(dumps)} dumps failed; the first: {failures[0]}")
     return written

@@ -176,3 +176,29 @@ def test_a_run_after_an_upgrade_redoes_only_that_stage(example_run, tmp_path, mo
     assert from_cache() == dict(everything, clean=False)
     upgrade(monkeypatch, "bertopic")
     assert from_cache() == dict(everything, topics=False)
+
+
+def test_an_input_files_warnings_are_logged_up_to_a_cap_then_counted(caplog):
+    """Over all the threads of one input file: the first MAX_LOGGED_NOTES, then one line at
+    the end of the run that counts the rest; another file has its own count."""
+    import logging
+    from pathlib import Path
+
+    big, small = Path("month.ndjson"), Path("one.jsonl")
+    notes = [f"month.ndjson: the submission t3_{k} is not given; the article is its id only" for k in range(25)]
+    log = runner.WarningLog()
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        for k in range(0, 25, 5):  # five threads of the same file
+            log.note(big, notes[k:k + 5])
+        log.note(small, ["one.jsonl:3: parent 'p' not in the file; kept as a top-level comment"])
+        shown = [r.getMessage() for r in caplog.records]
+        log.summarise()
+    cap = runner.MAX_LOGGED_NOTES
+    assert shown == notes[:cap] + ["one.jsonl:3: parent 'p' not in the file; kept as a top-level comment"]
+    assert [r.getMessage() for r in caplog.records][len(shown):] == [
+        f"month.ndjson: {25 - cap} more warnings like those above, not shown; the manifest.json of each "
+        "of its dumps lists its own under 'warnings'"]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        log.summarise()  # said once
+    assert not caplog.records
