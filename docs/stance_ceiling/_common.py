@@ -46,3 +46,26 @@ def labelled_threads(data: Path) -> list:
         found.append(LabelledThread("real dump", thread, cleaned, infer_reply_targets(thread.comments, cleaned),
                                     {r["id"]: r for r in spec["comments"]}))
     return found
+
+
+def pair_log_odds(ti):
+    """The pair model's log P(agree) - log P(disagree) per row of a ThreadInput (the reader's
+    own evidence of a side)."""
+    import numpy as np
+
+    own = np.log(np.clip(np.asarray(ti.own, np.float64), 1e-4, 1.0))
+    return own[:, 0] - own[:, 1]
+
+
+def sided(t, ids: list[str]):
+    """(rows labelled agree or disagree, their share of agree, auc): `auc(scores)` is the ROC AUC
+    of scores over all rows for agree against disagree on those rows, as text ('-' where the
+    thread has one of the two alone)."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    rows = [k for k, c in enumerate(ids) if c in t.labels and t.labels[c]["stance"] in ("agree", "disagree")]
+    agree = np.array([t.labels[ids[k]]["stance"] == "agree" for k in rows])
+    if not 0 < agree.sum() < len(agree):
+        return rows, (agree.mean() if rows else float("nan")), (lambda s: "-")
+    return rows, agree.mean(), (lambda s: f"{roc_auc_score(agree, np.asarray(s)[rows]):.3f}")

@@ -34,7 +34,7 @@ import random
 from collections import defaultdict
 
 import numpy as np
-from _common import labelled_threads, setup
+from _common import labelled_threads, pair_log_odds, setup, sided
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
@@ -106,19 +106,15 @@ def main(argv=None) -> None:
     for t in labelled_threads(data):
         ti, ids = inputs(t, models, encode)
         right = clf.predict_proba(np.asarray(ti.vectors))[:, 1]
-        own = np.log(np.clip(np.asarray(ti.own, np.float64), 1e-4, 1.0))
-        odds = own[:, 0] - own[:, 1]
+        odds = pair_log_odds(ti)
         by_author = defaultdict(list)
         authors = list(ti.authors)
         for k, a in enumerate(authors):
             by_author[a].append(right[k])
         author_mean = np.array([np.mean(by_author[a]) for a in authors])
         article = clf.predict_proba(np.asarray(ti.target_vector)[None, :])[0, 1]
-        rows = [k for k, c in enumerate(ids) if c in t.labels and t.labels[c]["stance"] in ("agree", "disagree")]
-        agree = np.array([t.labels[ids[k]]["stance"] == "agree" for k in rows])
-        both = 0 < agree.sum() < len(agree)
-        auc_of = (lambda s: f"{roc_auc_score(agree, s[rows]):.3f}") if both else (lambda s: "-")
-        print(f"{t.name:<10} {len(rows):>5} {agree.mean():>6.2f} {auc_of(right):>13} {auc_of(author_mean):>11} "
+        rows, share, auc_of = sided(t, ids)
+        print(f"{t.name:<10} {len(rows):>5} {share:>6.2f} {auc_of(right):>13} {auc_of(author_mean):>11} "
               f"{auc_of(odds):>13} {article:>8.2f} {right.mean():>9.2f}")
 
 

@@ -14,8 +14,7 @@ Prints a table; nothing is saved or shipped.
 from __future__ import annotations
 
 import numpy as np
-from _common import labelled_threads, setup
-from sklearn.metrics import roc_auc_score
+from _common import labelled_threads, pair_log_odds, setup, sided
 
 
 def main(argv=None) -> None:
@@ -27,14 +26,10 @@ def main(argv=None) -> None:
           f"{'mean log-odds':>14} {'mean tone':>10}")
     for t in labelled_threads(data):
         ti, ids = inputs(t, models, encode)
-        own = np.log(np.clip(np.asarray(ti.own, np.float64), 1e-4, 1.0))
-        odds = own[:, 0] - own[:, 1]
+        odds = pair_log_odds(ti)
         tone = sentiment_features(list(ti.texts))[:, 3].astype(np.float64)
-        rows = [k for k, c in enumerate(ids) if c in t.labels and t.labels[c]["stance"] in ("agree", "disagree")]
-        agree = np.array([t.labels[ids[k]]["stance"] == "agree" for k in rows])
-        both = 0 < agree.sum() < len(agree)
-        auc = (lambda s: f"{roc_auc_score(agree, s[rows]):.3f}") if both else (lambda s: "-")
-        print(f"{t.name:<10} {len(rows):>5} {agree.mean() if rows else float('nan'):>6.2f} {auc(odds):>13} "
+        rows, share, auc = sided(t, ids)
+        print(f"{t.name:<10} {len(rows):>5} {share:>6.2f} {auc(odds):>13} "
               f"{auc(-tone):>10} {odds.mean():>+14.2f} {tone.mean():>+10.2f}")
 
 
