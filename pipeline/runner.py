@@ -50,9 +50,17 @@ def find_dumps(inputs: list[str]) -> list[Path]:
             found = sorted(p for p in path.iterdir()
                            if p.is_file() and p.suffix.lower() in DUMP_SUFFIXES
                            and _inside(p, path))
+            below = _dumps_in_subfolders(path)
             if not found:
+                if below:
+                    raise PipelineError(
+                        f"no dumps in this folder itself; its subfolders hold {_counted(below)}", path=path,
+                        hint=f'a folder run reads the files at its top: name the subfolders, DUMP="{path}/*/"')
                 raise PipelineError("no dumps in this folder", path=path,
                                     hint="a dump is a .txt, .jsonl, .json, .ndjson, .xml, .csv or .tsv file")
+            if below:
+                log.warning("%s: its subfolders hold %s, not read (a folder run reads the files at its top; "
+                            "name the subfolders too to run them)", path, _counted(below))
             dumps.extend(found)
         elif path.is_file():
             dumps.append(path)
@@ -60,6 +68,30 @@ def find_dumps(inputs: list[str]) -> list[Path]:
             raise PipelineError("no such file or folder", path=path,
                                 hint="check the path given as DUMP")
     return dumps
+
+
+def _dumps_in_subfolders(folder: Path) -> dict[str, int]:
+    """How many dump files each subfolder of `folder` holds at its own top (hidden folders
+    and links to folders left out), for the messages of a folder run, which does not read them."""
+    counts: dict[str, int] = {}
+    for sub in sorted(folder.iterdir()):
+        if sub.name.startswith(".") or sub.is_symlink() or not sub.is_dir():
+            continue
+        try:
+            n = sum(1 for p in sub.iterdir() if p.suffix.lower() in DUMP_SUFFIXES and p.is_file())
+        except OSError:  # a subfolder that cannot be listed holds nothing this run could read
+            continue
+        if n:
+            counts[sub.name] = n
+    return counts
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """'31 dump files (reddit/ 7, youtube/ 9, ...)', the first five folders named."""
+    named = ", ".join(f"{name}/ {n}" for name, n in list(counts.items())[:5])
+    more = f", and {len(counts) - 5} more folders" if len(counts) > 5 else ""
+    total = sum(counts.values())
+    return f"{total} dump file{'s' if total != 1 else ''} ({named}{more})"
 
 
 def _inside(entry: Path, folder: Path) -> bool:

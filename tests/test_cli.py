@@ -43,6 +43,38 @@ def test_empty_folder(tmp_path):
     assert result.returncode == 2 and "dumps: no dumps in this folder" in result.stderr
 
 
+def test_a_folder_whose_dumps_are_in_subfolders_says_how_to_name_them(tmp_path):
+    """A folder run reads the files at its top; exports kept by platform (reddit/, youtube/)
+    get an error that counts them and names the fix, not 'no dumps'."""
+    for sub, n in (("reddit", 2), ("youtube", 1), (".hidden", 4)):
+        (tmp_path / "dumps" / sub).mkdir(parents=True)
+        for k in range(n):
+            (tmp_path / "dumps" / sub / f"t{k}.json").write_text("{}")
+    (tmp_path / "dumps" / "notes").mkdir()
+    (tmp_path / "dumps" / "notes" / "readme.md").write_text("not a dump")
+    result = cli("run", "dumps", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: dumps: no dumps in this folder itself; its subfolders hold 3 dump files (reddit/ 2, youtube/ 1) "
+        '(a folder run reads the files at its top: name the subfolders, DUMP="dumps/*/")')
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_run_says_which_subfolders_it_does_not_read(tmp_path, caplog):
+    import logging
+
+    from pipeline import runner
+
+    (tmp_path / "month" / "late").mkdir(parents=True)
+    (tmp_path / "month" / "a.jsonl").write_text("{}")
+    (tmp_path / "month" / "late" / "b.jsonl").write_text("{}")
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        assert runner.find_dumps([str(tmp_path / "month")]) == [tmp_path / "month" / "a.jsonl"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{tmp_path / 'month'}: its subfolders hold 1 dump file (late/ 1), not read (a folder run reads the "
+        "files at its top; name the subfolders too to run them)"]
+
+
 @pytest.mark.slow
 def test_the_wheel_carries_what_a_run_reads(tmp_path):
     """`pip install .` (not editable) gives a command that runs: the wheel holds the stance
