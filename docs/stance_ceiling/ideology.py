@@ -5,7 +5,7 @@ and the article's lean which side most readers take? (issue 23, points 2 and 3; 
 
 The readers of a partisan site mostly share one lean; whether they agree with a report depends
 on whether its framing leans their way (fox31's states against the directive: agree; fox35's
-Navy honouring Harvey Milk: disagree). No labelled news text says which lean a comment has, but
+Navy honouring Milk: disagree). No labelled news text says which lean a comment has, but
 the IAC debate forum labels its authors pro or anti on ten topics, and most of those topics
 split along the left-right line. A post's lean here: right where its author's label is pro on
 death penalty or existence of god, anti on abortion (pro = pro-choice), gun control, gay
