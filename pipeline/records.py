@@ -119,7 +119,8 @@ class StanceAssignment:
     reply_to_reason: str  # article, parent, mention, capped_run
     reply_stance: str | None = None  # one of REPLY_LABELS; None for top level / no text
     reply_confidence: float | None = None
-    context: str = "text"  # text, thread (the reply tree moved the stance), pair_model (thread left to it), no_text
+    context: str = "text"  # text, thread (the reply tree moved the stance), pair_model (thread left to it), no_text,
+    # other_language (not read: the stance model reads English)
 
 
 # Columns of comments.parquet / comments.jsonl, in order: (name, arrow type).

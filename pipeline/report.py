@@ -134,10 +134,15 @@ def _stance_note(rows: Sequence[dict], card: dict | None) -> str:
     """Who read the stances, how sure it was here, and how it did on the labelled real
     thread, from its model card (README: Stance, known limits)."""
     conf = [r["stance_confidence"] for r in rows if r.get("stance")]
+    other = sum(1 for r in rows if r.get("stance_context") == "other_language")
+    not_read = (f" {other:,} comment{' was' if other == 1 else 's were'} read as written in another language "
+                "than English and given no stance: the model reads English only (flag other_language)."
+                if other else "")
     if not conf:
-        return ""
+        return f'<p class="quiet" id="stance-note">{not_read.strip()}</p>' if other else ""
     name = f"{card['name']}-{card['version']}" if card else "the stance model"
     text = f"Read by {esc(name)}, a model, not a person. Its median confidence here: {float(np.median(conf)):.2f}."
+    text += not_read
     unsure = sum(c < UNSURE for c in conf) / len(conf)
     text += (f" {unsure:.0%} of its stances here are unsure (confidence below {UNSURE:.1f}): read those as a "
              "guess.")

@@ -228,10 +228,11 @@ def score_batch(models: StanceModels, context: tuple[str, np.ndarray], items: Se
 def stance_inputs(article: Article, cleaned: Sequence[CleanComment],
                   reply_targets: dict[str, tuple[str | None, str]],
                   target: str = "title_lead") -> tuple[list[int], str, list[str], list[str | None]]:
-    """The comments with text (their indices), the target, their texts and
-    the texts of the comments they answer."""
+    """The comments the stance model reads (their indices: those with text that are not read
+    as another language than English, which the model does not read), the target, their texts
+    and the texts of the comments they answer."""
     text_of = {c.id: c.text for c in cleaned}
-    rows = [i for i, c in enumerate(cleaned) if c.text]
+    rows = [i for i, c in enumerate(cleaned) if c.text and "other_language" not in c.flags]
     answered = [reply_targets[cleaned[i].id][0] for i in rows]
     parent_texts = [text_of.get(a) or None if a else None for a in answered]
     return rows, article_target(article, target), [cleaned[i].text for i in rows], parent_texts
@@ -295,7 +296,7 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
         if probs is None:
             assignments.append(StanceAssignment(id=comment.id, stance=None, confidence=None, probs=None,
                                                 reply_to=reply_to, reply_to_reason=reason,
-                                                context="no_text"))
+                                                context="other_language" if clean.text else "no_text"))
             continue
         reply = reply_of[clean.id]
         has_reply = not np.isnan(reply).any()

@@ -92,6 +92,24 @@ def test_other_scripts_are_words_not_duplicates(nlp, config):
     assert [c.duplicate_of for c in cleaned] == [None, None, None]
 
 
+@pytest.mark.parametrize("text, language, other", [
+    # the team's own sentences (not evidence, fixtures): py3langid is sure of German and Chinese
+    ("Das ist doch Unsinn, die Stadt sollte lieber Radwege bauen.", "de", True),
+    ("\u6211\u89c9\u5f97\u8fd9\u6761\u65b0\u95fb\u5199\u5f97\u5f88\u597d\uff0c\u5927\u5bb6\u5e94\u8be5"
+     "\u591a\u770b\u770b", "zh", True),  # no spaces: five characters of the script are enough text
+    # unsure which (Indonesian or Malay), sure it is not English
+    ("Saya sangat setuju dengan pendapat bapak tentang jalan baru ini, semoga cepat selesai", None, True),
+    # short English that misleads the identifier: unsure, and not read as another language
+    ("@bob @ann lol that is SO true #truth", None, False),
+    ("Water buffalo, LOL, Perfect.", None, False),
+    ("A real comment with enough words.", "en", False),
+])
+def test_comments_not_in_english_are_flagged_where_the_language_is_unsure_too(clean_one, text, language, other):
+    cleaned = clean_one(text)
+    assert cleaned.language == language
+    assert ("other_language" in cleaned.flags) == other
+
+
 def test_clean_stream_is_lazy_and_matches_the_list(nlp, config):
     section = {**config["clean"], "batch_size": 4}  # zones of 4 * 16 comments
     comments = [comment(f"Comment number {i} says the street plan word{i} is fine.", f"u{i % 7}", i)

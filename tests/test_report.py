@@ -87,6 +87,13 @@ def test_report_says_how_sure_the_stance_model_was(example_run):
     rows = comments.to_dict("records")
     assert "no figures on a labelled real thread" in _stance_note(rows, {"name": "mine", "version": "1"})
     assert _stance_note([dict(r, stance=None) for r in rows], card) == ""
+    assert "read as written in another language" not in note  # the example is English
+    other = [dict(r, stance=None, stance_context="other_language") if k < 3 else r for k, r in enumerate(rows)]
+    assert ("3 comments were read as written in another language than English and given no stance: the model "
+            "reads English only (flag other_language).") in _stance_note(other, card)
+    assert _stance_note([dict(r, stance=None, stance_context="other_language") for r in rows], card) == (
+        f'<p class="quiet" id="stance-note">{len(rows)} comments were read as written in another language than '
+        "English and given no stance: the model reads English only (flag other_language).</p>")
 
 
 @pytest.mark.slow

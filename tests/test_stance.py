@@ -76,6 +76,27 @@ def test_a_bare_agreement_inherits_its_parents_stance(encode, models):
     assert threaded[1].probs[STANCE_LABELS.index("agree")] > alone[0].probs[STANCE_LABELS.index("agree")]
 
 
+def test_comments_in_another_language_get_no_stance_and_say_why(encode, models):
+    """The stance model reads English: a comment flagged other_language gets no stance
+    (stance_context other_language), and the English comments around it are read as before."""
+    article = Article("a", "Town Bans Plastic Bags in All Shops", ("The mayor banned single-use bags.",), "x")
+    comments = [Comment("c1", None, 0, "A", "Great decision, banning plastic bags is exactly right.", 1, 0),
+                Comment("c2", "c1", 1, "B", "Das ist doch Unsinn, die Stadt sollte lieber Radwege bauen.", 2, 1),
+                Comment("c3", None, 0, "C", "No, this is a terrible idea for small shops.", 3, 2),
+                Comment("c4", None, 0, "D", "", 4, 3)]
+    flags = {"c2": ("other_language",), "c4": ("empty",)}
+    cleaned = [CleanComment(id=c.id, text=c.text, flags=flags.get(c.id, ())) for c in comments]
+    targets = infer_reply_targets(comments, cleaned)
+    for reader in (None, models.thread):
+        read = annotate_stance(article, comments, cleaned, targets, encode, models, thread_reader=reader)
+        assert [(a.stance is None, a.context) for a in read][1:] == [
+            (True, "other_language"), (False, read[2].context), (True, "no_text")]
+        english = [comments[0], comments[2]]
+        alone = annotate_stance(article, english, [cleaned[0], cleaned[2]], infer_reply_targets(
+            english, [cleaned[0], cleaned[2]]), encode, models, thread_reader=reader)
+        assert [a.probs for a in alone] == [read[0].probs, read[2].probs]  # as if it were not there
+
+
 def test_a_thread_left_to_the_pair_model_says_so_in_every_comment(encode, models):
     """Where the reader defers (the thread reads as replies to a rumour post), each comment's
     stance is the pair model's RumourEval head's (not the composed answer) times the rumour

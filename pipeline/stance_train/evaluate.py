@@ -175,7 +175,9 @@ def table(res: dict, shipped: str) -> str:
             lines.append(f"{name}: " + real_dump_lines(checks["real_dump"]))
         r = checks["rumour_threads"]
         lines.append(f"{name}: RumourEval dev threads through the stance stage (SDQC): macro-F1 {r['macro_f1']:.4f} "
-                     f"acc {r['accuracy']:.4f} (majority: macro-F1 {r['majority_macro_f1']:.4f})")
+                     f"acc {r['accuracy']:.4f} (majority: macro-F1 {r['majority_macro_f1']:.4f})"
+                     + (f"; {r['not_read_other_language']} labelled replies left out, read as another language"
+                        if r.get("not_read_other_language") else ""))
         if "iac_authors" in checks:
             r = checks["iac_authors"]
             lines.append(f"{name}: IAC validation discussions ({r['discussions']}), author stance from the posts: "
@@ -236,14 +238,18 @@ def rumour_threads(models, encode, data: Path, thread_reader=None) -> dict:
     macro-F1 over SDQC, with the majority baseline."""
     from pipeline.stance_train import thread_sets
 
-    gold, P = [], []
+    gold, P, not_read = [], [], 0
     for t in thread_sets.rumour_threads(data, "dev"):
         found = thread_sets.stage(t, models, encode, thread_reader)
         for comment_id, label in t.labels.items():
             if found[comment_id].probs is not None:
                 gold.append(FROM_STANCE["rumoureval"][label["stance"]])
                 P.append(found[comment_id].probs)
-    return slice_metrics(as_source(np.array(P), "rumoureval"), gold, SOURCES["rumoureval"])
+            else:
+                not_read += found[comment_id].context == "other_language"
+    # replies read as another language than English get no stance (left out above, counted here)
+    return {**slice_metrics(as_source(np.array(P), "rumoureval"), gold, SOURCES["rumoureval"]),
+            "not_read_other_language": not_read}
 
 
 CONFIDENCE_BANDS = (0.0, 0.4, 0.5, 0.6, 0.8, 1.0)
