@@ -363,3 +363,24 @@ def test_the_cards_news_thread_figures_come_back(tmp_path):
     for path in ("thread_reader", "pair_at_a_time"):
         assert again[path]["pooled"]["macro_f1"] == pytest.approx(recorded[path]["pooled"]["macro_f1"], abs=0.03)
     assert again["thread_reader"]["pooled"]["macro_f1"] > again["pair_at_a_time"]["pooled"]["macro_f1"] + 0.05
+
+
+def test_eval_stance_reads_the_news_threads_with_the_shipped_readers_deferral(monkeypatch, tmp_path):
+    """`make eval-stance` fits a reader without each news thread; those readers must defer where
+    the shipped reader of that backend does (fast mode's 0.9: with MiniLM's 0.75, fox31 was left
+    to the pair model and the static pass printed 0.21 against its card's 0.33)."""
+    from types import SimpleNamespace
+
+    from pipeline.stance_train import evaluate, threads
+
+    seen = {}
+    monkeypatch.setattr(evaluate, "OBVIOUS", tmp_path / "none.jsonl")
+    monkeypatch.setattr(evaluate, "REAL_LABELS", tmp_path / "none.json")
+    monkeypatch.setattr(evaluate, "rumour_threads", lambda *a, **k: {})
+    monkeypatch.setattr(threads, "iac_authors", lambda *a, **k: None)
+    monkeypatch.setattr(threads, "evaluate", lambda data, models, encode, **k: seen.update(k) or None)
+    method = SimpleNamespace(card={})
+    for backend in ("onnx-int8", "static"):
+        reader = load_models(weights_for(backend)).thread
+        evaluate.pipeline_checks(method, None, tmp_path, reader)
+        assert seen["defer_above"] == reader.defer_above == threads.defer_above_for(backend)
