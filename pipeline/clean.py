@@ -205,12 +205,7 @@ LANGUAGE_ID_CHARS = 2000  # what py3langid reads of a text (its time grows with 
 NOT_ENGLISH_BELOW = 0.01  # P(English) under which a text is read as not English (other_language) ...
 NOT_ENGLISH_TOP = 0.5     # ... where one other language has at least this (py3langid, normalised)
 _NOT_LANGUAGE = re.compile(r"[@#]\S+|https?://\S+|www\.\S+")  # mentions, tags and links: no language
-
-
-def _enough_text(text: str, min_words: int) -> bool:
-    """min_words words, or five characters of a script written without spaces (Chinese,
-    Japanese, Korean: py3langid reads them well from a few characters)."""
-    return len(text.split()) >= min_words or sum(unicodedata.east_asian_width(c) in "WF" for c in text) >= 5
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")  # kana, CJK, Hangul
 
 
 def _identifier():
@@ -222,37 +217,44 @@ def _identifier():
     return _LANGUAGE_ID
 
 
-def identify_language(text: str, min_words: int = 4, min_probability: float = 0.9) -> str | None:
-    """ISO 639-1 code of the text's language, or None when too short or unsure
-    (py3langid; short comments mislead every identifier). It reads the first
-    LANGUAGE_ID_CHARS characters: on the bench's 2,112 long posts, 5,000
-    comments, the real dump and 2,280 comments of the format samples every
-    answer is the whole text's (at 1,000 one of the samples' changed), in 1.3 s
-    instead of 2.2 s on the long posts."""
-    if not _enough_text(text, min_words):
-        return None
-    language, probability = _identifier().classify(text[:LANGUAGE_ID_CHARS])
-    return language if probability >= min_probability else None
+def read_language(text: str, min_words: int = 4, min_probability: float = 0.9) -> tuple[str | None, bool]:
+    """(ISO 639-1 code of the text's language, or None when too short or unsure; whether it is
+    read as not English: flag other_language, and no stance, which reads English only).
 
+    The code: py3langid's answer where it is at least min_probability sure (short comments
+    mislead every identifier), on texts of min_words words or five Chinese, Japanese or Korean
+    characters (written without spaces). It reads the first LANGUAGE_ID_CHARS characters: on
+    the bench's 2,112 long posts, 5,000 comments, the real dump and 2,280 comments of the
+    format samples every answer is the whole text's (at 1,000 one of the samples' changed), in
+    1.3 s instead of 2.2 s on the long posts.
 
-def not_english(text: str, language: str | None, min_words: int = 4) -> bool:
-    """Whether a comment is read as not English (flag other_language; the stance model reads
-    English only): its language is known and not English, or, with @mentions, #tags and links
-    taken out, py3langid gives English under NOT_ENGLISH_BELOW and one other language at least
-    NOT_ENGLISH_TOP. The second reading finds what the first leaves unsure: Indonesian read as
-    half Malay, Chinese in short posts (through a run of the format samples: 272 of 341
-    Indonesian YouTube comments and 356 of 434 Chinese Disqus posts, against 35 and 19 by the
-    first alone), and flags none of the 888 Fox comments, the real dump's 103 or the example's
-    48 (4 of 3,000 bench comments, all four French)."""
-    if language is not None:
-        return language != "en"
-    text = _NOT_LANGUAGE.sub(" ", text[:LANGUAGE_ID_CHARS])
-    if not _enough_text(text, min_words):
-        return False
-    ranked = _identifier().rank(text)
+    Not English: the code is known and not `en`; or, where it is not known, the text with
+    @mentions, #tags and links taken out holds min_words different words (or five CJK
+    characters: "ha ha ha ha" is one word four times) and py3langid gives English under
+    NOT_ENGLISH_BELOW and one other language at least NOT_ENGLISH_TOP. The second reading
+    finds what the first leaves unsure, such as Indonesian read as half Malay
+    (docs/bench_runs/2026-12-07-other-language.txt counts both readings on the format samples
+    and on English threads)."""
+    text = text[:LANGUAGE_ID_CHARS]
+    ranked = None
+    if len(text.split()) >= min_words or len(_UNSPACED.findall(text)) >= 5:
+        ranked = _identifier().rank(text)
+        code, probability = ranked[0]
+        if probability >= min_probability:
+            return code, code != "en"
+    bare = _NOT_LANGUAGE.sub(" ", text)
+    if len({w.casefold() for w in bare.split()}) < min_words and len(_UNSPACED.findall(bare)) < 5:
+        return None, False
+    if ranked is None or bare != text:
+        ranked = _identifier().rank(bare)
     best, probability = ranked[0]
     english = next((p for code, p in ranked if code == "en"), 0.0)
-    return best != "en" and probability >= NOT_ENGLISH_TOP and english < NOT_ENGLISH_BELOW
+    return None, best != "en" and probability >= NOT_ENGLISH_TOP and english < NOT_ENGLISH_BELOW
+
+
+def identify_language(text: str, min_words: int = 4, min_probability: float = 0.9) -> str | None:
+    """The language code alone (read_language)."""
+    return read_language(text, min_words, min_probability)[0]
 
 
 def _duplicate_key(text: str) -> str:
@@ -290,7 +292,7 @@ def _pre_clean(comment: Comment, authors: AuthorNames,
 
 
 def _flags(raw: str, fields: dict, n_words: int, near_empty_tokens: int,
-           language: str | None, long: bool) -> tuple[str, ...]:
+           other_language: bool, long: bool) -> tuple[str, ...]:
     if not raw.strip():
         return ("empty",)
     flags = []
@@ -305,7 +307,7 @@ def _flags(raw: str, fields: dict, n_words: int, near_empty_tokens: int,
         flags.append("no_words")
     if n_words < near_empty_tokens:
         flags.append("near_empty")
-    if not_english(fields["text"], language):
+    if other_language:
         flags.append("other_language")
     if long:
         flags.append("long")
@@ -378,11 +380,11 @@ class ChunkCleaner:
                                  disable=LOOKUP_PIPES if self.words else [])
             for comment, field_set, doc in zip(comments, fields, docs):
                 n_words, lemmas = self.words.read(doc) if self.words else words_and_lemmas(doc)
-                language = identify_language(field_set["text"][:limit])
+                language, other = read_language(field_set["text"][:limit])
                 cleaned.append(CleanComment(
                     id=comment.id, **field_set, language=language,
                     flags=_flags(comment.text, field_set, n_words, config["near_empty_tokens"],
-                                 language, len(field_set["text"]) > limit),
+                                 other, len(field_set["text"]) > limit),
                     n_tokens=len(doc), n_sentences=sum(1 for _ in doc.sents) if len(doc) else 0,
                     lemmas=lemmas))
         return cleaned

@@ -42,8 +42,11 @@ DUMP_SUFFIXES = (".txt", ".jsonl", ".json", ".ndjson", ".xml", ".csv", ".tsv")
 
 
 def find_dumps(inputs: list[str]) -> list[Path]:
-    """Expand files and folders into dump files, in a stable order."""
+    """Expand files and folders into dump files, in a stable order. A folder is read at its
+    top; among several inputs (DUMP="exports/*/"), a folder without dumps is skipped with a
+    warning, and the run fails only if none of them holds any."""
     dumps: list[Path] = []
+    empty: PipelineError | None = None
     for item in inputs:
         path = Path(item)
         if path.is_dir():
@@ -53,11 +56,18 @@ def find_dumps(inputs: list[str]) -> list[Path]:
             below = _dumps_in_subfolders(path)
             if not found:
                 if below:
-                    raise PipelineError(
+                    error = PipelineError(
                         f"no dumps in this folder itself; its subfolders hold {_counted(below)}", path=path,
-                        hint=f'a folder run reads the files at its top: name the subfolders, DUMP="{path}/*/"')
-                raise PipelineError("no dumps in this folder", path=path,
-                                    hint="a dump is a .txt, .jsonl, .json, .ndjson, .xml, .csv or .tsv file")
+                        hint=f'a folder run reads the files at its top: name the subfolders, as in '
+                             f'make pipeline DUMP="{path}/*/"')
+                else:
+                    error = PipelineError("no dumps in this folder", path=path,
+                                          hint="a dump is a .txt, .jsonl, .json, .ndjson, .xml, .csv or .tsv file")
+                if len(inputs) == 1:
+                    raise error
+                log.warning("%s; skipped", error)
+                empty = empty or error
+                continue
             if below:
                 log.warning("%s: its subfolders hold %s, not read (a folder run reads the files at its top; "
                             "name the subfolders too to run them)", path, _counted(below))
@@ -67,17 +77,22 @@ def find_dumps(inputs: list[str]) -> list[Path]:
         else:
             raise PipelineError("no such file or folder", path=path,
                                 hint="check the path given as DUMP")
+    if not dumps and empty is not None:
+        raise empty
     return dumps
 
 
 def _dumps_in_subfolders(folder: Path) -> dict[str, int]:
-    """How many dump files each subfolder of `folder` holds at its own top (hidden folders
-    and links to folders left out), for the messages of a folder run, which does not read them."""
+    """How many dump files each subfolder of `folder` holds at its own top, for the messages
+    of a folder run, which does not read them: hidden folders, links to folders and this
+    tool's own artifact folders (they hold a manifest.json beside comments.jsonl) left out."""
     counts: dict[str, int] = {}
     for sub in sorted(folder.iterdir()):
         if sub.name.startswith(".") or sub.is_symlink() or not sub.is_dir():
             continue
         try:
+            if (sub / "manifest.json").is_file():
+                continue
             n = sum(1 for p in sub.iterdir() if p.suffix.lower() in DUMP_SUFFIXES and p.is_file())
         except OSError:  # a subfolder that cannot be listed holds nothing this run could read
             continue
@@ -151,8 +166,8 @@ class WarningLog:
 
     def summarise(self) -> None:
         for source, held in self.held.items():
-            log.warning("%s: %d more warnings like those above, not shown; the manifest.json of each of "
-                        "its dumps lists its own under 'warnings'", source, held)
+            log.warning("%s: %d more warning%s like those above, not shown; the manifest.json written for each "
+                        "of its dumps lists all of its own under 'warnings'", source, held, "" if held == 1 else "s")
         self.held.clear()
 
 

@@ -229,9 +229,10 @@ def stance_inputs(article: Article, cleaned: Sequence[CleanComment],
                   reply_targets: dict[str, tuple[str | None, str]],
                   target: str = "title_lead") -> tuple[list[int], str, list[str], list[str | None]]:
     """The comments the stance model reads (their indices: those with text that are not read
-    as another language than English, which the model does not read), the target, their texts
-    and the texts of the comments they answer."""
-    text_of = {c.id: c.text for c in cleaned}
+    as another language than English, which the models do not read), the target, their texts
+    and the texts of the comments they answer (None where that one is not read either: a reply
+    to it is read as a comment on the article alone, with no reply stance)."""
+    text_of = {c.id: c.text for c in cleaned if "other_language" not in c.flags}
     rows = [i for i, c in enumerate(cleaned) if c.text and "other_language" not in c.flags]
     answered = [reply_targets[cleaned[i].id][0] for i in rows]
     parent_texts = [text_of.get(a) or None if a else None for a in answered]

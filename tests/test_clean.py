@@ -101,7 +101,14 @@ def test_other_scripts_are_words_not_duplicates(nlp, config):
     ("Saya sangat setuju dengan pendapat bapak tentang jalan baru ini, semoga cepat selesai", None, True),
     # short English that misleads the identifier: unsure, and not read as another language
     ("@bob @ann lol that is SO true #truth", None, False),
-    ("Water buffalo, LOL, Perfect.", None, False),
+    ("Oh wow, LOL, brilliant.", None, False),
+    # laughter and the like: one word said four times is not four words of a language
+    ("Haha haha haha haha", None, False),
+    ("Ha ha ha ha ha", None, False),
+    ("Tsk tsk tsk tsk", None, False),
+    ("Ho ho ho ho", None, False),
+    # emoji and fullwidth letters are not Chinese, Japanese or Korean text
+    ("\U0001F602\U0001F602\U0001F602\U0001F602\U0001F602 ok", None, False),
     ("A real comment with enough words.", "en", False),
 ])
 def test_comments_not_in_english_are_flagged_where_the_language_is_unsure_too(clean_one, text, language, other):

@@ -56,8 +56,41 @@ def test_a_folder_whose_dumps_are_in_subfolders_says_how_to_name_them(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         "error: dumps: no dumps in this folder itself; its subfolders hold 3 dump files (reddit/ 2, youtube/ 1) "
-        '(a folder run reads the files at its top: name the subfolders, DUMP="dumps/*/")')
+        '(a folder run reads the files at its top: name the subfolders, as in make pipeline DUMP="dumps/*/")')
     assert not (tmp_path / "out").exists()
+
+
+def test_the_subfolders_named_by_a_glob_run_even_where_one_holds_no_dumps(tmp_path, caplog):
+    """DUMP="dumps/*/" also names dumps/notes/, which holds none: it is skipped with a warning
+    (one folder given alone and empty is still an error), and the artifacts of an earlier run
+    kept in the folder are not counted as dumps."""
+    import logging
+
+    from pipeline import runner
+    from pipeline.errors import PipelineError
+
+    for sub in ("reddit", "youtube", "notes"):
+        (tmp_path / "dumps" / sub).mkdir(parents=True)
+    (tmp_path / "dumps" / "reddit" / "t.json").write_text("{}")
+    (tmp_path / "dumps" / "youtube" / "v.jsonl").write_text("{}")
+    (tmp_path / "dumps" / "notes" / "readme.md").write_text("not a dump")
+    out = tmp_path / "dumps" / "artifacts" / "t"
+    out.mkdir(parents=True)
+    for name in ("manifest.json", "comments.jsonl", "topics.csv"):
+        (out / name).write_text("{}")
+    given = sorted(str(p) for p in (tmp_path / "dumps").glob("*/"))
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        found = runner.find_dumps(given)
+    assert found == [tmp_path / "dumps" / "reddit" / "t.json", tmp_path / "dumps" / "youtube" / "v.jsonl"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{tmp_path / 'dumps' / 'artifacts'}: no dumps in this folder (a dump is a .txt, .jsonl, .json, .ndjson, "
+        ".xml, .csv or .tsv file); skipped",
+        f"{tmp_path / 'dumps' / 'notes'}: no dumps in this folder (a dump is a .txt, .jsonl, .json, .ndjson, "
+        ".xml, .csv or .tsv file); skipped"]
+    with pytest.raises(PipelineError, match="no dumps in this folder"):
+        runner.find_dumps([str(tmp_path / "dumps" / "notes")])
+    with pytest.raises(PipelineError, match="no dumps in this folder"):
+        runner.find_dumps([str(tmp_path / "dumps" / "notes"), str(tmp_path / "dumps" / "artifacts")])
 
 
 def test_a_folder_run_says_which_subfolders_it_does_not_read(tmp_path, caplog):

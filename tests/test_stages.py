@@ -196,9 +196,30 @@ def test_an_input_files_warnings_are_logged_up_to_a_cap_then_counted(caplog):
     cap = runner.MAX_LOGGED_NOTES
     assert shown == notes[:cap] + ["one.jsonl:3: parent 'p' not in the file; kept as a top-level comment"]
     assert [r.getMessage() for r in caplog.records][len(shown):] == [
-        f"month.ndjson: {25 - cap} more warnings like those above, not shown; the manifest.json of each "
-        "of its dumps lists its own under 'warnings'"]
+        f"month.ndjson: {25 - cap} more warnings like those above, not shown; the manifest.json written for "
+        "each of its dumps lists all of its own under 'warnings'"]
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="pipeline"):
         log.summarise()  # said once
     assert not caplog.records
+
+
+def test_a_run_counts_the_warnings_it_did_not_show_even_when_it_fails(tmp_path, config, monkeypatch, caplog):
+    """runner.run says how many warnings it held back, on the way out of a failed run too."""
+    import logging
+
+    from pipeline.errors import PipelineError
+
+    dump = tmp_path / "d.jsonl"
+    dump.write_text('{"type": "article", "title": "T"}\n{"type": "comment", "id": "c1", "text": "hi"}\n')
+
+    def failing(dumps, names, thread_of, config, resources, *rest):
+        resources.warnings.note(dumps[0], [f"{dumps[0]}: warning {k}" for k in range(12)])
+        raise PipelineError("the stage broke", path=dumps[0])
+
+    monkeypatch.setattr(runner, "_run_dumps", failing)
+    with caplog.at_level(logging.WARNING, logger="pipeline"), pytest.raises(PipelineError, match="broke"):
+        runner.run([str(dump)], {**config, "output_dir": str(tmp_path / "out"), "cache_dir": str(tmp_path / "c")})
+    assert [r.getMessage() for r in caplog.records][-1] == (
+        f"{dump}: 2 more warnings like those above, not shown; the manifest.json written for each of its dumps "
+        "lists all of its own under 'warnings'")

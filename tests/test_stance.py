@@ -87,14 +87,21 @@ def test_comments_in_another_language_get_no_stance_and_say_why(encode, models):
     flags = {"c2": ("other_language",), "c4": ("empty",)}
     cleaned = [CleanComment(id=c.id, text=c.text, flags=flags.get(c.id, ())) for c in comments]
     targets = infer_reply_targets(comments, cleaned)
+    comments.append(Comment("c5", "c2", 2, "E", "Yes, exactly what I was going to say about it.", 5, 4))
+    cleaned.append(CleanComment(id="c5", text=comments[-1].text))
+    targets = infer_reply_targets(comments, cleaned)
+    assert targets["c5"][0] == "c2"
     for reader in (None, models.thread):
         read = annotate_stance(article, comments, cleaned, targets, encode, models, thread_reader=reader)
-        assert [(a.stance is None, a.context) for a in read][1:] == [
+        assert [(a.stance is None, a.context) for a in read][1:4] == [
             (True, "other_language"), (False, read[2].context), (True, "no_text")]
-        english = [comments[0], comments[2]]
-        alone = annotate_stance(article, english, [cleaned[0], cleaned[2]], infer_reply_targets(
-            english, [cleaned[0], cleaned[2]]), encode, models, thread_reader=reader)
-        assert [a.probs for a in alone] == [read[0].probs, read[2].probs]  # as if it were not there
+        # the English reply to it is read as a comment on the article alone: no reply stance
+        assert read[4].stance is not None and read[4].reply_stance is None
+        english = [comments[0], comments[2], Comment("c5", None, 0, "E", comments[4].text, 5, 4)]
+        kept = [cleaned[0], cleaned[2], cleaned[4]]
+        alone = annotate_stance(article, english, kept, infer_reply_targets(english, kept), encode, models,
+                                thread_reader=reader)
+        assert [a.probs for a in alone] == [read[0].probs, read[2].probs, read[4].probs]  # as if not there
 
 
 def test_a_thread_left_to_the_pair_model_says_so_in_every_comment(encode, models):
