@@ -203,7 +203,13 @@ LANGUAGE_ID_CHARS = 2000  # what py3langid reads of a text (its time grows with 
 
 
 NOT_ENGLISH_BELOW = 0.01  # P(English) under which a text is read as not English (other_language) ...
-NOT_ENGLISH_TOP = 0.5     # ... where one other language has at least this (py3langid, normalised)
+NOT_ENGLISH_TOP = 0.5     # ... where one other language has at least this (py3langid, normalised),
+NOT_ENGLISH_WORDS = 5     # ... in a text of at least this many different words (or five CJK characters)
+NOT_A_LANGUAGE = {"en", "zxx"}  # zxx: py3langid's "no linguistic content" (keyboard mashes, "aaaa bbbb")
+# a short English text py3langid reads as Latin ("quid pro quo") is not a Latin comment: the
+# second reading, which works where py3langid is unsure, does not count Latin
+ENGLISH_LOOKALIKES = {"la"}
+_REPEATS = re.compile(r"(\w{1,3}?)\1+")
 _NOT_LANGUAGE = re.compile(r"[@#]\S+|https?://\S+|www\.\S+")  # mentions, tags and links: no language
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")  # kana, CJK, Hangul
 
@@ -228,28 +234,35 @@ def read_language(text: str, min_words: int = 4, min_probability: float = 0.9) -
     format samples every answer is the whole text's (at 1,000 one of the samples' changed), in
     1.3 s instead of 2.2 s on the long posts.
 
-    Not English: the code is known and not `en`; or, where it is not known, the text with
-    @mentions, #tags and links taken out holds min_words different words (or five CJK
-    characters: "ha ha ha ha" is one word four times) and py3langid gives English under
-    NOT_ENGLISH_BELOW and one other language at least NOT_ENGLISH_TOP. The second reading
+    Not English: the code is known and not `en` (nor `zxx`, no language); or, where it is not
+    known, the text with @mentions, #tags and links taken out holds NOT_ENGLISH_WORDS different
+    words (or five CJK characters: "ha ha ha ha" and "hahaha hahahaha" are one word) and
+    py3langid gives English under NOT_ENGLISH_BELOW and one other language, not Latin, at least
+    NOT_ENGLISH_TOP. The second reading
     finds what the first leaves unsure, such as Indonesian read as half Malay
     (docs/bench_runs/2026-12-07-other-language.txt counts both readings on the format samples
     and on English threads)."""
-    text = text[:LANGUAGE_ID_CHARS]
     ranked = None
     if len(text.split()) >= min_words or len(_UNSPACED.findall(text)) >= 5:
-        ranked = _identifier().rank(text)
+        ranked = _identifier().rank(text[:LANGUAGE_ID_CHARS])
         code, probability = ranked[0]
         if probability >= min_probability:
-            return code, code != "en"
-    bare = _NOT_LANGUAGE.sub(" ", text)
-    if len({w.casefold() for w in bare.split()}) < min_words and len(_UNSPACED.findall(bare)) < 5:
+            return code, code not in NOT_A_LANGUAGE
+    bare = _NOT_LANGUAGE.sub(" ", text[:LANGUAGE_ID_CHARS])
+    if len(_distinct_words(bare)) < NOT_ENGLISH_WORDS and len(_UNSPACED.findall(bare)) < 5:
         return None, False
-    if ranked is None or bare != text:
+    if ranked is None or bare != text[:LANGUAGE_ID_CHARS]:
         ranked = _identifier().rank(bare)
     best, probability = ranked[0]
     english = next((p for code, p in ranked if code == "en"), 0.0)
-    return None, best != "en" and probability >= NOT_ENGLISH_TOP and english < NOT_ENGLISH_BELOW
+    return None, (best not in NOT_A_LANGUAGE and best not in ENGLISH_LOOKALIKES and probability >= NOT_ENGLISH_TOP
+                  and english < NOT_ENGLISH_BELOW)
+
+
+def _distinct_words(text: str) -> set[str]:
+    """The text's different words, case folded, a repeated syllable counted once ("hahaha" and
+    "hahahahaha" are one word, "ha")."""
+    return {_REPEATS.sub(r"\1", w.casefold()) for w in text.split()}
 
 
 def identify_language(text: str, min_words: int = 4, min_probability: float = 0.9) -> str | None:

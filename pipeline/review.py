@@ -204,8 +204,9 @@ def stance_training_rows(rows: Sequence[dict], reviewed: dict[str, dict], target
     """The reviewed stances as labelled comments for `make train-stance LABELLED=...`
     (pipeline/stance_train/labelled/README.md): the comment's cleaned text, the text
     of the comment it answers (`reply_to`), the stance toward `target` (the article,
-    as the stance stage reads it). Comments without text or a reviewed stance are left out."""
-    text_of = {row["comment_id"]: row["text_clean"] for row in rows}
+    as the stance stage reads it). Comments without text or a reviewed stance are left out; a
+    parent flagged other_language gives no parent text (the stage does not read it either)."""
+    text_of = {row["comment_id"]: row["text_clean"] for row in rows if "other_language" not in row["flags"]}
     out = []
     for row in rows:
         stance = reviewed.get(row["comment_id"], {}).get("stance")

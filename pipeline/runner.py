@@ -46,31 +46,18 @@ def find_dumps(inputs: list[str]) -> list[Path]:
     top; among several inputs (DUMP="exports/*/"), a folder without dumps is skipped with a
     warning, and the run fails only if none of them holds any."""
     dumps: list[Path] = []
-    empty: PipelineError | None = None
+    empty: PipelineError | None = None  # what a run of none but empty folders fails with: the first
+    hinted = False                      # one whose subfolders hold dumps, where there is one
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir()
-                           if p.is_file() and p.suffix.lower() in DUMP_SUFFIXES
-                           and _inside(p, path))
-            below = _dumps_in_subfolders(path)
-            if not found:
-                if below:
-                    error = PipelineError(
-                        f"no dumps in this folder itself; its subfolders hold {_counted(below)}", path=path,
-                        hint=f'a folder run reads the files at its top: name the subfolders, as in '
-                             f'make pipeline DUMP="{path}/*/"')
-                else:
-                    error = PipelineError("no dumps in this folder", path=path,
-                                          hint="a dump is a .txt, .jsonl, .json, .ndjson, .xml, .csv or .tsv file")
+            found, error, below = _folder_dumps(path)
+            if error is not None:
                 if len(inputs) == 1:
                     raise error
                 log.warning("%s; skipped", error)
-                empty = empty or error
-                continue
-            if below:
-                log.warning("%s: its subfolders hold %s, not read (a folder run reads the files at its top; "
-                            "name the subfolders too to run them)", path, _counted(below))
+                if empty is None or (below and not hinted):
+                    empty, hinted = error, bool(below)
             dumps.extend(found)
         elif path.is_file():
             dumps.append(path)
@@ -82,16 +69,37 @@ def find_dumps(inputs: list[str]) -> list[Path]:
     return dumps
 
 
+def _folder_dumps(path: Path) -> tuple[list[Path], PipelineError | None, dict[str, int]]:
+    """(the dump files at the folder's top, the error where it has none, what its subfolders hold)."""
+    if _artifact_folder(path):
+        return [], PipelineError("this folder holds a run's artifacts, not dumps", path=path,
+                                 hint="give the dumps the run read, or a folder of them"), {}
+    found = sorted(p for p in path.iterdir()
+                   if p.is_file() and p.suffix.lower() in DUMP_SUFFIXES and _inside(p, path))
+    below = _dumps_in_subfolders(path)
+    if found:
+        if below:
+            log.warning("%s: its subfolders hold %s, not read (a folder run reads the files at its top; "
+                        "name the subfolders too to run them)", path, _counted(below))
+        return found, None, below
+    if below:
+        return [], PipelineError(f"no dumps in this folder itself; its subfolders hold {_counted(below)}", path=path,
+                                 hint=f'a folder run reads the files at its top: name the subfolders, as in '
+                                      f'make pipeline DUMP="{path}/*/"'), below
+    return [], PipelineError("no dumps in this folder", path=path,
+                             hint="a dump is a .txt, .jsonl, .json, .ndjson, .xml, .csv or .tsv file"), below
+
+
 def _dumps_in_subfolders(folder: Path) -> dict[str, int]:
     """How many dump files each subfolder of `folder` holds at its own top, for the messages
     of a folder run, which does not read them: hidden folders, links to folders and this
-    tool's own artifact folders (they hold a manifest.json beside comments.jsonl) left out."""
+    tool's own artifact folders (_artifact_folder) left out."""
     counts: dict[str, int] = {}
     for sub in sorted(folder.iterdir()):
         if sub.name.startswith(".") or sub.is_symlink() or not sub.is_dir():
             continue
         try:
-            if (sub / "manifest.json").is_file():
+            if _artifact_folder(sub):
                 continue
             n = sum(1 for p in sub.iterdir() if p.suffix.lower() in DUMP_SUFFIXES and p.is_file())
         except OSError:  # a subfolder that cannot be listed holds nothing this run could read
@@ -99,6 +107,11 @@ def _dumps_in_subfolders(folder: Path) -> dict[str, int]:
         if n:
             counts[sub.name] = n
     return counts
+
+
+def _artifact_folder(folder: Path) -> bool:
+    """A dump's artifact folder, as a run writes it (manifest.json beside comments.jsonl)."""
+    return (folder / "manifest.json").is_file() and (folder / "comments.jsonl").is_file()
 
 
 def _counted(counts: dict[str, int]) -> str:

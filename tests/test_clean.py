@@ -107,6 +107,11 @@ def test_other_scripts_are_words_not_duplicates(nlp, config):
     ("Ha ha ha ha ha", None, False),
     ("Tsk tsk tsk tsk", None, False),
     ("Ho ho ho ho", None, False),
+    ("Hahaha hahahaha hahahahaha hahahahahaha", None, False),  # one syllable, however long
+    ("smh tbh idk lmao", None, False),  # net abbreviations: under five different words
+    ("Quid pro quo, folks, quid pro quo again", None, False),  # Latin phrases in English
+    ("asdf qwer zxcv uiop hjkl", None, False),  # no language (py3langid's zxx)
+    ("aaaa bbbb cccc dddd eeee ffff", "zxx", False),
     # emoji and fullwidth letters are not Chinese, Japanese or Korean text
     ("\U0001F602\U0001F602\U0001F602\U0001F602\U0001F602 ok", None, False),
     ("A real comment with enough words.", "en", False),

@@ -78,6 +78,9 @@ def test_the_subfolders_named_by_a_glob_run_even_where_one_holds_no_dumps(tmp_pa
     out.mkdir(parents=True)
     for name in ("manifest.json", "comments.jsonl", "topics.csv"):
         (out / name).write_text("{}")
+    (tmp_path / "dumps" / "t").mkdir()  # a run's artifact folder written beside the dumps (output_dir=dumps)
+    for name in ("manifest.json", "comments.jsonl", "topics.csv"):
+        (tmp_path / "dumps" / "t" / name).write_text("{}")
     given = sorted(str(p) for p in (tmp_path / "dumps").glob("*/"))
     with caplog.at_level(logging.WARNING, logger="pipeline"):
         found = runner.find_dumps(given)
@@ -86,11 +89,18 @@ def test_the_subfolders_named_by_a_glob_run_even_where_one_holds_no_dumps(tmp_pa
         f"{tmp_path / 'dumps' / 'artifacts'}: no dumps in this folder (a dump is a .txt, .jsonl, .json, .ndjson, "
         ".xml, .csv or .tsv file); skipped",
         f"{tmp_path / 'dumps' / 'notes'}: no dumps in this folder (a dump is a .txt, .jsonl, .json, .ndjson, "
-        ".xml, .csv or .tsv file); skipped"]
+        ".xml, .csv or .tsv file); skipped",
+        f"{tmp_path / 'dumps' / 't'}: this folder holds a run's artifacts, not dumps (give the dumps the run "
+        "read, or a folder of them); skipped"]
     with pytest.raises(PipelineError, match="no dumps in this folder"):
         runner.find_dumps([str(tmp_path / "dumps" / "notes")])
-    with pytest.raises(PipelineError, match="no dumps in this folder"):
-        runner.find_dumps([str(tmp_path / "dumps" / "notes"), str(tmp_path / "dumps" / "artifacts")])
+    with pytest.raises(PipelineError, match="holds a run's artifacts"):
+        runner.find_dumps([str(tmp_path / "dumps" / "t")])
+    # none of several holds a dump: the error is the one that says where the dumps are
+    (tmp_path / "deeper" / "x").mkdir(parents=True)
+    (tmp_path / "deeper" / "x" / "d.txt").write_text("T")
+    with pytest.raises(PipelineError, match="its subfolders hold 1 dump file"):
+        runner.find_dumps([str(tmp_path / "dumps" / "notes"), str(tmp_path / "deeper")])
 
 
 def test_a_folder_run_says_which_subfolders_it_does_not_read(tmp_path, caplog):

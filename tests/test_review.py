@@ -167,3 +167,17 @@ def test_the_review_workflow_twice_keeps_every_reviewer_file(example_run, tmp_pa
     assert result.returncode == 0, result.stderr
     assert (review / "review.csv").read_bytes() == made[review / "review.csv"]
     assert json.loads((review / "agreement.json").read_text())["stance"]["reviewed"] == 2
+
+
+def test_stance_training_rows_give_no_parent_text_the_stage_does_not_read():
+    """A reviewed English reply to a comment flagged other_language is labelled without that
+    parent's text, as the stance stage reads it."""
+    from pipeline.review import stance_training_rows
+
+    rows = [{"comment_id": "a", "text_clean": "Das ist doch Unsinn, die Stadt sollte Radwege bauen.",
+             "flags": ["other_language"], "reply_to": None},
+            {"comment_id": "b", "text_clean": "Totally agree with the council here.", "flags": [], "reply_to": "a"},
+            {"comment_id": "c", "text_clean": "No, it is a bad plan.", "flags": [], "reply_to": "b"}]
+    out = stance_training_rows(rows, {"b": {"stance": "agree"}, "c": {"stance": "disagree"}}, "Town plan")
+    assert [(r["id"], r.get("parent_text")) for r in out] == [
+        ("b", None), ("c", "Totally agree with the council here.")]
