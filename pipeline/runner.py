@@ -12,6 +12,7 @@ leaves the previous artifacts as they were.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import uuid
@@ -90,23 +91,41 @@ def _folder_dumps(path: Path) -> tuple[list[Path], PipelineError | None, dict[st
                              hint="a dump is a .txt, .jsonl, .json, .ndjson, .xml, .csv or .tsv file"), below
 
 
+SUBFOLDER_ENTRIES = 20_000  # entries the subfolder count reads at most (a message, not the run's input)
+
+
 def _dumps_in_subfolders(folder: Path) -> dict[str, int]:
     """How many dump files each subfolder of `folder` holds at its own top, for the messages
     of a folder run, which does not read them: hidden folders, links to folders and this
-    tool's own artifact folders (_artifact_folder) left out."""
+    tool's own artifact folders (_artifact_folder) left out. It reads SUBFOLDER_ENTRIES
+    entries at most; past them the counts are lower bounds (the key AT_LEAST says so)."""
     counts: dict[str, int] = {}
+    budget = SUBFOLDER_ENTRIES
     for sub in sorted(folder.iterdir()):
         if sub.name.startswith(".") or sub.is_symlink() or not sub.is_dir():
             continue
         try:
             if _artifact_folder(sub):
                 continue
-            n = sum(1 for p in sub.iterdir() if p.suffix.lower() in DUMP_SUFFIXES and p.is_file())
+            n = 0
+            with os.scandir(sub) as entries:
+                for entry in entries:
+                    budget -= 1
+                    if budget < 0:
+                        break
+                    n += Path(entry.name).suffix.lower() in DUMP_SUFFIXES and entry.is_file()
         except OSError:  # a subfolder that cannot be listed holds nothing this run could read
             continue
         if n:
             counts[sub.name] = n
+        if budget < 0:
+            if counts:  # a lower bound where some were found; none found is no message at all
+                counts[AT_LEAST] = 0
+            break
     return counts
+
+
+AT_LEAST = ""  # a key no folder has: the subfolder count stopped early
 
 
 def _artifact_folder(folder: Path) -> bool:
@@ -115,11 +134,14 @@ def _artifact_folder(folder: Path) -> bool:
 
 
 def _counted(counts: dict[str, int]) -> str:
-    """'31 dump files (reddit/ 7, youtube/ 9, ...)', the first five folders named."""
-    named = ", ".join(f"{name}/ {n}" for name, n in list(counts.items())[:5])
-    more = f", and {len(counts) - 5} more folders" if len(counts) > 5 else ""
-    total = sum(counts.values())
-    return f"{total} dump file{'s' if total != 1 else ''} ({named}{more})"
+    """'31 dump files (reddit/ 7, youtube/ 9, ...)', the first five folders named; 'at least'
+    where the count stopped early."""
+    folders = {name: n for name, n in counts.items() if name != AT_LEAST}
+    named = ", ".join(f"{name}/ {n}" for name, n in list(folders.items())[:5])
+    more = f", and {len(folders) - 5} more folders" if len(folders) > 5 else ""
+    total = sum(folders.values())
+    at_least = "at least " if AT_LEAST in counts else ""
+    return f"{at_least}{total} dump file{'s' if total != 1 else ''} ({named}{more})"
 
 
 def _inside(entry: Path, folder: Path) -> bool:
