@@ -238,20 +238,19 @@ def read_language(text: str, min_words: int = 4, min_probability: float = 0.9) -
     known, the text with @mentions, #tags and links taken out holds NOT_ENGLISH_WORDS different
     words (or five CJK characters: "ha ha ha ha" and "hahaha hahahaha" are one word) and
     py3langid gives English under NOT_ENGLISH_BELOW and one other language, not Latin, at least
-    NOT_ENGLISH_TOP. The second reading
-    finds what the first leaves unsure, such as Indonesian read as half Malay
+    NOT_ENGLISH_TOP. The second reading finds what the first leaves unsure, such as Indonesian read as half Malay
     (docs/bench_runs/2026-12-07-other-language.txt counts both readings on the format samples
     and on English threads)."""
-    ranked = None
+    head, ranked = text[:LANGUAGE_ID_CHARS], None
     if len(text.split()) >= min_words or len(_UNSPACED.findall(text)) >= 5:
-        ranked = _identifier().rank(text[:LANGUAGE_ID_CHARS])
+        ranked = _identifier().rank(head)
         code, probability = ranked[0]
         if probability >= min_probability:
             return code, code not in NOT_A_LANGUAGE
-    bare = _NOT_LANGUAGE.sub(" ", text[:LANGUAGE_ID_CHARS])
+    bare = _NOT_LANGUAGE.sub(" ", head)
     if len(_distinct_words(bare)) < NOT_ENGLISH_WORDS and len(_UNSPACED.findall(bare)) < 5:
         return None, False
-    if ranked is None or bare != text[:LANGUAGE_ID_CHARS]:
+    if ranked is None or bare != head:  # one ranking serves both readings where nothing was taken out
         ranked = _identifier().rank(bare)
     best, probability = ranked[0]
     english = next((p for code, p in ranked if code == "en"), 0.0)

@@ -107,12 +107,20 @@ STANCE_LABELS: tuple[str, ...] = ("agree", "disagree", "discuss", "query", "unre
 REPLY_LABELS: tuple[str, ...] = ("agree", "disagree", "neutral")
 
 
+NOT_READ_BY_STANCE = frozenset({"other_language"})  # flags of comments the stance models do not read
+
+
+def read_by_stance(flags) -> bool:
+    """Whether the stance models read a comment with these clean flags (they read English)."""
+    return NOT_READ_BY_STANCE.isdisjoint(flags)
+
+
 @dataclass(frozen=True, slots=True)
 class StanceAssignment:
     """A comment's stance toward the article, and toward the comment it answers."""
 
     id: str
-    stance: str | None  # one of STANCE_LABELS; None where the comment has no text
+    stance: str | None  # one of STANCE_LABELS; None where the comment has no text or is not read (read_by_stance)
     confidence: float | None
     probs: tuple[float, ...] | None  # in STANCE_LABELS order
     reply_to: str | None  # the comment answered (None: the article); see replies.py

@@ -21,7 +21,7 @@ from xml.sax.saxutils import quoteattr
 
 from pipeline.errors import PipelineError
 from pipeline.export import csv_text
-from pipeline.records import STANCE_LABELS
+from pipeline.records import STANCE_LABELS, read_by_stance
 
 REVIEW_COLUMNS = ("comment_id", "author", "depth", "parent_text", "text", "stance", "stance_confidence",
                   "topic_id", "topic_label", "reviewed_stance", "reviewed_topic_id", "notes")
@@ -206,7 +206,7 @@ def stance_training_rows(rows: Sequence[dict], reviewed: dict[str, dict], target
     of the comment it answers (`reply_to`), the stance toward `target` (the article,
     as the stance stage reads it). Comments without text or a reviewed stance are left out; a
     parent flagged other_language gives no parent text (the stage does not read it either)."""
-    text_of = {row["comment_id"]: row["text_clean"] for row in rows if "other_language" not in row["flags"]}
+    text_of = {row["comment_id"]: row["text_clean"] for row in rows if read_by_stance(row["flags"])}
     out = []
     for row in rows:
         stance = reviewed.get(row["comment_id"], {}).get("stance")

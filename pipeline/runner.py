@@ -12,7 +12,6 @@ leaves the previous artifacts as they were.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 import uuid
@@ -29,6 +28,7 @@ from pipeline import __version__, artifacts, catalog, corpus, embed as embedding
 from pipeline.artifacts import MAX_NAME_BYTES, artifact_names, safe_name  # noqa: F401 (the runner's API)
 from pipeline.cache import EmbeddingCache, usable_cache_dir
 from pipeline.config import models_dir
+from pipeline.dumps import DUMP_SUFFIXES, find_dumps  # noqa: F401 (the runner's API)
 from pipeline.embed import Embedder, embed_texts
 from pipeline.errors import Interrupted, PipelineError, check_interrupted
 from pipeline.executors import Executor, LocalExecutor, make_executor
@@ -39,121 +39,6 @@ from pipeline.freshness import (VERSIONED_PACKAGES, dump_identity, file_hashes, 
                                 package_versions, run_key, up_to_date)
 
 log = logging.getLogger("pipeline")
-DUMP_SUFFIXES = (".txt", ".jsonl", ".json", ".ndjson", ".xml", ".csv", ".tsv")
-
-
-def find_dumps(inputs: list[str]) -> list[Path]:
-    """Expand files and folders into dump files, in a stable order. A folder is read at its
-    top; among several inputs (DUMP="exports/*/"), a folder without dumps is skipped with a
-    warning, and the run fails only if none of them holds any."""
-    dumps: list[Path] = []
-    empty: PipelineError | None = None  # what a run of none but empty folders fails with: the first
-    hinted = False                      # one whose subfolders hold dumps, where there is one
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found, error, below = _folder_dumps(path)
-            if error is not None:
-                if len(inputs) == 1:
-                    raise error
-                log.warning("%s; skipped", error)
-                if empty is None or (below and not hinted):
-                    empty, hinted = error, bool(below)
-            dumps.extend(found)
-        elif path.is_file():
-            dumps.append(path)
-        else:
-            raise PipelineError("no such file or folder", path=path,
-                                hint="check the path given as DUMP")
-    if not dumps and empty is not None:
-        raise empty
-    return dumps
-
-
-def _folder_dumps(path: Path) -> tuple[list[Path], PipelineError | None, dict[str, int]]:
-    """(the dump files at the folder's top, the error where it has none, what its subfolders hold)."""
-    if _artifact_folder(path):
-        return [], PipelineError("this folder holds a run's artifacts, not dumps", path=path,
-                                 hint="give the dumps the run read, or a folder of them"), {}
-    found = sorted(p for p in path.iterdir()
-                   if p.is_file() and p.suffix.lower() in DUMP_SUFFIXES and _inside(p, path))
-    below = _dumps_in_subfolders(path)
-    if found:
-        if below:
-            log.warning("%s: its subfolders hold %s, not read (a folder run reads the files at its top; "
-                        "name the subfolders too to run them)", path, _counted(below))
-        return found, None, below
-    if below:
-        return [], PipelineError(f"no dumps in this folder itself; its subfolders hold {_counted(below)}", path=path,
-                                 hint=f'a folder run reads the files at its top: name the subfolders, as in '
-                                      f'make pipeline DUMP="{path}/*/"'), below
-    return [], PipelineError("no dumps in this folder", path=path,
-                             hint="a dump is a .txt, .jsonl, .json, .ndjson, .xml, .csv or .tsv file"), below
-
-
-SUBFOLDER_ENTRIES = 20_000  # entries the subfolder count reads at most (a message, not the run's input)
-
-
-def _dumps_in_subfolders(folder: Path) -> dict[str, int]:
-    """How many dump files each subfolder of `folder` holds at its own top, for the messages
-    of a folder run, which does not read them: hidden folders, links to folders and this
-    tool's own artifact folders (_artifact_folder) left out. It reads SUBFOLDER_ENTRIES
-    entries at most; past them the counts are lower bounds (the key AT_LEAST says so)."""
-    counts: dict[str, int] = {}
-    budget = SUBFOLDER_ENTRIES
-    for sub in sorted(folder.iterdir()):
-        if sub.name.startswith(".") or sub.is_symlink() or not sub.is_dir():
-            continue
-        try:
-            if _artifact_folder(sub):
-                continue
-            n = 0
-            with os.scandir(sub) as entries:
-                for entry in entries:
-                    budget -= 1
-                    if budget < 0:
-                        break
-                    n += Path(entry.name).suffix.lower() in DUMP_SUFFIXES and entry.is_file()
-        except OSError:  # a subfolder that cannot be listed holds nothing this run could read
-            continue
-        if n:
-            counts[sub.name] = n
-        if budget < 0:
-            if counts:  # a lower bound where some were found; none found is no message at all
-                counts[AT_LEAST] = 0
-            break
-    return counts
-
-
-AT_LEAST = ""  # a key no folder has: the subfolder count stopped early
-
-
-def _artifact_folder(folder: Path) -> bool:
-    """A dump's artifact folder, as a run writes it (manifest.json beside comments.jsonl)."""
-    return (folder / "manifest.json").is_file() and (folder / "comments.jsonl").is_file()
-
-
-def _counted(counts: dict[str, int]) -> str:
-    """'31 dump files (reddit/ 7, youtube/ 9, ...)', the first five folders named; 'at least'
-    where the count stopped early."""
-    folders = {name: n for name, n in counts.items() if name != AT_LEAST}
-    named = ", ".join(f"{name}/ {n}" for name, n in list(folders.items())[:5])
-    more = f", and {len(folders) - 5} more folders" if len(folders) > 5 else ""
-    total = sum(folders.values())
-    at_least = "at least " if AT_LEAST in counts else ""
-    return f"{at_least}{total} dump file{'s' if total != 1 else ''} ({named}{more})"
-
-
-def _inside(entry: Path, folder: Path) -> bool:
-    """A folder run reads what is in the folder: a link in it that leads out
-    of it (to ~/.ssh, to another user's files) is skipped with a warning."""
-    if not entry.is_symlink() or entry.resolve().is_relative_to(folder.resolve()):
-        return True
-    log.warning("%s: a link to %s, outside the folder; skipped (give that file itself to run it)",
-                entry, entry.resolve())
-    return False
-
-
 def check_writable(out_root: Path) -> None:
     """Before any stage runs: the output folder can be made and written into.
     Tried for real (permissions do not stop root; a read-only disk or a file

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.records import (REPLY_LABELS, STANCE_LABELS, Article, CleanComment, Comment,
-                              StanceAssignment)
+                              StanceAssignment, read_by_stance)
 from pipeline.stance_model._base import Encoder
 
 WEIGHTS_ROOT = Path(__file__).resolve().parent / "stance_model" / "weights"
@@ -232,8 +232,8 @@ def stance_inputs(article: Article, cleaned: Sequence[CleanComment],
     as another language than English, which the models do not read), the target, their texts
     and the texts of the comments they answer (None where that one is not read either: a reply
     to it is read as a comment on the article alone, with no reply stance)."""
-    text_of = {c.id: c.text for c in cleaned if "other_language" not in c.flags}
-    rows = [i for i, c in enumerate(cleaned) if c.text and "other_language" not in c.flags]
+    text_of = {c.id: c.text for c in cleaned if read_by_stance(c.flags)}
+    rows = [i for i, c in enumerate(cleaned) if c.text and read_by_stance(c.flags)]
     answered = [reply_targets[cleaned[i].id][0] for i in rows]
     parent_texts = [text_of.get(a) or None if a else None for a in answered]
     return rows, article_target(article, target), [cleaned[i].text for i in rows], parent_texts

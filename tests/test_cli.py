@@ -141,17 +141,17 @@ def test_the_wheel_carries_what_a_run_reads(tmp_path):
 def test_counting_the_subfolders_dumps_stops_early_and_says_at_least(tmp_path, monkeypatch):
     """The count behind the messages reads a bounded number of entries (a folder of very many
     big subfolders is not listed whole to word a hint)."""
-    from pipeline import runner
+    from pipeline import dumps
     from pipeline.errors import PipelineError
 
     for sub, n in (("a", 3), ("b", 3), ("c", 3)):
         (tmp_path / "dumps" / sub).mkdir(parents=True)
         for k in range(n):
             (tmp_path / "dumps" / sub / f"t{k}.jsonl").write_text("{}")
-    assert runner._dumps_in_subfolders(tmp_path / "dumps") == {"a": 3, "b": 3, "c": 3}
-    monkeypatch.setattr(runner, "SUBFOLDER_ENTRIES", 5)
+    assert dumps._dumps_in_subfolders(tmp_path / "dumps").counts == {"a": 3, "b": 3, "c": 3}
+    monkeypatch.setattr(dumps, "SUBFOLDER_ENTRIES", 5)
     with pytest.raises(PipelineError, match=r"its subfolders hold at least 5 dump files \(a/ 3, b/ 2\)"):
-        runner.find_dumps([str(tmp_path / "dumps")])
-    monkeypatch.setattr(runner, "SUBFOLDER_ENTRIES", 0)
+        dumps.find_dumps([str(tmp_path / "dumps")])
+    monkeypatch.setattr(dumps, "SUBFOLDER_ENTRIES", 0)
     with pytest.raises(PipelineError, match=r"dumps: no dumps in this folder \(a dump is"):
-        runner.find_dumps([str(tmp_path / "dumps")])
+        dumps.find_dumps([str(tmp_path / "dumps")])
