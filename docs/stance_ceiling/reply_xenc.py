@@ -6,8 +6,8 @@ points 2 and 5; the reply-stance target is 0.60 macro-F1 on the news threads)?
 
 The packaged all-MiniLM-L6-v2 with a fresh three-way head (agree, disagree, neutral: the
 product's reply stances), fine-tuned on the train part of `stance_extra/subreddit_agreement`
-as `pipeline.stance_train.data.reddit_split` cuts it (the part the shipped pair model's
-Reddit head, the reply model, was trained on; grouped by the quoted comment), first segment
+as `pipeline.stance_train.data.reddit_split` cuts it (grouped by the quoted comment; see
+--as-shipped below for the reply model's own training set), first segment
 the comment answered, second the reply, 128 word pieces, longest first truncated. Settings
 fixed before any run: 3 epochs, learning rate 4e-5 with 10% warm-up, batch 16, no class
 weights (the three are nearly balanced), one fine-tune per seed.
@@ -21,7 +21,8 @@ Scored, beside the shipped reply model in the same run, on
 - the held-out part of the Reddit pairs (the pair slice `make eval-stance` prints as Reddit);
 - the five Fox threads' agreed reply labels (the comment answered as the stage finds it:
   thread_sets.inputs, the rows with a parent and a reply label), nothing fitted on them.
-Writes reply_xenc.json beside itself (or to $OUT): figures only, no text.
+Writes reply_xenc.json (reply_xenc_as_shipped.json with --as-shipped) beside itself (or to
+$OUT): figures only, no text.
 """
 from __future__ import annotations
 
