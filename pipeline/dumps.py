@@ -82,7 +82,7 @@ def _folder_dumps(path: Path) -> tuple[list[Path], PipelineError | None, Subfold
                                  hint=f'a folder run reads the files at its top: name the subfolders, as in '
                                       f'make pipeline DUMP="{path}/*/"'), below
     return [], PipelineError("no dumps in this folder", path=path,
-                             hint="a dump is a .txt, .jsonl, .json, .ndjson, .xml, .csv or .tsv file"), below
+                             hint=f"a dump is a {', '.join(DUMP_SUFFIXES[:-1])} or {DUMP_SUFFIXES[-1]} file"), below
 
 
 def _dumps_in_subfolders(folder: Path) -> SubfolderDumps:

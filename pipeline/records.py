@@ -115,6 +115,12 @@ def read_by_stance(flags) -> bool:
     return NOT_READ_BY_STANCE.isdisjoint(flags)
 
 
+def not_read_context(text: str, flags) -> str:
+    """The stance_context of a comment the stance models do not read: no_text, or the
+    flag that keeps it from them (NOT_READ_BY_STANCE)."""
+    return next((f for f in flags if f in NOT_READ_BY_STANCE), "no_text") if text else "no_text"
+
+
 @dataclass(frozen=True, slots=True)
 class StanceAssignment:
     """A comment's stance toward the article, and toward the comment it answers."""

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.records import (REPLY_LABELS, STANCE_LABELS, Article, CleanComment, Comment,
-                              StanceAssignment, read_by_stance)
+                              StanceAssignment, not_read_context, read_by_stance)
 from pipeline.stance_model._base import Encoder
 
 WEIGHTS_ROOT = Path(__file__).resolve().parent / "stance_model" / "weights"
@@ -297,7 +297,7 @@ def annotate_stance(article: Article, comments: Sequence[Comment],
         if probs is None:
             assignments.append(StanceAssignment(id=comment.id, stance=None, confidence=None, probs=None,
                                                 reply_to=reply_to, reply_to_reason=reason,
-                                                context="other_language" if clean.text else "no_text"))
+                                                context=not_read_context(clean.text, clean.flags)))
             continue
         reply = reply_of[clean.id]
         has_reply = not np.isnan(reply).any()
